@@ -1,0 +1,61 @@
+/** The vmw9 command line: one subcommand per layer, all sharing --host and --json. */
+import { Command, CommanderError, Option } from 'commander';
+import { detectCommand } from './commands/detect.js';
+import { hostCommand } from './commands/host.js';
+import { CliError, Exit } from './exit.js';
+import { stdio } from './output.js';
+
+interface Globals {
+  host?: string;
+  json?: boolean;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = Exit.OK;
+  const program = new Command('vmw9')
+    .description('VMware guest tools: host services from the shell, and as files over 9P')
+    .addOption(new Option('--host <host>', 'the VMware host: native, sim, or unix!PATH (a vmw9 sim)').default('native'))
+    .option('--json', 'print machine-readable JSON')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const globals = (): Globals => program.opts<Globals>();
+  const out = () => stdio(globals().json === true);
+
+  program
+    .command('detect')
+    .description('say which transport reaches a VMware backdoor, and why (exit 0 only when one answers)')
+    .option('--force', 'probe the backdoor whatever the CPU says (e.g. a QEMU guest with vmport); also VMW9_BACKDOOR=force')
+    .addHelpText('after', '\nExamples:\n  vmw9 detect\n  vmw9 detect --json\n  VMW9_BACKDOOR=force vmw9 detect')
+    .action(async (opts: { force?: boolean }) => {
+      code = await detectCommand(out(), opts);
+    });
+
+  program
+    .command('host')
+    .description('print every fact the simple backdoor commands give (version, memory, UUID, time, …)')
+    .option('--force', 'probe the backdoor whatever the CPU says')
+    .addHelpText('after', '\nExamples:\n  vmw9 host\n  vmw9 host --json | jq .facts.biosUuid')
+    .action(async (opts: { force?: boolean }) => {
+      code = await hostCommand(out(), { host: globals().host, force: opts.force });
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version requests end through here too, with code 0.
+      return e.exitCode === 0 ? Exit.OK : Exit.USAGE;
+    }
+    const json = program.opts<Globals>().json === true;
+    const o = stdio(json);
+    if (e instanceof CliError) {
+      if (json) o.out(JSON.stringify({ error: e.message, ...e.details }, null, 2));
+      else o.err(`vmw9: ${e.message}`);
+      return e.exitCode;
+    }
+    o.err(`vmw9: ${(e as Error).stack ?? String(e)}`);
+    return Exit.FAILED;
+  }
+}

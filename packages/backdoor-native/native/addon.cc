@@ -1,0 +1,160 @@
+/*
+ * Node-API glue (node-addon-api, Node-API 8, no C++ exceptions). Register blocks travel as a
+ * Uint32Array of 7 (eax, ebx, ecx, edx, esi, edi, ebp) updated in place, so a call allocates
+ * nothing: the hot path is one typed-array access, the instruction, and seven stores.
+ * Argument checks that must hold before anything reaches a port are done again here, so a
+ * caller that bypasses the TypeScript layer still cannot hand the instruction a bad buffer.
+ */
+#include <napi.h>
+
+#include <cstring>
+
+#include "backdoor.h"
+
+namespace {
+
+bool RegsArg(const Napi::CallbackInfo &info, size_t i, uint32_t **out) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      info[i].As<Napi::Uint32Array>().ElementLength() != 7) {
+    Napi::TypeError::New(env, "registers must be a Uint32Array of 7 (eax, ebx, ecx, edx, esi, edi, ebp)")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::Uint32Array>().Data();
+  return true;
+}
+
+bool BufferArg(const Napi::CallbackInfo &info, size_t i, uint8_t **data, size_t *len) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "buffer must be a Uint8Array or Buffer").ThrowAsJavaScriptException();
+    return false;
+  }
+  auto a = info[i].As<Napi::Uint8Array>();
+  *data = a.Data();
+  *len = a.ByteLength();
+  return true;
+}
+
+void Load(vmw9_regs *r, const uint32_t *a) {
+  r->ax = a[0];
+  r->bx = a[1];
+  r->cx = a[2];
+  r->dx = a[3];
+  r->si = a[4];
+  r->di = a[5];
+  r->bp = a[6];
+}
+
+void Store(uint32_t *a, const vmw9_regs *r) {
+  a[0] = (uint32_t)r->ax;
+  a[1] = (uint32_t)r->bx;
+  a[2] = (uint32_t)r->cx;
+  a[3] = (uint32_t)r->dx;
+  a[4] = (uint32_t)r->si;
+  a[5] = (uint32_t)r->di;
+  a[6] = (uint32_t)r->bp;
+}
+
+Napi::Value LowBandwidth(const Napi::CallbackInfo &info) {
+  uint32_t *a;
+  if (!RegsArg(info, 0, &a)) return info.Env().Undefined();
+  vmw9_regs r;
+  Load(&r, a);
+  vmw9_bdoor_lb(&r);
+  Store(a, &r);
+  return info.Env().Undefined();
+}
+
+// HB OUT: rsi = source, rcx = count; the caller's esi/ecx are replaced by the buffer's.
+Napi::Value HbOut(const Napi::CallbackInfo &info) {
+  uint32_t *a;
+  uint8_t *data;
+  size_t len;
+  if (!RegsArg(info, 0, &a) || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
+  vmw9_regs r;
+  Load(&r, a);
+  r.si = (uint64_t)(uintptr_t)data;
+  r.cx = len;
+  vmw9_bdoor_hb_out(&r);
+  Store(a, &r);
+  return info.Env().Undefined();
+}
+
+// HB IN: rdi = destination, rcx = count.
+Napi::Value HbIn(const Napi::CallbackInfo &info) {
+  uint32_t *a;
+  uint8_t *data;
+  size_t len;
+  if (!RegsArg(info, 0, &a) || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
+  vmw9_regs r;
+  Load(&r, a);
+  r.di = (uint64_t)(uintptr_t)data;
+  r.cx = len;
+  vmw9_bdoor_hb_in(&r);
+  Store(a, &r);
+  return info.Env().Undefined();
+}
+
+// probe(regs, timeoutMs) -> { ok, signal, timedOut, errno }; on ok the registers are updated.
+Napi::Value Probe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint32_t *a;
+  if (!RegsArg(info, 0, &a)) return env.Undefined();
+  int timeout = 2000;
+  if (info.Length() > 1 && info[1].IsNumber()) timeout = info[1].As<Napi::Number>().Int32Value();
+  if (timeout < 1 || timeout > 60000) timeout = 2000;
+  vmw9_regs r;
+  Load(&r, a);
+  vmw9_probe_result res = vmw9_probe_lb(&r, timeout);
+  if (res.ok) Store(a, &r);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", Napi::Boolean::New(env, res.ok != 0));
+  o.Set("signal", Napi::Number::New(env, res.signal));
+  o.Set("timedOut", Napi::Boolean::New(env, res.timed_out != 0));
+  o.Set("errno", Napi::Number::New(env, res.error));
+  return o;
+}
+
+// cpuid(leaf, subleaf) -> Uint32Array [eax, ebx, ecx, edx], or null off x86.
+Napi::Value Cpuid(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "leaf must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t leaf = info[0].As<Napi::Number>().Uint32Value();
+  uint32_t sub = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  uint32_t out[4];
+  if (!vmw9_cpuid(leaf, sub, out)) return env.Null();
+  Napi::Uint32Array arr = Napi::Uint32Array::New(env, 4);
+  std::memcpy(arr.Data(), out, sizeof out);
+  return arr;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("lowBandwidth", Napi::Function::New(env, LowBandwidth, "lowBandwidth"));
+  exports.Set("hbOut", Napi::Function::New(env, HbOut, "hbOut"));
+  exports.Set("hbIn", Napi::Function::New(env, HbIn, "hbIn"));
+  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("cpuid", Napi::Function::New(env, Cpuid, "cpuid"));
+#if defined(__x86_64__)
+  const char *arch = "x64";
+#elif defined(__i386__)
+  const char *arch = "ia32";
+#elif defined(__aarch64__)
+  const char *arch = "arm64";
+#else
+  const char *arch = "unknown";
+#endif
+  exports.Set("arch", Napi::String::New(env, arch));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(vmw9_backdoor, Init)
