@@ -12,10 +12,21 @@
  *  - CPL3 backdoor access needs ioperm(0x5658, 4, 1) (4 ports: `in eax,dx`), hence iopriv.
  *  - psmouse must not be loaded (it would grab the vmmouse queue); we never insmod it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -221,7 +232,10 @@ function findKernel(): { kernel: string; version: string } | undefined {
 function resolveModules(version: string): string[] {
   const base = `/lib/modules/${version}`;
   const deps = new Map<string, { path: string; deps: string[] }>();
-  const modName = (p: string): string => basename(p).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+  const modName = (p: string): string =>
+    basename(p)
+      .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+      .replace(/-/g, '_');
   for (const line of readFileSync(join(base, 'modules.dep'), 'utf8').split('\n')) {
     const [path, rest] = line.split(':');
     if (!path || rest === undefined) continue;
@@ -256,7 +270,9 @@ async function buildGuestImage(): Promise<GuestImage> {
   const ioprivSrc = await readFile(join(PKG_DIR, 'iopriv.c'), 'utf8');
   const bb = existsSync(BUSYBOX) ? statSync(BUSYBOX) : undefined;
   const key = createHash('sha256')
-    .update(JSON.stringify([IMAGE_FORMAT, found.version, INIT_SCRIPT, ioprivSrc, modules, bb?.size, bb?.mtimeMs]))
+    .update(
+      JSON.stringify([IMAGE_FORMAT, found.version, INIT_SCRIPT, ioprivSrc, modules, bb?.size, bb?.mtimeMs]),
+    )
     .digest('hex')
     .slice(0, 16);
   const dir = join(CACHE_DIR, `image-${found.version}-${key}`);
@@ -273,7 +289,18 @@ async function buildGuestImage(): Promise<GuestImage> {
   const work = await mkdtemp(join(CACHE_DIR, `build-${process.pid}-`));
   try {
     const root = join(work, 'root');
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'mnt/host', 'lib/modules']) {
+    for (const d of [
+      'bin',
+      'sbin',
+      'usr/bin',
+      'usr/sbin',
+      'dev',
+      'proc',
+      'sys',
+      'tmp',
+      'mnt/host',
+      'lib/modules',
+    ]) {
       await mkdir(join(root, d), { recursive: true });
     }
     await writeFile(join(root, 'init'), INIT_SCRIPT, { mode: 0o755 });
@@ -306,7 +333,7 @@ async function buildGuestImage(): Promise<GuestImage> {
     await writeFile(join(root, 'lib/modules/order'), `${order.join('\n')}\n`);
 
     // newc archive owned by root; dirs come before their contents in the list.
-    const list = (await listTree(root)).join('\n') + '\n';
+    const list = `${(await listTree(root)).join('\n')}\n`;
     const cpio = spawnSync('cpio', ['-o', '-H', 'newc', '-R', '0:0', '--quiet'], {
       cwd: root,
       input: list,
@@ -323,6 +350,13 @@ async function buildGuestImage(): Promise<GuestImage> {
       await rename(work, dir);
     } catch (err) {
       if (!existsSync(join(dir, 'initrd.gz'))) throw err; // someone else won the race: fine
+    }
+    // Drop images for older kernels/init scripts (the vmlinux is ~66 MB each). A QEMU that
+    // is still using one has already read it, so removing it under its feet is harmless.
+    for (const n of readdirSync(CACHE_DIR)) {
+      if (n.startsWith('image-') && join(CACHE_DIR, n) !== dir) {
+        rmSync(join(CACHE_DIR, n), { recursive: true, force: true });
+      }
     }
     return image();
   } finally {
@@ -387,7 +421,9 @@ async function listTree(root: string, rel = ''): Promise<string[]> {
 function runBuf(cmd: string, args: string[]): Buffer {
   const r = spawnSync(cmd, args, { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
   if (r.status !== 0) {
-    throw new Error(`qemu-harness: ${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr.toString()}`);
+    throw new Error(
+      `qemu-harness: ${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr.toString()}`,
+    );
   }
   return r.stdout;
 }
@@ -454,7 +490,9 @@ export class Qmp {
     const id = this.nextId++;
     const p = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.sock.write(`${JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id })}\n`);
+      this.sock.write(
+        `${JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id })}\n`,
+      );
     });
     return withTimeout(p, timeoutMs, `QMP ${command}`).finally(() => this.pending.delete(id)) as Promise<T>;
   }
@@ -465,8 +503,7 @@ export class Qmp {
 
   private onData(chunk: string): void {
     this.buf += chunk;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
       const line = this.buf.slice(0, nl).trim();
       this.buf = this.buf.slice(nl + 1);
       if (!line) continue;
@@ -572,7 +609,10 @@ class GuestProcess implements RunningGuest {
         res();
       });
       // spawn failure (e.g. qemu missing): 'close' follows 'error' for spawned children.
-      child.on('error', (err) => (this.failure ??= { message: `cannot run ${QEMU}: ${err.message}`, cause: err }));
+      child.on(
+        'error',
+        (err) => (this.failure ??= { message: `cannot run ${QEMU}: ${err.message}`, cause: err }),
+      );
     });
   }
 
@@ -687,7 +727,8 @@ export async function runGuest(opts: RunGuestOptions): Promise<GuestResult> {
   let child: ChildProcess | undefined;
   let qmpP: Promise<Qmp> | undefined;
   try {
-    if (/[\s"'\\]/.test(runDir)) throw new Error(`runGuest: path unusable on a kernel command line: ${runDir}`);
+    if (/[\s"'\\]/.test(runDir))
+      throw new Error(`runGuest: path unusable on a kernel command line: ${runDir}`);
     const nonce = randomBytes(8).toString('hex');
     const script = join(runDir, 'cmd.sh');
     await writeFile(script, runScript(opts.command, opts.env ?? {}));
@@ -695,13 +736,23 @@ export async function runGuest(opts: RunGuestOptions): Promise<GuestResult> {
     if (opts.ioperm ?? true) await writeFile(join(runDir, 'ioperm'), '');
 
     const args = [
-      '-accel', 'tcg',
+      '-accel',
+      'tcg',
       // -nodefaults: no NIC (no iPXE ROM), no VGA, no default monitor; only our serial.
-      '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
-      '-kernel', image.kernel,
-      '-initrd', image.initrd,
-      '-append', `console=ttyS0 quiet loglevel=0 panic=-1 vmw9.script=${script}`,
-      '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
+      '-kernel',
+      image.kernel,
+      '-initrd',
+      image.initrd,
+      '-append',
+      `console=ttyS0 quiet loglevel=0 panic=-1 vmw9.script=${script}`,
+      '-virtfs',
+      'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     ];
     if (!extra.some((a) => a === '-machine' || a === '-M')) args.push('-machine', opts.machine ?? 'pc');
     if (!extra.includes('-m')) args.push('-m', '1024');
@@ -724,7 +775,10 @@ export async function runGuest(opts: RunGuestOptions): Promise<GuestResult> {
     child = proc;
     liveChildren.add(proc);
     const g = new GuestProcess(proc, nonce, Date.now());
-    const timer = setTimeout(() => g.kill(`runGuest: timed out after ${timeoutMs} ms (qemu killed)`), timeoutMs);
+    const timer = setTimeout(
+      () => g.kill(`runGuest: timed out after ${timeoutMs} ms (qemu killed)`),
+      timeoutMs,
+    );
 
     let callback: Promise<void> | undefined;
     if (opts.onQmp && sock) {
@@ -743,12 +797,18 @@ export async function runGuest(opts: RunGuestOptions): Promise<GuestResult> {
     await g.exited;
     // The callback may still be settling (its QMP calls fail once QEMU is gone).
     if (callback) {
-      await Promise.race([callback.catch(() => undefined), sleep(Math.max(timeoutMs - (Date.now() - t0), 0))]);
+      await Promise.race([
+        callback.catch(() => undefined),
+        sleep(Math.max(timeoutMs - (Date.now() - t0), 0)),
+      ]);
     }
     clearTimeout(timer);
     if (g.failure) throw g.error(g.failure.message, g.failure.cause);
     const r = g.result();
-    if (!r) throw g.error(`runGuest: qemu exited (code ${proc.exitCode}, signal ${proc.signalCode}) without an exit marker`);
+    if (!r)
+      throw g.error(
+        `runGuest: qemu exited (code ${proc.exitCode}, signal ${proc.signalCode}) without an exit marker`,
+      );
     return { ...r, serial: g.serial, bootMs: g.bootMs, wallMs: g.wallMs };
   } finally {
     if (child) {
