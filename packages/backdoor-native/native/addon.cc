@@ -59,14 +59,61 @@ void Store(uint32_t *a, const vmw9_regs *r) {
   a[6] = (uint32_t)r->bp;
 }
 
-Napi::Value LowBandwidth(const Napi::CallbackInfo &info) {
+// The hot path is written against raw Node-API: one napi_get_cb_info, one napi_get_typedarray_info.
+// The wrapper classes' extra type queries cost microseconds per call under emulation.
+bool RawRegs(napi_env env, napi_value v, uint32_t **out) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint32_array || length != 7) {
+    napi_throw_type_error(env, nullptr, "registers must be a Uint32Array of 7 (eax, ebx, ecx, edx, esi, edi, ebp)");
+    return false;
+  }
+  *out = static_cast<uint32_t *>(data);
+  return true;
+}
+
+napi_value LowBandwidth(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
   uint32_t *a;
-  if (!RegsArg(info, 0, &a)) return info.Env().Undefined();
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 || !RawRegs(env, argv[0], &a))
+    return nullptr;
   vmw9_regs r;
   Load(&r, a);
   vmw9_bdoor_lb(&r);
   Store(a, &r);
-  return info.Env().Undefined();
+  return nullptr;
+}
+
+// A register block bound once (bindBlock), so each call passes nothing: the cheapest crossing
+// Node-API offers. The block's ArrayBuffer is held by a reference, so its memory stays put.
+uint32_t *g_block = nullptr;
+napi_ref g_block_ref = nullptr;
+
+napi_value BindBlock(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t *a;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 || !RawRegs(env, argv[0], &a))
+    return nullptr;
+  if (g_block_ref) napi_delete_reference(env, g_block_ref);
+  napi_create_reference(env, argv[0], 1, &g_block_ref);
+  g_block = a;
+  return nullptr;
+}
+
+napi_value LowBandwidthBound(napi_env env, napi_callback_info) {
+  if (!g_block) {
+    napi_throw_error(env, nullptr, "lowBandwidthBound: no register block bound (call bindBlock first)");
+    return nullptr;
+  }
+  vmw9_regs r;
+  Load(&r, g_block);
+  vmw9_bdoor_lb(&r);
+  Store(g_block, &r);
+  return nullptr;
 }
 
 // HB OUT: rsi = source, rcx = count; the caller's esi/ecx are replaced by the buffer's.
@@ -136,7 +183,13 @@ Napi::Value Cpuid(const Napi::CallbackInfo &info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("lowBandwidth", Napi::Function::New(env, LowBandwidth, "lowBandwidth"));
+  napi_value fn;
+  napi_create_function(env, "lowBandwidth", NAPI_AUTO_LENGTH, LowBandwidth, nullptr, &fn);
+  exports.Set("lowBandwidth", fn);
+  napi_create_function(env, "bindBlock", NAPI_AUTO_LENGTH, BindBlock, nullptr, &fn);
+  exports.Set("bindBlock", fn);
+  napi_create_function(env, "lowBandwidthBound", NAPI_AUTO_LENGTH, LowBandwidthBound, nullptr, &fn);
+  exports.Set("lowBandwidthBound", fn);
   exports.Set("hbOut", Napi::Function::New(env, HbOut, "hbOut"));
   exports.Set("hbIn", Napi::Function::New(env, HbIn, "hbIn"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));

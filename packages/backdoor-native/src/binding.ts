@@ -14,6 +14,10 @@ import { BackdoorUnavailable } from '@vmw9/backdoor';
 export interface NativeBinding {
   /** `in eax, dx` with the 7 registers, updated in place. */
   lowBandwidth(regs: Uint32Array): void;
+  /** Binds a register block for lowBandwidthBound (the block must stay referenced; it is, by the addon). */
+  bindBlock(regs: Uint32Array): void;
+  /** `in eax, dx` on the bound block: no arguments cross into native code. */
+  lowBandwidthBound(): void;
   /** `rep outsb` of all of `data`. */
   hbOut(regs: Uint32Array, data: Uint8Array): void;
   /** `rep insb` filling all of `into`. */

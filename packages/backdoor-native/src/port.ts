@@ -20,7 +20,10 @@ export class NativeBackdoorPort implements BackdoorPort {
     private readonly binding: NativeBinding,
     /** What detection found when the port was opened. */
     readonly detection: Detection,
-  ) {}
+  ) {
+    // One block per process is bound in the addon; every port shares it (calls are synchronous).
+    binding.bindBlock(this.block);
+  }
 
   /** Detects, then opens; throws BackdoorUnavailable with detection's reason when no backdoor answers. */
   static open(opts: DetectOptions = {}): NativeBackdoorPort {
@@ -32,7 +35,7 @@ export class NativeBackdoorPort implements BackdoorPort {
   callSync(regs: Registers): Registers {
     checkRegisters(regs);
     this.fill(regs);
-    this.binding.lowBandwidth(this.block);
+    this.binding.lowBandwidthBound();
     return this.read();
   }
 

@@ -10,6 +10,7 @@ function fakeBinding(opts: {
 }) {
   const calls = { probe: 0, lowBandwidth: 0 };
   const sig = opts.signature;
+  let bound: Uint32Array | undefined;
   const b: NativeBinding = {
     arch: opts.arch ?? 'x64',
     abiVersion: 1,
@@ -28,6 +29,12 @@ function fakeBinding(opts: {
       calls.lowBandwidth++;
       regs[0] = 6;
       regs[1] = BDOOR_MAGIC;
+    },
+    bindBlock(regs) {
+      bound = regs;
+    },
+    lowBandwidthBound() {
+      b.lowBandwidth(bound!);
     },
     hbIn() {
       throw new Error('unexpected');

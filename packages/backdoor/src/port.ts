@@ -47,9 +47,9 @@ export interface BackdoorPort {
   close?(): Promise<void> | void;
 }
 
-/** True when `v` is an integer in [0, 2^32). */
+/** True when `v` is an integer in [0, 2^32): `>>> 0` maps exactly those numbers to themselves. */
 export function isUint32(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+  return typeof v === 'number' && v >>> 0 === v;
 }
 
 /** Throws a TypeError naming the argument unless `v` is a uint32. */
@@ -62,6 +62,13 @@ export function checkUint32(v: unknown, what: string): number {
 
 /** Validates a full register set before it reaches a port: every register present and a uint32. */
 export function checkRegisters(regs: unknown, what = 'registers'): Registers {
+  // Fast path for the hot loop: no strings are built unless something is wrong.
+  if (typeof regs === 'object' && regs !== null) {
+    const r = regs as Registers;
+    if (isUint32(r.eax) && isUint32(r.ebx) && isUint32(r.ecx) && isUint32(r.edx) && isUint32(r.esi) && isUint32(r.edi) && isUint32(r.ebp)) {
+      return r;
+    }
+  }
   if (typeof regs !== 'object' || regs === null) {
     throw new TypeError(`${what} must be an object with eax, ebx, ecx, edx, esi, edi and ebp, got ${describe(regs)}`);
   }
