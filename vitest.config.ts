@@ -5,6 +5,12 @@ import { defineConfig } from 'vitest/config';
 // scripts/test.mjs chooses between them and prints the totals line CI reads.
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', 'packages/*/vitest.peers.config.ts', 'apps/*/vitest.config.ts', 'apps/*/vitest.peers.config.ts', 'tools/*/vitest.peers.config.ts'],
+    projects: [
+      'packages/*/vitest.config.ts',
+      'packages/*/vitest.peers.config.ts',
+      'apps/*/vitest.config.ts',
+      'apps/*/vitest.peers.config.ts',
+      'tools/*/vitest.peers.config.ts',
+    ],
   },
 });

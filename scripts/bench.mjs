@@ -2,7 +2,7 @@
 // Runs every benchmark project (vitest.bench.config.ts in a package) and prints their reports.
 //   node scripts/bench.mjs [vitest args…]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const projects = [];
@@ -12,7 +12,8 @@ for (const dir of ['packages', 'apps']) {
     if (!existsSync(f)) continue;
     const m = /name:\s*'([^']+)'/.exec(readFileSync(f, 'utf8'));
     if (m) projects.push({ name: m[1], dir: join(dir, name) });
-    if (existsSync(join(dir, name, 'install-deps.sh'))) spawnSync('bash', [join(dir, name, 'install-deps.sh')], { stdio: 'inherit' });
+    if (existsSync(join(dir, name, 'install-deps.sh')))
+      spawnSync('bash', [join(dir, name, 'install-deps.sh')], { stdio: 'inherit' });
   }
 }
 spawnSync('bash', ['tools/qemu-harness/install-deps.sh'], { stdio: 'inherit' });
@@ -20,9 +21,23 @@ rmSync('.reports/bench', { recursive: true, force: true });
 mkdirSync('.reports/bench', { recursive: true });
 let failed = false;
 for (const p of projects) {
-  const r = spawnSync('pnpm', ['exec', 'vitest', 'run', '--root', p.dir, '--config', 'vitest.bench.config.ts', ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(
+    'pnpm',
+    [
+      'exec',
+      'vitest',
+      'run',
+      '--root',
+      p.dir,
+      '--config',
+      'vitest.bench.config.ts',
+      ...process.argv.slice(2),
+    ],
+    { stdio: 'inherit' },
+  );
   failed ||= r.status !== 0;
 }
 console.log('\n=== benchmark reports ===');
-for (const f of readdirSync('.reports/bench')) console.log(`\n# ${f}\n${readFileSync(join('.reports/bench', f), 'utf8')}`);
+for (const f of readdirSync('.reports/bench'))
+  console.log(`\n# ${f}\n${readFileSync(join('.reports/bench', f), 'utf8')}`);
 process.exit(failed ? 1 : 0);

@@ -12,7 +12,10 @@ export function parseHost(spec: string): HostSpec {
   if (spec === 'sim') return { kind: 'sim' };
   const m = /^unix!(.+)$/.exec(spec);
   if (m) return { kind: 'unix', path: m[1]! };
-  throw new CliError(`--host must be native, sim or unix!PATH (a Plan 9 dial string), got "${spec}"`, Exit.USAGE);
+  throw new CliError(
+    `--host must be native, sim or unix!PATH (a Plan 9 dial string), got "${spec}"`,
+    Exit.USAGE,
+  );
 }
 
 export interface HostOptions {
@@ -32,7 +35,10 @@ export async function openHost(opts: HostOptions): Promise<{ port: BackdoorPort;
   const native = await importNative();
   const d = native.detect({ force: opts.force === true });
   if (!d.available) throw new CliError(`no VMware backdoor: ${d.message}`, Exit.FAILED, { detection: d });
-  return { port: native.NativeBackdoorPort.open({ force: opts.force === true }), description: `native (${d.message})` };
+  return {
+    port: native.NativeBackdoorPort.open({ force: opts.force === true }),
+    description: `native (${d.message})`,
+  };
 }
 
 export async function importNative(): Promise<typeof import('@vmw9/backdoor-native')> {

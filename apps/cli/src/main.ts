@@ -14,7 +14,11 @@ export async function main(argv: string[]): Promise<number> {
   let code: number = Exit.OK;
   const program = new Command('vmw9')
     .description('VMware guest tools: host services from the shell, and as files over 9P')
-    .addOption(new Option('--host <host>', 'the VMware host: native, sim, or unix!PATH (a vmw9 sim)').default('native'))
+    .addOption(
+      new Option('--host <host>', 'the VMware host: native, sim, or unix!PATH (a vmw9 sim)').default(
+        'native',
+      ),
+    )
     .option('--json', 'print machine-readable JSON')
     .showHelpAfterError()
     .exitOverride();
@@ -25,8 +29,14 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('detect')
     .description('say which transport reaches a VMware backdoor, and why (exit 0 only when one answers)')
-    .option('--force', 'probe the backdoor whatever the CPU says (e.g. a QEMU guest with vmport); also VMW9_BACKDOOR=force')
-    .addHelpText('after', '\nExamples:\n  vmw9 detect\n  vmw9 detect --json\n  VMW9_BACKDOOR=force vmw9 detect')
+    .option(
+      '--force',
+      'probe the backdoor whatever the CPU says (e.g. a QEMU guest with vmport); also VMW9_BACKDOOR=force',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 detect\n  vmw9 detect --json\n  VMW9_BACKDOOR=force vmw9 detect',
+    )
     .action(async (opts: { force?: boolean }) => {
       code = await detectCommand(out(), opts);
     });

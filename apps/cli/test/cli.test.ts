@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, VMW9_BACKDOOR: '' } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, VMW9_BACKDOOR: '' },
+  });
   return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
 };
 const cpu = cpuInfo(loadBinding());
@@ -17,7 +20,12 @@ describe('vmw9 detect', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     const d = JSON.parse(r.out);
-    expect(d).toMatchObject({ available: false, transport: 'native', reason: 'hypervisor:KVM', cpu: { hypervisor: 'KVM' } });
+    expect(d).toMatchObject({
+      available: false,
+      transport: 'native',
+      reason: 'hypervisor:KVM',
+      cpu: { hypervisor: 'KVM' },
+    });
   });
 
   it.runIf(cpu.hypervisor !== 'VMware')('--force probes in a child, reports the fault, exits 1', () => {

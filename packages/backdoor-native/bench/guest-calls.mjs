@@ -5,14 +5,22 @@
 //   call       the async BackdoorPort.call every layer above uses
 // Prints one JSON line: { addon: {calls, ns}, callSync: {...}, call: {...} }.
 import { BDOOR_MAGIC } from '@vmw9/backdoor';
-import { NativeBackdoorPort, detect, loadBinding } from '../dist/index.js';
+import { detect, loadBinding, NativeBackdoorPort } from '../dist/index.js';
 
 const n = Number(process.argv[2] ?? 100000);
 // Detect first: the raw binding below would fault this process where no backdoor answers.
 const d = detect();
 if (!d.available) throw new Error(`no backdoor in the benchmark guest: ${d.message}`);
 const binding = loadBinding();
-const regs = { eax: BDOOR_MAGIC, ebx: ~BDOOR_MAGIC >>> 0, ecx: 0xffff000a, edx: 0x5658, esi: 0, edi: 0, ebp: 0 };
+const regs = {
+  eax: BDOOR_MAGIC,
+  ebx: ~BDOOR_MAGIC >>> 0,
+  ecx: 0xffff000a,
+  edx: 0x5658,
+  esi: 0,
+  edi: 0,
+  ebp: 0,
+};
 const block = new Uint32Array(7);
 
 function time(fn) {

@@ -34,9 +34,11 @@ if (!hasCompiler(t.cxx)) {
     console.log(`build-native: ${t.cxx} not found; keeping the prebuilt ${out}`);
     process.exit(0);
   }
-  console.error(`build-native: ${t.cxx} not found and no prebuilt ${out}; install it (Debian: ${
-    arch === 'arm64' ? 'g++-aarch64-linux-gnu' : 'g++'
-  })`);
+  console.error(
+    `build-native: ${t.cxx} not found and no prebuilt ${out}; install it (Debian: ${
+      arch === 'arm64' ? 'g++-aarch64-linux-gnu' : 'g++'
+    })`,
+  );
   process.exit(1);
 }
 

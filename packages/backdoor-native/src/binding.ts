@@ -23,7 +23,10 @@ export interface NativeBinding {
   /** `rep insb` filling all of `into`. */
   hbIn(regs: Uint32Array, into: Uint8Array): void;
   /** A low-bandwidth call made in a forked child: a fault kills only the child. */
-  probe(regs: Uint32Array, timeoutMs: number): { ok: boolean; signal: number; timedOut: boolean; errno: number };
+  probe(
+    regs: Uint32Array,
+    timeoutMs: number,
+  ): { ok: boolean; signal: number; timedOut: boolean; errno: number };
   /** CPUID, or null off x86. */
   cpuid(leaf: number, subleaf: number): Uint32Array | null;
   /** The architecture the addon was built for: x64, ia32 or arm64. */

@@ -8,8 +8,16 @@
  * On arm64 there is no CPUID: DMI's sys_vendor says whether this is VMware.
  */
 import { readFileSync } from 'node:fs';
-import { BDOOR_MAGIC, BDOOR_PORT, BackdoorUnavailable, Cmd, PRODUCT_NAMES, UNSUPPORTED, VERSION_MAGIC } from '@vmw9/backdoor';
-import { type NativeBinding, loadBinding } from './binding.js';
+import {
+  type BackdoorUnavailable,
+  BDOOR_MAGIC,
+  BDOOR_PORT,
+  Cmd,
+  PRODUCT_NAMES,
+  UNSUPPORTED,
+  VERSION_MAGIC,
+} from '@vmw9/backdoor';
+import { loadBinding, type NativeBinding } from './binding.js';
 
 export interface CpuInfo {
   /** CPUID.1:ECX[31], or null off x86. */
@@ -65,14 +73,25 @@ const KNOWN: Readonly<Record<string, string>> = {
   ...REFUSED,
 };
 
-const SIGNALS: Readonly<Record<number, string>> = { 4: 'SIGILL', 5: 'SIGTRAP', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV' };
+const SIGNALS: Readonly<Record<number, string>> = {
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+};
 
 /** Reads the hypervisor facts from CPUID (x86) or DMI (elsewhere). Never does port I/O. */
 export function cpuInfo(binding: NativeBinding): CpuInfo {
   const leaf1 = binding.cpuid(1, 0);
   if (!leaf1) {
     const vendor = readDmi('sys_vendor');
-    return { hypervisorBit: null, signature: null, hypervisor: vendor && /vmware/i.test(vendor) ? 'VMware' : null };
+    return {
+      hypervisorBit: null,
+      signature: null,
+      hypervisor: vendor && /vmware/i.test(vendor) ? 'VMware' : null,
+    };
   }
   const hypervisorBit = (leaf1[2]! & 0x80000000) !== 0;
   if (!hypervisorBit) return { hypervisorBit, signature: null, hypervisor: null };
@@ -100,18 +119,39 @@ export function detect(opts: DetectOptions = {}): Detection {
   const forced = opts.force === true || mode === 'force';
   const base = { transport: 'native' as const, forced };
   if (mode === 'off') {
-    return { ...base, available: false, reason: 'disabled', message: 'the native backdoor is disabled by VMW9_BACKDOOR=off', arch: process.arch, cpu: { hypervisorBit: null, signature: null, hypervisor: null } };
+    return {
+      ...base,
+      available: false,
+      reason: 'disabled',
+      message: 'the native backdoor is disabled by VMW9_BACKDOOR=off',
+      arch: process.arch,
+      cpu: { hypervisorBit: null, signature: null, hypervisor: null },
+    };
   }
   let binding: NativeBinding;
   try {
     binding = opts.binding ?? loadBinding();
   } catch (e) {
     const err = e as BackdoorUnavailable;
-    return { ...base, available: false, reason: err.reason ?? 'no-binary', message: err.message, arch: process.arch, cpu: { hypervisorBit: null, signature: null, hypervisor: null } };
+    return {
+      ...base,
+      available: false,
+      reason: err.reason ?? 'no-binary',
+      message: err.message,
+      arch: process.arch,
+      cpu: { hypervisorBit: null, signature: null, hypervisor: null },
+    };
   }
   const cpu = cpuInfo(binding);
   const arch = binding.arch;
-  const result = (available: boolean, reason: string, message: string): Detection => ({ ...base, available, reason, message, arch, cpu });
+  const result = (available: boolean, reason: string, message: string): Detection => ({
+    ...base,
+    available,
+    reason,
+    message,
+    arch,
+    cpu,
+  });
 
   if (!forced) {
     if (cpu.signature !== null && REFUSED[cpu.signature]) {
@@ -125,10 +165,18 @@ export function detect(opts: DetectOptions = {}): Detection {
       );
     }
     if (cpu.hypervisorBit === false) {
-      return result(false, 'no-hypervisor', 'no hypervisor: the CPU reports bare metal, so there is no VMware backdoor (use --force to probe anyway, or --host sim)');
+      return result(
+        false,
+        'no-hypervisor',
+        'no hypervisor: the CPU reports bare metal, so there is no VMware backdoor (use --force to probe anyway, or --host sim)',
+      );
     }
     if (cpu.hypervisorBit === null && cpu.hypervisor !== 'VMware') {
-      return result(false, 'not-vmware', 'DMI does not name VMware as the system vendor; nothing was probed (use --force to probe anyway, or --host sim)');
+      return result(
+        false,
+        'not-vmware',
+        'DMI does not name VMware as the system vendor; nothing was probed (use --force to probe anyway, or --host sim)',
+      );
     }
   }
   return probeVersion(binding, opts.timeoutMs ?? 3000, result, cpu);
@@ -141,37 +189,71 @@ function probeVersion(
   cpu: CpuInfo,
 ): Detection {
   // GETVERSION as open-vm-tools' VmCheck sends it: ebx = ~magic, ecx.hi = 0xFFFF.
-  const regs = Uint32Array.of(BDOOR_MAGIC, ~BDOOR_MAGIC >>> 0, (0xffff << 16) | Cmd.GETVERSION, BDOOR_PORT, 0, 0, 0);
+  const regs = Uint32Array.of(
+    BDOOR_MAGIC,
+    ~BDOOR_MAGIC >>> 0,
+    (0xffff << 16) | Cmd.GETVERSION,
+    BDOOR_PORT,
+    0,
+    0,
+    0,
+  );
   const p = binding.probe(regs, timeoutMs);
   const signal = p.signal ? (SIGNALS[p.signal] ?? `signal ${p.signal}`) : null;
   const seen = { ok: p.ok, signal, timedOut: p.timedOut };
   if (p.errno) {
-    return { ...result(false, 'probe-error', `could not start the probe process (errno ${p.errno})`), probe: seen };
+    return {
+      ...result(false, 'probe-error', `could not start the probe process (errno ${p.errno})`),
+      probe: seen,
+    };
   }
   if (p.timedOut) {
-    return { ...result(false, 'timeout', `the backdoor probe did not answer within ${timeoutMs} ms`), probe: seen };
+    return {
+      ...result(false, 'timeout', `the backdoor probe did not answer within ${timeoutMs} ms`),
+      probe: seen,
+    };
   }
   if (!p.ok) {
     const hint =
       signal === 'SIGSEGV'
         ? 'no backdoor answered the port, or this process lacks I/O privilege (a QEMU guest needs root and ioperm(0x5658,4,1))'
         : 'the backdoor instruction is not available here';
-    return { ...result(false, `fault:${signal ?? 'unknown'}`, `probing GETVERSION faulted (${signal ?? 'child died'}): ${hint}`), probe: seen };
+    return {
+      ...result(
+        false,
+        `fault:${signal ?? 'unknown'}`,
+        `probing GETVERSION faulted (${signal ?? 'child died'}): ${hint}`,
+      ),
+      probe: seen,
+    };
   }
   const [eax, ebx, ecx] = [regs[0]!, regs[1]!, regs[2]!];
   const probe = { ...seen, eax, ebx, ecx };
   if (eax === UNSUPPORTED || ebx !== BDOOR_MAGIC) {
     return {
-      ...result(false, 'no-magic', `the port answered without the backdoor magic (eax=0x${eax.toString(16)} ebx=0x${ebx.toString(16)}): no VMware backdoor here`),
+      ...result(
+        false,
+        'no-magic',
+        `the port answered without the backdoor magic (eax=0x${eax.toString(16)} ebx=0x${ebx.toString(16)}): no VMware backdoor here`,
+      ),
       probe,
     };
   }
   const productType = ecx >>> 16 === 0xffff ? 0 : ecx;
-  const version = { version: eax, productType, productName: PRODUCT_NAMES[productType] ?? `type ${productType}` };
+  const version = {
+    version: eax,
+    productType,
+    productName: PRODUCT_NAMES[productType] ?? `type ${productType}`,
+  };
   const where = cpu.hypervisor ?? (cpu.signature ? `"${cpu.signature}"` : 'unknown hypervisor');
-  const note = eax === VERSION_MAGIC ? '' : ` (version ${eax}, not the ${VERSION_MAGIC} open-vm-tools expects)`;
+  const note =
+    eax === VERSION_MAGIC ? '' : ` (version ${eax}, not the ${VERSION_MAGIC} open-vm-tools expects)`;
   return {
-    ...result(true, cpu.hypervisor === 'VMware' ? 'vmware' : 'probed', `a VMware backdoor answers on ${where}: ${version.productName}${note}`),
+    ...result(
+      true,
+      cpu.hypervisor === 'VMware' ? 'vmware' : 'probed',
+      `a VMware backdoor answers on ${where}: ${version.productName}${note}`,
+    ),
     probe,
     version,
   };

@@ -1,3 +1,3 @@
-export { type NativeBinding, loadBinding, platformPackage } from './binding.js';
-export { type CpuInfo, type DetectOptions, type Detection, cpuInfo, detect } from './detect.js';
+export { loadBinding, type NativeBinding, platformPackage } from './binding.js';
+export { type CpuInfo, cpuInfo, type Detection, type DetectOptions, detect } from './detect.js';
 export { NativeBackdoorPort } from './port.js';

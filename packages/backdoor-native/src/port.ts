@@ -5,12 +5,12 @@
 import {
   type BackdoorPort,
   BackdoorUnavailable,
-  type Registers,
   checkHbBuffer,
   checkRegisters,
+  type Registers,
 } from '@vmw9/backdoor';
-import { type NativeBinding, loadBinding } from './binding.js';
-import { type DetectOptions, type Detection, detect } from './detect.js';
+import { loadBinding, type NativeBinding } from './binding.js';
+import { type Detection, type DetectOptions, detect } from './detect.js';
 
 export class NativeBackdoorPort implements BackdoorPort {
   /** One scratch block for every call: calls are synchronous, so it is never shared in flight. */

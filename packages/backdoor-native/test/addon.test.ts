@@ -30,19 +30,25 @@ describe('the compiled addon', () => {
     expect(() => binding.hbOut(new Uint32Array(7), [1] as unknown as Uint8Array)).toThrow(/Uint8Array/);
   });
 
-  it.runIf(cpu.signature === 'KVMKVMKVM')('on this KVM machine: refuses without probing and names KVM', () => {
-    const d = detect({ env: {} });
-    expect(d).toMatchObject({ available: false, reason: 'hypervisor:KVM' });
-    expect(d.probe).toBeUndefined();
-  });
+  it.runIf(cpu.signature === 'KVMKVMKVM')(
+    'on this KVM machine: refuses without probing and names KVM',
+    () => {
+      const d = detect({ env: {} });
+      expect(d).toMatchObject({ available: false, reason: 'hypervisor:KVM' });
+      expect(d.probe).toBeUndefined();
+    },
+  );
 
-  it.runIf(cpu.hypervisor !== 'VMware')('a forced probe faults in its child and this process lives on', () => {
-    const t0 = Date.now();
-    const d = detect({ force: true, env: {} });
-    expect(d.available).toBe(false);
-    expect(d.reason).toMatch(/^fault:SIG(SEGV|ILL|BUS)$|^no-magic$/);
-    expect(Date.now() - t0).toBeLessThan(3000);
-    // Still alive, and a second probe behaves the same.
-    expect(detect({ force: true, env: {} }).reason).toBe(d.reason);
-  });
+  it.runIf(cpu.hypervisor !== 'VMware')(
+    'a forced probe faults in its child and this process lives on',
+    () => {
+      const t0 = Date.now();
+      const d = detect({ force: true, env: {} });
+      expect(d.available).toBe(false);
+      expect(d.reason).toMatch(/^fault:SIG(SEGV|ILL|BUS)$|^no-magic$/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      // Still alive, and a second probe behaves the same.
+      expect(detect({ force: true, env: {} }).reason).toBe(d.reason);
+    },
+  );
 });

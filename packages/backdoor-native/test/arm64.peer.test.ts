@@ -35,7 +35,10 @@ describe('arm64 under qemu-user', () => {
        const forced = m.detect({ force: true, env: {} });
        console.log(JSON.stringify({ arch: process.arch, binding: m.loadBinding().arch, plain, forced }));`,
     );
-    const out = execFileSync('qemu-aarch64', ['-L', sysroot, armNode, script], { encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync('qemu-aarch64', ['-L', sysroot, armNode, script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const r = JSON.parse(out);
     expect(r.arch).toBe('arm64');
     expect(r.binding).toBe('arm64');
@@ -43,15 +46,24 @@ describe('arm64 under qemu-user', () => {
     expect(r.plain).toMatchObject({ available: false, reason: 'not-vmware', cpu: { hypervisorBit: null } });
     expect(r.plain.probe).toBeUndefined();
     // Forced: the trap is issued in a child and comes back without the magic.
-    expect(r.forced).toMatchObject({ available: false, reason: 'no-magic', forced: true, probe: { ok: true } });
+    expect(r.forced).toMatchObject({
+      available: false,
+      reason: 'no-magic',
+      forced: true,
+      probe: { ok: true },
+    });
     expect(r.forced.probe.ebx).toBe(0xa9b2a797);
   });
 
   it('a static arm64 selftest over the same backdoor code runs the probe to completion', () => {
-    execFileSync('node', [join(root, 'packages/backdoor-native/scripts/build-native.mjs'), 'arm64', '--selftest'], {
-      cwd: join(root, 'packages/backdoor-native-linux-arm64'),
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'node',
+      [join(root, 'packages/backdoor-native/scripts/build-native.mjs'), 'arm64', '--selftest'],
+      {
+        cwd: join(root, 'packages/backdoor-native-linux-arm64'),
+        stdio: 'ignore',
+      },
+    );
     const out = execFileSync('qemu-aarch64', [selftest], { encoding: 'utf8', timeout: 30_000 });
     expect(out).toBe('probe ok eax=564d5868 ebx=a9b2a797 ecx=ffff000a\n');
   });

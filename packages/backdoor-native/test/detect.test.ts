@@ -1,6 +1,6 @@
 import { BDOOR_MAGIC } from '@vmw9/backdoor';
 import { describe, expect, it } from 'vitest';
-import { type NativeBinding, NativeBackdoorPort, detect } from '../src/index.js';
+import { detect, NativeBackdoorPort, type NativeBinding } from '../src/index.js';
 
 /** A binding whose CPUID and probe are scripted; it fails the test if an instruction is issued. */
 function fakeBinding(opts: {
@@ -76,20 +76,33 @@ describe('detect', () => {
   it('probes on VMware and reports the product', () => {
     const { b, calls } = fakeBinding({ signature: 'VMwareVMware', probe: answers });
     const d = detect({ binding: b, env });
-    expect(d).toMatchObject({ available: true, reason: 'vmware', version: { version: 6, productType: 4, productName: 'Workstation' } });
+    expect(d).toMatchObject({
+      available: true,
+      reason: 'vmware',
+      version: { version: 6, productType: 4, productName: 'Workstation' },
+    });
     expect(calls.probe).toBe(1);
   });
 
   it('probes an unknown signature (QEMU TCG)', () => {
     const { b } = fakeBinding({ signature: 'TCGTCGTCGTCG', probe: answers });
-    expect(detect({ binding: b, env })).toMatchObject({ available: true, reason: 'probed', cpu: { hypervisor: 'QEMU TCG' } });
+    expect(detect({ binding: b, env })).toMatchObject({
+      available: true,
+      reason: 'probed',
+      cpu: { hypervisor: 'QEMU TCG' },
+    });
   });
 
   it('force probes even on KVM, by option or VMW9_BACKDOOR=force', () => {
     for (const opts of [{ force: true, env }, { env: { VMW9_BACKDOOR: 'force' } }]) {
       const { b, calls } = fakeBinding({ signature: 'KVMKVMKVM' });
       const d = detect({ binding: b, ...opts });
-      expect(d).toMatchObject({ available: false, reason: 'fault:SIGSEGV', forced: true, probe: { signal: 'SIGSEGV' } });
+      expect(d).toMatchObject({
+        available: false,
+        reason: 'fault:SIGSEGV',
+        forced: true,
+        probe: { signal: 'SIGSEGV' },
+      });
       expect(calls.probe).toBe(1);
     }
   });
@@ -106,7 +119,10 @@ describe('detect', () => {
   });
 
   it('reports a probe timeout', () => {
-    const { b } = fakeBinding({ signature: 'TCGTCGTCGTCG', probe: () => ({ ok: false, signal: 0, timedOut: true, errno: 0 }) });
+    const { b } = fakeBinding({
+      signature: 'TCGTCGTCGTCG',
+      probe: () => ({ ok: false, signal: 0, timedOut: true, errno: 0 }),
+    });
     expect(detect({ binding: b, env }).reason).toBe('timeout');
   });
 
@@ -129,7 +145,9 @@ describe('detect', () => {
 describe('NativeBackdoorPort', () => {
   it('refuses to open where detection fails, with its reason', () => {
     const { b } = fakeBinding({ signature: 'KVMKVMKVM' });
-    expect(() => NativeBackdoorPort.open({ binding: b, env })).toThrow(expect.objectContaining({ name: 'BackdoorUnavailable', reason: 'hypervisor:KVM' }));
+    expect(() => NativeBackdoorPort.open({ binding: b, env })).toThrow(
+      expect.objectContaining({ name: 'BackdoorUnavailable', reason: 'hypervisor:KVM' }),
+    );
   });
 
   it('checks registers and buffers before the instruction is issued', async () => {

@@ -9,12 +9,21 @@ import { describe, expect, it } from 'vitest';
 const CLI = 'node apps/cli/dist/bin.js';
 /** Runs `vmw9 detect --json` then `vmw9 host --json` in one boot; returns both parsed, with exit codes. */
 function cliScript(): string[] {
-  return ['sh', '-c', `${CLI} detect --json; echo "@@detect-exit $?"; ${CLI} host --json; echo "@@host-exit $?"`];
+  return [
+    'sh',
+    '-c',
+    `${CLI} detect --json; echo "@@detect-exit $?"; ${CLI} host --json; echo "@@host-exit $?"`,
+  ];
 }
 function parseCli(stdout: string) {
   const m = /^([\s\S]*?)@@detect-exit (\d+)\n([\s\S]*?)@@host-exit (\d+)/.exec(stdout);
   if (!m) throw new Error(`unexpected guest output:\n${stdout}`);
-  return { detect: JSON.parse(m[1]!), detectExit: Number(m[2]), host: JSON.parse(m[3]!), hostExit: Number(m[4]) };
+  return {
+    detect: JSON.parse(m[1]!),
+    detectExit: Number(m[2]),
+    host: JSON.parse(m[3]!),
+    hostExit: Number(m[4]),
+  };
 }
 
 describe('QEMU vmport (TCG guest)', () => {
@@ -24,11 +33,16 @@ describe('QEMU vmport (TCG guest)', () => {
   ])('version $version / type $type, -uuid, -m $mem: every fact as QEMU set it', async (c) => {
     const r = await runGuest({
       qemuArgs: [
-        '-machine', 'pc,vmport=on',
-        '-m', String(c.mem),
-        '-uuid', c.uuid,
-        '-global', `vmport.vmware-vmx-version=${c.version}`,
-        '-global', `vmport.vmware-vmx-type=${c.type}`,
+        '-machine',
+        'pc,vmport=on',
+        '-m',
+        String(c.mem),
+        '-uuid',
+        c.uuid,
+        '-global',
+        `vmport.vmware-vmx-version=${c.version}`,
+        '-global',
+        `vmport.vmware-vmx-type=${c.type}`,
       ],
       command: cliScript(),
       timeoutMs: 150_000,
@@ -37,7 +51,11 @@ describe('QEMU vmport (TCG guest)', () => {
     const { detect, detectExit, host, hostExit } = parseCli(r.stdout);
     // TCG's CPUID signature is unknown to us, so detection probed and found the backdoor.
     expect(detectExit).toBe(0);
-    expect(detect).toMatchObject({ available: true, reason: 'probed', cpu: { signature: 'TCGTCGTCGTCG', hypervisor: 'QEMU TCG' } });
+    expect(detect).toMatchObject({
+      available: true,
+      reason: 'probed',
+      cpu: { signature: 'TCGTCGTCGTCG', hypervisor: 'QEMU TCG' },
+    });
     expect(detect.version).toEqual({ version: c.version, productType: c.type, productName: c.product });
     expect(hostExit).toBe(0);
     const f = host.facts;
@@ -45,7 +63,12 @@ describe('QEMU vmport (TCG guest)', () => {
     expect(f.biosUuid.value).toBe(c.uuid);
     // QEMU answers bytes cut to 32 bits (VMware answers MB): 512 MiB fits, 4200 MiB wraps.
     const bytes = (c.mem * 1048576) % 2 ** 32;
-    expect(f.memory.value).toEqual({ unit: 'bytes', raw: bytes, megabytes: bytes / 1048576, truncated: true });
+    expect(f.memory.value).toEqual({
+      unit: 'bytes',
+      raw: bytes,
+      megabytes: bytes / 1048576,
+      truncated: true,
+    });
     // Commands QEMU 7.2 does not implement: typed UnsupportedCommand, never a made-up value.
     for (const name of ['hostTime', 'cpuMhz', 'screenSize', 'hardwareVersion', 'tsc']) {
       expect(f[name], name).toMatchObject({ supported: false });
@@ -54,10 +77,17 @@ describe('QEMU vmport (TCG guest)', () => {
   });
 
   it('vmport=off: detection reports unavailable and the process lives on', async () => {
-    const r = await runGuest({ qemuArgs: ['-machine', 'pc,vmport=off'], command: ['sh', '-c', `${CLI} detect --json; echo "@@exit $?"`] });
+    const r = await runGuest({
+      qemuArgs: ['-machine', 'pc,vmport=off'],
+      command: ['sh', '-c', `${CLI} detect --json; echo "@@exit $?"`],
+    });
     const m = /([\s\S]*)@@exit (\d+)/.exec(r.stdout)!;
     expect(Number(m[2])).toBe(1);
-    expect(JSON.parse(m[1]!)).toMatchObject({ available: false, reason: 'no-magic', probe: { ok: true, eax: 0xffffffff } });
+    expect(JSON.parse(m[1]!)).toMatchObject({
+      available: false,
+      reason: 'no-magic',
+      probe: { ok: true, eax: 0xffffffff },
+    });
   });
 
   it('without I/O privilege the probe faults in its child; detect exits 1 instead of dying', async () => {
@@ -68,13 +98,25 @@ describe('QEMU vmport (TCG guest)', () => {
     });
     const m = /([\s\S]*)@@exit (\d+)/.exec(r.stdout)!;
     expect(Number(m[2])).toBe(1);
-    expect(JSON.parse(m[1]!)).toMatchObject({ available: false, reason: 'fault:SIGSEGV', probe: { signal: 'SIGSEGV' } });
+    expect(JSON.parse(m[1]!)).toMatchObject({
+      available: false,
+      reason: 'fault:SIGSEGV',
+      probe: { signal: 'SIGSEGV' },
+    });
   });
 });
 
 describe('QEMU vmmouse driven through QMP', () => {
   it('the guest reads the positions, buttons and wheel the host sends', async () => {
-    type Packet = { left: boolean; right: boolean; middle: boolean; x: number; y: number; wheel: number; relative: boolean };
+    type Packet = {
+      left: boolean;
+      right: boolean;
+      middle: boolean;
+      x: number;
+      y: number;
+      wheel: number;
+      relative: boolean;
+    };
     const abs = (axis: 'x' | 'y', value: number) => ({ type: 'abs', data: { axis, value } });
     const btn = (button: string, down: boolean) => ({ type: 'btn', data: { button, down } });
     const none = { left: false, right: false, middle: false, relative: false };
@@ -110,7 +152,10 @@ describe('QEMU vmmouse driven through QMP', () => {
             seen.push(p);
             if (Object.entries(want).every(([k, v]) => p[k as keyof Packet] === v)) break;
             const prev = seen.at(-2);
-            expect(prev && JSON.stringify(prev) === JSON.stringify(p), `unexpected packet ${JSON.stringify(p)} for ${JSON.stringify(events)}`).toBe(true);
+            expect(
+              prev && JSON.stringify(prev) === JSON.stringify(p),
+              `unexpected packet ${JSON.stringify(p)} for ${JSON.stringify(events)}`,
+            ).toBe(true);
           }
         }
       },

@@ -1,6 +1,6 @@
 import { BDOOR_MAGIC, BDOOR_PORT, Cmd, UNSUPPORTED } from './constants.js';
 import { UnsupportedCommand } from './errors.js';
-import { type BackdoorPort, type Registers, checkUint32, maskRegisters } from './port.js';
+import { type BackdoorPort, checkUint32, maskRegisters, type Registers } from './port.js';
 
 /** Arguments of a low-bandwidth call beyond magic, command and port, which this layer fills in. */
 export interface CallArgs {
@@ -15,7 +15,9 @@ export interface CallArgs {
   ebp?: number;
 }
 
-const NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, k]));
+const NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(Cmd).map(([k, v]) => [v, k]),
+);
 
 /** The symbolic name of a command number, e.g. 46 → `GETTIMEFULL`. */
 export function commandName(cmd: number): string {

@@ -3,7 +3,7 @@
  * arguments before anything reaches the port and refuses to invent a value: a host that does not
  * implement a command gives UnsupportedCommand.
  */
-import { backdoorCall, commandName, requireMagic, requireSupported } from './call.js';
+import { backdoorCall, requireMagic, requireSupported } from './call.js';
 import {
   BDOOR_MAGIC,
   Cmd,
@@ -32,7 +32,10 @@ export interface VersionInfo {
 /** GETVERSION (10). Throws UnsupportedCommand if no VMware backdoor answers. */
 export async function getVersion(port: BackdoorPort): Promise<VersionInfo> {
   // ecx.hi = 0xFFFF is the guest pattern: a host that does not report a product leaves it (VmCheck_GetVersion).
-  const out = requireMagic(Cmd.GETVERSION, await backdoorCall(port, Cmd.GETVERSION, { ebx: NOT_MAGIC, sub: 0xffff }));
+  const out = requireMagic(
+    Cmd.GETVERSION,
+    await backdoorCall(port, Cmd.GETVERSION, { ebx: NOT_MAGIC, sub: 0xffff }),
+  );
   const productType = out.ecx >>> 16 === 0xffff ? 0 : out.ecx;
   return { version: out.eax, productType, productName: PRODUCT_NAMES[productType] ?? `type ${productType}` };
 }
@@ -48,7 +51,12 @@ export async function getCpuMhz(port: BackdoorPort): Promise<number> {
   const out = requireSupported(Cmd.GETMHZ, await backdoorCall(port, Cmd.GETMHZ, { ebx: NOT_MAGIC }));
   // OpenBSD's probe treats eax left as the magic as "not implemented"; vmware-toolbox-cmd treats 0 as failure.
   if (out.eax === BDOOR_MAGIC || out.eax === 0) {
-    throw new UnsupportedCommand(Cmd.GETMHZ, 'GETMHZ', out, `the host answered ${out.eax === 0 ? '0 MHz' : 'the magic'}`);
+    throw new UnsupportedCommand(
+      Cmd.GETMHZ,
+      'GETMHZ',
+      out,
+      `the host answered ${out.eax === 0 ? '0 MHz' : 'the magic'}`,
+    );
   }
   return out.eax;
 }
@@ -90,7 +98,12 @@ export async function getBiosUuid(port: BackdoorPort): Promise<string> {
   const out = await backdoorCall(port, Cmd.GETUUID, { ebx: NOT_MAGIC });
   // A UUID may begin with ff ff ff ff, so eax alone proves nothing: unsupported means eax = ~0 and ebx untouched.
   if (out.eax === UNSUPPORTED && out.ebx === NOT_MAGIC) {
-    throw new UnsupportedCommand(Cmd.GETUUID, 'GETUUID', out, 'the host answered eax=0xFFFFFFFF and left ebx');
+    throw new UnsupportedCommand(
+      Cmd.GETUUID,
+      'GETUUID',
+      out,
+      'the host answered eax=0xFFFFFFFF and left ebx',
+    );
   }
   const b = Buffer.alloc(16);
   b.writeUInt32LE(out.eax, 0);
@@ -134,7 +147,12 @@ function hostTime(
 ): HostTime {
   const cmd = source === 'GETTIME' ? Cmd.GETTIME : Cmd.GETTIMEFULL;
   if (seconds <= 0 || micros > 999999) {
-    throw new UnsupportedCommand(cmd, source, out, `the host answered an impossible time (${seconds} s, ${micros} µs)`);
+    throw new UnsupportedCommand(
+      cmd,
+      source,
+      out,
+      `the host answered an impossible time (${seconds} s, ${micros} µs)`,
+    );
   }
   return {
     seconds,
@@ -172,7 +190,9 @@ export async function getPointer(port: BackdoorPort): Promise<PointerPosition> {
 export async function setPointer(port: BackdoorPort, x: number, y: number): Promise<void> {
   checkInt16(x, 'x');
   checkInt16(y, 'y');
-  const out = await backdoorCall(port, Cmd.SETPTRLOCATION, { ebx: (((x & 0xffff) << 16) | (y & 0xffff)) >>> 0 });
+  const out = await backdoorCall(port, Cmd.SETPTRLOCATION, {
+    ebx: (((x & 0xffff) << 16) | (y & 0xffff)) >>> 0,
+  });
   requireSupported(Cmd.SETPTRLOCATION, out);
 }
 
@@ -245,7 +265,8 @@ export async function getClipboard(port: BackdoorPort): Promise<Uint8Array> {
       'the host answered 0xFFFFFFFF (unsupported, or VMWARE_SELECTION_NOT_READY)',
     );
   }
-  if (len === DONT_EXCHANGE_SELECTIONS) throw new ClipboardDisabled('the host does not exchange clipboards (copy/paste disabled)');
+  if (len === DONT_EXCHANGE_SELECTIONS)
+    throw new ClipboardDisabled('the host does not exchange clipboards (copy/paste disabled)');
   if (len < 0 || len > MAX_SELECTION_BUFFER_LENGTH) {
     throw new ProtocolError(`GETSELLENGTH answered ${len}: outside 0..${MAX_SELECTION_BUFFER_LENGTH}`);
   }
@@ -264,7 +285,9 @@ export async function setClipboard(port: BackdoorPort, data: Uint8Array | string
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   if (!(bytes instanceof Uint8Array)) throw new TypeError('clipboard data must be a string or a Uint8Array');
   if (bytes.byteLength > MAX_CLIPBOARD_SEND) {
-    throw new TypeError(`clipboard data is ${bytes.byteLength} bytes, over the ${MAX_CLIPBOARD_SEND}-byte legacy limit`);
+    throw new TypeError(
+      `clipboard data is ${bytes.byteLength} bytes, over the ${MAX_CLIPBOARD_SEND}-byte legacy limit`,
+    );
   }
   requireSupported(Cmd.SETSELLENGTH, await backdoorCall(port, Cmd.SETSELLENGTH, { ebx: bytes.byteLength }));
   const padded = Buffer.alloc(Math.ceil(bytes.byteLength / 4) * 4);
@@ -273,4 +296,3 @@ export async function setClipboard(port: BackdoorPort, data: Uint8Array | string
     await backdoorCall(port, Cmd.SETNEXTPIECE, { ebx: padded.readUInt32LE(i) });
   }
 }
-

@@ -65,12 +65,22 @@ export function checkRegisters(regs: unknown, what = 'registers'): Registers {
   // Fast path for the hot loop: no strings are built unless something is wrong.
   if (typeof regs === 'object' && regs !== null) {
     const r = regs as Registers;
-    if (isUint32(r.eax) && isUint32(r.ebx) && isUint32(r.ecx) && isUint32(r.edx) && isUint32(r.esi) && isUint32(r.edi) && isUint32(r.ebp)) {
+    if (
+      isUint32(r.eax) &&
+      isUint32(r.ebx) &&
+      isUint32(r.ecx) &&
+      isUint32(r.edx) &&
+      isUint32(r.esi) &&
+      isUint32(r.edi) &&
+      isUint32(r.ebp)
+    ) {
       return r;
     }
   }
   if (typeof regs !== 'object' || regs === null) {
-    throw new TypeError(`${what} must be an object with eax, ebx, ecx, edx, esi, edi and ebp, got ${describe(regs)}`);
+    throw new TypeError(
+      `${what} must be an object with eax, ebx, ecx, edx, esi, edi and ebp, got ${describe(regs)}`,
+    );
   }
   const r = regs as Record<string, unknown>;
   for (const name of REGISTER_NAMES) checkUint32(r[name], `${what}.${name}`);
@@ -79,9 +89,12 @@ export function checkRegisters(regs: unknown, what = 'registers'): Registers {
 
 /** Validates an HB buffer: a Uint8Array no larger than HB_MAX_BYTES. */
 export function checkHbBuffer(buf: unknown, what: string): Uint8Array {
-  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
+  if (!(buf instanceof Uint8Array))
+    throw new TypeError(`${what} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
   if (buf.byteLength > HB_MAX_BYTES) {
-    throw new TypeError(`${what} is ${buf.byteLength} bytes, over the ${HB_MAX_BYTES}-byte high-bandwidth limit`);
+    throw new TypeError(
+      `${what} is ${buf.byteLength} bytes, over the ${HB_MAX_BYTES}-byte high-bandwidth limit`,
+    );
   }
   return buf;
 }

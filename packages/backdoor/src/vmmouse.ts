@@ -52,7 +52,10 @@ export class VmMouseDevice {
 
   /** ABSPOINTER_COMMAND (41) with a sub-command in ebx. */
   async command(sub: number): Promise<void> {
-    requireSupported(Cmd.ABSPOINTER_COMMAND, await backdoorCall(this.port, Cmd.ABSPOINTER_COMMAND, { ebx: sub }));
+    requireSupported(
+      Cmd.ABSPOINTER_COMMAND,
+      await backdoorCall(this.port, Cmd.ABSPOINTER_COMMAND, { ebx: sub }),
+    );
   }
 
   /** ABSPOINTER_STATUS (40): eax = (error status << 16) | queued words. */
@@ -85,7 +88,9 @@ export class VmMouseDevice {
     const id = (await this.data(1)).eax >>> 0;
     if (id !== M.VERSION_ID) {
       await this.disable();
-      throw new ProtocolError(`vmmouse answered id 0x${id.toString(16)}, expected 0x${M.VERSION_ID.toString(16)}`);
+      throw new ProtocolError(
+        `vmmouse answered id 0x${id.toString(16)}, expected 0x${M.VERSION_ID.toString(16)}`,
+      );
     }
     return id;
   }
@@ -104,13 +109,19 @@ export class VmMouseDevice {
 
   /** ABSPOINTER_RESTRICT (86). QEMU does not implement it (UnsupportedCommand). */
   async restrict(level: 0 | 1 | 2): Promise<void> {
-    requireSupported(Cmd.ABSPOINTER_RESTRICT, await backdoorCall(this.port, Cmd.ABSPOINTER_RESTRICT, { ebx: level }));
+    requireSupported(
+      Cmd.ABSPOINTER_RESTRICT,
+      await backdoorCall(this.port, Cmd.ABSPOINTER_RESTRICT, { ebx: level }),
+    );
   }
 
   /** Reads one packet if a whole one is queued, else null. */
   async readPacket(): Promise<MousePacket | null> {
     const st = await this.status();
-    if (st.error) throw new ProtocolError('vmmouse is in its error state (disabled or reset by the host); enable it again');
+    if (st.error)
+      throw new ProtocolError(
+        'vmmouse is in its error state (disabled or reset by the host); enable it again',
+      );
     if (st.queued === 0) return null;
     if (st.queued % M.PACKET_WORDS !== 0) {
       throw new ProtocolError(`vmmouse queued ${st.queued} words, not a whole number of 4-word packets`);

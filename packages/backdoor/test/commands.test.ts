@@ -3,9 +3,6 @@ import {
   BDOOR_MAGIC,
   ClipboardDisabled,
   Cmd,
-  MAX_CLIPBOARD_SEND,
-  ProtocolError,
-  UnsupportedCommand,
   getBiosUuid,
   getClipboard,
   getCpuMhz,
@@ -17,8 +14,11 @@ import {
   getScreenSize,
   getVcpuInfo,
   getVersion,
+  MAX_CLIPBOARD_SEND,
+  ProtocolError,
   setClipboard,
   setPointer,
+  UnsupportedCommand,
 } from '../src/index.js';
 import { FakeHost } from './fake-host.js';
 
@@ -51,14 +51,23 @@ describe('GETVERSION', () => {
   });
 
   it('GETHWVERSION needs the magic back too', async () => {
-    await expect(getHardwareVersion(new FakeHost({ [Cmd.GETHWVERSION]: () => ({ eax: 21 }) }))).rejects.toThrow(UnsupportedCommand);
-    expect(await getHardwareVersion(new FakeHost({ [Cmd.GETHWVERSION]: () => ({ eax: 21, ebx: BDOOR_MAGIC }) }))).toBe(21);
+    await expect(
+      getHardwareVersion(new FakeHost({ [Cmd.GETHWVERSION]: () => ({ eax: 21 }) })),
+    ).rejects.toThrow(UnsupportedCommand);
+    expect(
+      await getHardwareVersion(new FakeHost({ [Cmd.GETHWVERSION]: () => ({ eax: 21, ebx: BDOOR_MAGIC }) })),
+    ).toBe(21);
   });
 });
 
 describe('memory size', () => {
   it("reads QEMU's bytes (ebx=0x1177) and says they are cut to 32 bits", async () => {
-    expect(await getMemorySize(qemu())).toEqual({ unit: 'bytes', raw: 0x20000000, megabytes: 512, truncated: true });
+    expect(await getMemorySize(qemu())).toEqual({
+      unit: 'bytes',
+      raw: 0x20000000,
+      megabytes: 512,
+      truncated: true,
+    });
   });
 
   it("reads VMware's megabytes", async () => {
@@ -89,7 +98,12 @@ describe('host time', () => {
       [Cmd.GETTIMEFULL]: () => ({ eax: BDOOR_MAGIC, esi: 0, edx: now, ebx: 250000, ecx: 1000000 }),
     });
     const t = await getHostTime(host);
-    expect(t).toMatchObject({ seconds: now, microseconds: 250000, maxLagMicros: 1000000, source: 'GETTIMEFULL' });
+    expect(t).toMatchObject({
+      seconds: now,
+      microseconds: 250000,
+      maxLagMicros: 1000000,
+      source: 'GETTIMEFULL',
+    });
     expect(t.date.getTime()).toBe(now * 1000 + 250);
     expect(host.commands).toEqual([Cmd.GETTIMEFULL]);
   });
@@ -119,12 +133,18 @@ describe('other simple commands', () => {
   it('GETMHZ: eax, and unsupported when eax is ~0, the magic or 0', async () => {
     expect(await getCpuMhz(new FakeHost({ [Cmd.GETMHZ]: () => ({ eax: 2400 }) }))).toBe(2400);
     await expect(getCpuMhz(new FakeHost())).rejects.toBeInstanceOf(UnsupportedCommand);
-    await expect(getCpuMhz(new FakeHost({ [Cmd.GETMHZ]: () => ({ eax: BDOOR_MAGIC }) }))).rejects.toBeInstanceOf(UnsupportedCommand);
-    await expect(getCpuMhz(new FakeHost({ [Cmd.GETMHZ]: () => ({ eax: 0 }) }))).rejects.toBeInstanceOf(UnsupportedCommand);
+    await expect(
+      getCpuMhz(new FakeHost({ [Cmd.GETMHZ]: () => ({ eax: BDOOR_MAGIC }) })),
+    ).rejects.toBeInstanceOf(UnsupportedCommand);
+    await expect(getCpuMhz(new FakeHost({ [Cmd.GETMHZ]: () => ({ eax: 0 }) }))).rejects.toBeInstanceOf(
+      UnsupportedCommand,
+    );
   });
 
   it('GETSCREENSIZE splits width and height', async () => {
-    expect(await getScreenSize(new FakeHost({ [Cmd.GETSCREENSIZE]: () => ({ eax: (1920 << 16) | 1080 }) }))).toEqual({ width: 1920, height: 1080 });
+    expect(
+      await getScreenSize(new FakeHost({ [Cmd.GETSCREENSIZE]: () => ({ eax: (1920 << 16) | 1080 }) })),
+    ).toEqual({ width: 1920, height: 1080 });
   });
 
   it('GETHZ: unsupported when ebx stays 0xFFFFFFFF (QEMU TCG)', async () => {
@@ -135,7 +155,9 @@ describe('other simple commands', () => {
 
   it('GET_VCPU_INFO: bit 31 means not implemented', async () => {
     expect((await getVcpuInfo(qemu())).raw).toBe(0);
-    await expect(getVcpuInfo(new FakeHost({ [Cmd.GET_VCPU_INFO]: () => ({ eax: 0x80000000 }) }))).rejects.toBeInstanceOf(UnsupportedCommand);
+    await expect(
+      getVcpuInfo(new FakeHost({ [Cmd.GET_VCPU_INFO]: () => ({ eax: 0x80000000 }) })),
+    ).rejects.toBeInstanceOf(UnsupportedCommand);
   });
 
   it('pointer: int16 halves, ungrabbed at -100', async () => {
@@ -207,11 +229,15 @@ describe('legacy clipboard', () => {
   });
 
   it('-2 means the host does not exchange clipboards; -1 is unsupported/not ready', async () => {
-    await expect(getClipboard(new FakeHost({ [Cmd.GETSELLENGTH]: () => ({ eax: 0xfffffffe }) }))).rejects.toBeInstanceOf(ClipboardDisabled);
+    await expect(
+      getClipboard(new FakeHost({ [Cmd.GETSELLENGTH]: () => ({ eax: 0xfffffffe }) })),
+    ).rejects.toBeInstanceOf(ClipboardDisabled);
     await expect(getClipboard(new FakeHost())).rejects.toBeInstanceOf(UnsupportedCommand);
   });
 
   it('rejects a host length over the limit as a protocol error', async () => {
-    await expect(getClipboard(new FakeHost({ [Cmd.GETSELLENGTH]: () => ({ eax: 70000 }) }))).rejects.toBeInstanceOf(ProtocolError);
+    await expect(
+      getClipboard(new FakeHost({ [Cmd.GETSELLENGTH]: () => ({ eax: 70000 }) })),
+    ).rejects.toBeInstanceOf(ProtocolError);
   });
 });

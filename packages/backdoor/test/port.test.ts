@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   BDOOR_MAGIC,
   BDOOR_PORT,
-  HB_MAX_BYTES,
   backdoorCall,
   callRegisters,
   checkHbBuffer,
   checkRegisters,
   formatRegisters,
+  HB_MAX_BYTES,
   maskRegisters,
 } from '../src/index.js';
 import { FakeHost } from './fake-host.js';
@@ -54,7 +54,15 @@ describe('register checks', () => {
 describe('call building', () => {
   it('packs magic, command, subcommand and port', () => {
     const r = callRegisters(30, { sub: 3, edxHi: 7, ebx: 9, esi: 10, edi: 11 });
-    expect(r).toEqual({ eax: BDOOR_MAGIC, ebx: 9, ecx: (3 << 16) | 30, edx: (7 << 16) | BDOOR_PORT, esi: 10, edi: 11, ebp: 0 });
+    expect(r).toEqual({
+      eax: BDOOR_MAGIC,
+      ebx: 9,
+      ecx: (3 << 16) | 30,
+      edx: (7 << 16) | BDOOR_PORT,
+      esi: 10,
+      edi: 11,
+      ebp: 0,
+    });
   });
 
   it('checks every argument before anything reaches the port', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Cmd, ProtocolError, UnsupportedCommand, VmMouse, VmMouseDevice, decodePacket } from '../src/index.js';
+import {
+  Cmd,
+  decodePacket,
+  ProtocolError,
+  UnsupportedCommand,
+  VmMouse,
+  VmMouseDevice,
+} from '../src/index.js';
 import { FakeHost } from './fake-host.js';
 
 /** A vmmouse with a word queue, answering as QEMU hw/i386/vmmouse.c does. */
@@ -42,7 +49,15 @@ describe('vmmouse', () => {
     m.queue.push(VmMouse.RIGHT, 2000, 4000, 1);
     const packets = await dev.readPackets();
     expect(packets).toHaveLength(2);
-    expect(packets[0]).toMatchObject({ left: true, middle: true, right: false, relative: false, x: 32768, y: 16384, wheel: -1 });
+    expect(packets[0]).toMatchObject({
+      left: true,
+      middle: true,
+      right: false,
+      relative: false,
+      x: 32768,
+      y: 16384,
+      wheel: -1,
+    });
     expect(packets[1]).toMatchObject({ left: false, right: true, x: 2000, y: 4000, wheel: 1 });
     expect(await dev.readPacket()).toBeNull();
   });

@@ -13,10 +13,18 @@ export async function detectCommand(o: Output, opts: { force?: boolean }): Promi
     o.out(`  ${d.message}`);
     const cpu = d.cpu;
     if (cpu.hypervisorBit !== null) {
-      o.out(`  cpu: hypervisor bit ${cpu.hypervisorBit ? 'set' : 'clear'}${cpu.signature !== null ? `, signature "${cpu.signature}"` : ''}${cpu.hypervisor ? ` (${cpu.hypervisor})` : ''}`);
+      o.out(
+        `  cpu: hypervisor bit ${cpu.hypervisorBit ? 'set' : 'clear'}${cpu.signature !== null ? `, signature "${cpu.signature}"` : ''}${cpu.hypervisor ? ` (${cpu.hypervisor})` : ''}`,
+      );
     }
-    if (d.probe) o.out(`  probe: ${d.probe.ok ? 'answered' : d.probe.timedOut ? 'timed out' : `faulted (${d.probe.signal})`}${d.forced ? ', forced' : ''}`);
-    if (d.version) o.out(`  backdoor version ${d.version.version}, product ${d.version.productName} (type ${d.version.productType})`);
+    if (d.probe)
+      o.out(
+        `  probe: ${d.probe.ok ? 'answered' : d.probe.timedOut ? 'timed out' : `faulted (${d.probe.signal})`}${d.forced ? ', forced' : ''}`,
+      );
+    if (d.version)
+      o.out(
+        `  backdoor version ${d.version.version}, product ${d.version.productName} (type ${d.version.productType})`,
+      );
   }
   return d.available ? Exit.OK : Exit.FAILED;
 }

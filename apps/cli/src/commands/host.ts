@@ -4,7 +4,6 @@
  */
 import {
   type BackdoorPort,
-  UnsupportedCommand,
   getBiosUuid,
   getCpuMhz,
   getGuiOptions,
@@ -17,6 +16,7 @@ import {
   getVcpuInfo,
   getVersion,
   isMouseAbsolute,
+  UnsupportedCommand,
 } from '@vmw9/backdoor';
 import { Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
@@ -25,21 +25,98 @@ import { type Output, printJson } from '../output.js';
 type Fact = { supported: true; value: unknown; text: string } | { supported: false; error: string };
 
 const FACTS: ReadonlyArray<[string, (p: BackdoorPort) => Promise<[unknown, string]>]> = [
-  ['version', async (p) => { const v = await getVersion(p); return [v, `${v.version}, product ${v.productName} (type ${v.productType})`]; }],
-  ['hardwareVersion', async (p) => { const v = await getHardwareVersion(p); return [v, String(v)]; }],
-  ['cpuMhz', async (p) => { const v = await getCpuMhz(p); return [v, `${v} MHz`]; }],
-  ['memory', async (p) => {
-    const m = await getMemorySize(p);
-    return [m, m.unit === 'MB' ? `${m.megabytes} MB` : `${m.megabytes} MiB (host answered ${m.raw} bytes, cut to 32 bits)`];
-  }],
-  ['biosUuid', async (p) => { const v = await getBiosUuid(p); return [v, v]; }],
-  ['hostTime', async (p) => { const t = await getHostTime(p); return [{ ...t, date: t.date.toISOString() }, `${t.date.toISOString()} (${t.source}, max lag ${t.maxLagMicros} µs)`]; }],
-  ['screenSize', async (p) => { const s = await getScreenSize(p); return [s, `${s.width}x${s.height}`]; }],
-  ['pointer', async (p) => { const s = await getPointer(p); return [s, s.ungrabbed ? 'not grabbed' : `${s.x},${s.y}`]; }],
-  ['absoluteMouse', async (p) => { const v = await isMouseAbsolute(p); return [v, v ? 'available' : 'not available']; }],
-  ['guiOptions', async (p) => { const v = await getGuiOptions(p); return [v, `0x${v.toString(16)}`]; }],
-  ['tsc', async (p) => { const v = await getHz(p); return [v, `TSC ${v.tscHz} Hz, APIC bus ${v.apicHz} Hz`]; }],
-  ['vcpuInfo', async (p) => { const v = await getVcpuInfo(p); return [v, `0x${v.raw.toString(16)}`]; }],
+  [
+    'version',
+    async (p) => {
+      const v = await getVersion(p);
+      return [v, `${v.version}, product ${v.productName} (type ${v.productType})`];
+    },
+  ],
+  [
+    'hardwareVersion',
+    async (p) => {
+      const v = await getHardwareVersion(p);
+      return [v, String(v)];
+    },
+  ],
+  [
+    'cpuMhz',
+    async (p) => {
+      const v = await getCpuMhz(p);
+      return [v, `${v} MHz`];
+    },
+  ],
+  [
+    'memory',
+    async (p) => {
+      const m = await getMemorySize(p);
+      return [
+        m,
+        m.unit === 'MB'
+          ? `${m.megabytes} MB`
+          : `${m.megabytes} MiB (host answered ${m.raw} bytes, cut to 32 bits)`,
+      ];
+    },
+  ],
+  [
+    'biosUuid',
+    async (p) => {
+      const v = await getBiosUuid(p);
+      return [v, v];
+    },
+  ],
+  [
+    'hostTime',
+    async (p) => {
+      const t = await getHostTime(p);
+      return [
+        { ...t, date: t.date.toISOString() },
+        `${t.date.toISOString()} (${t.source}, max lag ${t.maxLagMicros} µs)`,
+      ];
+    },
+  ],
+  [
+    'screenSize',
+    async (p) => {
+      const s = await getScreenSize(p);
+      return [s, `${s.width}x${s.height}`];
+    },
+  ],
+  [
+    'pointer',
+    async (p) => {
+      const s = await getPointer(p);
+      return [s, s.ungrabbed ? 'not grabbed' : `${s.x},${s.y}`];
+    },
+  ],
+  [
+    'absoluteMouse',
+    async (p) => {
+      const v = await isMouseAbsolute(p);
+      return [v, v ? 'available' : 'not available'];
+    },
+  ],
+  [
+    'guiOptions',
+    async (p) => {
+      const v = await getGuiOptions(p);
+      return [v, `0x${v.toString(16)}`];
+    },
+  ],
+  [
+    'tsc',
+    async (p) => {
+      const v = await getHz(p);
+      return [v, `TSC ${v.tscHz} Hz, APIC bus ${v.apicHz} Hz`];
+    },
+  ],
+  [
+    'vcpuInfo',
+    async (p) => {
+      const v = await getVcpuInfo(p);
+      return [v, `0x${v.raw.toString(16)}`];
+    },
+  ],
 ];
 
 export async function gatherFacts(port: BackdoorPort): Promise<Record<string, Fact>> {
@@ -68,7 +145,9 @@ export async function hostCommand(o: Output, opts: HostOptions): Promise<number>
     o.out(`host: ${description}`);
     const w = Math.max(...Object.keys(facts).map((k) => k.length));
     for (const [k, f] of Object.entries(facts)) {
-      o.out(`  ${k.padEnd(w)}  ${f.supported ? f.text : `unsupported (${f.error.replace(/^backdoor command /, '')})`}`);
+      o.out(
+        `  ${k.padEnd(w)}  ${f.supported ? f.text : `unsupported (${f.error.replace(/^backdoor command /, '')})`}`,
+      );
     }
   }
   return Exit.OK;
