@@ -59,7 +59,7 @@ export interface RunGuestOptions {
   command: string[];
   /** Run the command with ioperm(0x5658, 4, 1) (via iopriv); default true. */
   ioperm?: boolean;
-  /** Extra environment for the command (on top of PATH/HOME=/tmp/TMPDIR/LANG/TERM). */
+  /** Extra environment for the command (on top of PATH, HOME=TMPDIR=/dev/shm, LANG, TERM). */
   env?: Record<string, string>;
   /** Whole-run limit (boot + command + callback); default 120000. QEMU is killed on expiry. */
   timeoutMs?: number;
@@ -167,13 +167,15 @@ mount -t sysfs sysfs $h/sys || die "mount sysfs"
 mount -t devtmpfs devtmpfs $h/dev || die "mount devtmpfs"
 mkdir -p $h/dev/pts $h/dev/shm
 mount -t devpts devpts $h/dev/pts
-mount -t tmpfs -o mode=1777 tmpfs $h/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $h/tmp || die "mount tmpfs /tmp"
-mount -t tmpfs -o mode=755 tmpfs $h/run
+mount -t tmpfs -o mode=1777 tmpfs $h/dev/shm || die "mount tmpfs /dev/shm"
 script=
 for a in $(cat /proc/cmdline); do
   case "$a" in vmw9.script=*) script="\${a#vmw9.script=}" ;; esac
 done
+# Fresh /tmp and /run, unless the checkout (and so the run script) lives under one of them:
+# a tmpfs there would hide it. HOME and TMPDIR point at /dev/shm, which is always writable.
+case "$script" in /tmp/*) ;; *) mount -t tmpfs -o mode=1777 tmpfs $h/tmp || die "mount tmpfs /tmp" ;; esac
+case "$script" in /run/*) ;; *) mount -t tmpfs -o mode=755 tmpfs $h/run ;; esac
 run="\${script%/*}"
 [ -n "$script" ] && [ -f "$h$script" ] || die "run script '$script' not visible in the guest"
 nonce=$(cat "$h$run/nonce")
@@ -693,8 +695,8 @@ const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 function runScript(command: string[], env: Record<string, string>): string {
   const base: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    HOME: '/tmp', // the root share is read-only; /tmp is a tmpfs
-    TMPDIR: '/tmp',
+    HOME: '/dev/shm', // the root share is read-only; /dev/shm is a tmpfs in every guest
+    TMPDIR: '/dev/shm',
     LANG: 'C.UTF-8',
     TERM: 'dumb',
   };
