@@ -3,6 +3,8 @@
  * (harness-notes.md, Experiment A). The guest runs this machine's own node and our CLI from the
  * read-only shared checkout, with ioperm(0x5658,4,1) granted by the harness's root wrapper.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { type Qmp, type RunningGuest, runGuest } from '@vmw9/qemu-harness';
 import { describe, expect, it } from 'vitest';
 
@@ -103,6 +105,31 @@ describe('QEMU vmport (TCG guest)', () => {
       reason: 'fault:SIGSEGV',
       probe: { signal: 'SIGSEGV' },
     });
+  });
+});
+
+describe('the backdoor code built for other x86 targets', () => {
+  it('x64 and ia32 static selftests (same assembly as the addon) get answers from vmport', async () => {
+    const pkg = fileURLToPath(new URL('../../backdoor-native-linux-x64/', import.meta.url));
+    for (const arch of ['x64', 'ia32']) {
+      execFileSync('node', ['../backdoor-native/scripts/build-native.mjs', arch, '--selftest'], {
+        cwd: pkg,
+        stdio: 'ignore',
+      });
+    }
+    const r = await runGuest({
+      qemuArgs: [
+        '-machine',
+        'pc,vmport=on',
+        '-global',
+        'vmport.vmware-vmx-version=7',
+        '-global',
+        'vmport.vmware-vmx-type=4',
+      ],
+      command: ['sh', '-c', `${pkg}build/selftest-x64; ${pkg}build/selftest-ia32`],
+    });
+    // GETVERSION through each build: eax = version, ebx = the magic, ecx = product type.
+    expect(r.stdout).toBe('probe ok eax=00000007 ebx=564d5868 ecx=00000004\n'.repeat(2));
   });
 });
 
