@@ -19,7 +19,10 @@ const selftest = process.argv.includes('--selftest');
 
 const targets = {
   x64: { cxx: 'g++', asm: 'backdoor_x86_64.S', flags: [] },
-  ia32: { cxx: 'g++', asm: 'backdoor_i386.S', flags: ['-m32'] },
+  // ia32 needs only the 32-bit libc (libc6-dev-i386, lib32stdc++-12-dev), not Debian's g++-multilib,
+  // which conflicts with the aarch64 cross compiler over /usr/include/asm. The x86 asm/ headers
+  // serve both widths, so they are taken from the x86-64 include directory.
+  ia32: { cxx: 'g++', asm: 'backdoor_i386.S', flags: ['-m32', '-isystem', '/usr/include/x86_64-linux-gnu'] },
   arm64: { cxx: 'aarch64-linux-gnu-g++', asm: 'backdoor_arm64.cc', flags: [] },
 };
 const t = targets[arch];
