@@ -52,3 +52,24 @@ describe('the compiled addon', () => {
     },
   );
 });
+
+describe('a platform without a binary', () => {
+  it('imports fine, and the first use gives one clear error naming the missing package', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      Object.defineProperty(process, 'arch', { value: 'riscv64' });
+      const m = await import(${JSON.stringify(entry)});
+      const d = m.detect({ env: {} });
+      let thrown;
+      try { m.NativeBackdoorPort.open({ env: {} }); } catch (e) { thrown = { name: e.name, reason: e.reason }; }
+      console.log(JSON.stringify({ d, thrown }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, VMW9_BACKDOOR_NATIVE_PATH: '' } });
+    expect(r.status).toBe(0);
+    const { d, thrown } = JSON.parse(r.stdout);
+    expect(d).toMatchObject({ available: false, reason: 'no-binary' });
+    expect(d.message).toContain('@vmw9/backdoor-native-linux-riscv64');
+    expect(d.message).toMatch(/npm install --include=optional/);
+    expect(thrown).toEqual({ name: 'BackdoorUnavailable', reason: 'no-binary' });
+  });
+});
