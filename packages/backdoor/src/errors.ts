@@ -40,3 +40,19 @@ export class BackdoorUnavailable extends BackdoorError {
 export class ProtocolError extends BackdoorError {
   override name = 'ProtocolError';
 }
+
+/**
+ * The backdoor instruction faulted: on a real guest the process would get SIGSEGV (a host that
+ * restricts the backdoor from user mode, or no backdoor at all). Simulated and socket ports report
+ * it as this error instead of killing the caller.
+ */
+export class BackdoorFault extends BackdoorError {
+  override name = 'BackdoorFault';
+  constructor(
+    message: string,
+    /** Why, e.g. `restricted`. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,518 @@
+/**
+ * VmxHost: a simulated VMware host (the VMX side of the backdoor). It answers the simple backdoor
+ * commands from settable facts, runs GuestMsg channels carrying RPCI and TCLO, keeps the legacy
+ * clipboard and the vmmouse, injects faults, and logs every call. Shaped after the protocol and the
+ * real peers (open-vm-tools, Linux, QEMU), never after our own guest code; where VMware's behaviour
+ * is not known for sure the code says UNCONFIRMED and names the source it follows.
+ */
+import {
+  BDOORHB_CMD_MESSAGE,
+  BDOORHB_PORT,
+  BDOOR_MAGIC,
+  BDOOR_PORT,
+  Cmd,
+  MAX_SELECTION_BUFFER_LENGTH,
+  MessageStatus as S,
+  MessageType as T,
+  type Registers,
+  UNSUPPORTED,
+  commandName,
+  maskRegisters,
+} from '@vmw9/backdoor';
+import { type Channel, ChannelTable, COOKIE_FLAG } from './channels.js';
+import { DEFAULT_FACTS, type HostFacts } from './facts.js';
+import { type ArmedFault, Faults, type MessageStep } from './faults.js';
+import { type CallOp, CallLog } from './log.js';
+import { MouseDevice } from './mouse.js';
+import { RpciHost } from './rpci.js';
+import { TcloHost } from './tclo.js';
+
+export interface VmxHostOptions {
+  facts?: Partial<HostFacts>;
+  /** Offer the high-bandwidth port (status bit HB). Default true. */
+  hb?: boolean;
+  /** Concurrent channels (GUESTMSG_MAX_CHANNEL). Default 128. */
+  maxChannels?: number;
+  /** Largest guest→host message (GUESTMSG_MAX_IN_SIZE). Default 65536. */
+  maxGuestMessage?: number;
+  /** Idle time after which a channel may be recycled when the table is full. Default 10 minutes. */
+  idleRecycleMs?: number;
+  /** Queue reset on new TCLO channels, then ping, Capabilities_Register and options. Default true. */
+  autoHandshake?: boolean;
+  /** Set_Option list sent after Capabilities_Register. */
+  options?: Array<[string, string]>;
+  /** Command numbers to answer as unsupported (eax = 0xFFFFFFFF), e.g. to play an older host. */
+  unsupported?: number[];
+  /** Call-log capacity. */
+  logLimit?: number;
+}
+
+export type CallResult =
+  | { kind: 'done'; regs: Registers; data?: Buffer }
+  | { kind: 'fault'; reason: string }
+  | { kind: 'silent' };
+
+const STEP_OF: Record<number, MessageStep> = {
+  [T.OPEN]: 'OPEN',
+  [T.SENDSIZE]: 'SENDSIZE',
+  [T.SENDPAYLOAD]: 'SENDPAYLOAD',
+  [T.RECVSIZE]: 'RECVSIZE',
+  [T.RECVPAYLOAD]: 'RECVPAYLOAD',
+  [T.RECVSTATUS]: 'RECVSTATUS',
+  [T.CLOSE]: 'CLOSE',
+};
+
+/** The host's clipboard and what the guest is sending of its own (legacy backdoor protocol). */
+interface LegacyClipboard {
+  host: Buffer;
+  exchange: boolean;
+  readPos: number;
+  incoming?: { length: number; buf: Buffer; got: number };
+}
+
+export class VmxHost {
+  facts: HostFacts;
+  readonly hb: boolean;
+  readonly maxGuestMessage: number;
+  readonly rpci = new RpciHost();
+  readonly tclo: TcloHost;
+  readonly faults = new Faults();
+  readonly log: CallLog;
+  readonly mouse = new MouseDevice();
+  readonly channels: ChannelTable;
+  readonly unsupported: Set<number>;
+  readonly clipboard: LegacyClipboard = { host: Buffer.alloc(0), exchange: true, readPos: 0 };
+  /** What the guest last sent to the host clipboard, and when. */
+  guestClipboard: { data: Buffer; at: number } | null = null;
+  pointer = { x: 0, y: 0, grabbed: true };
+  /** Host resets so far (reset(), or an injected reset). */
+  resets = 0;
+
+  constructor(opts: VmxHostOptions = {}) {
+    this.facts = { ...DEFAULT_FACTS, ...opts.facts };
+    this.hb = opts.hb ?? true;
+    this.maxGuestMessage = opts.maxGuestMessage ?? 65536;
+    this.channels = new ChannelTable(opts.maxChannels ?? 128, opts.idleRecycleMs ?? 600_000);
+    this.tclo = new TcloHost({ autoHandshake: opts.autoHandshake ?? true, options: opts.options ?? [] });
+    this.unsupported = new Set(opts.unsupported ?? []);
+    this.log = new CallLog(opts.logLimit);
+  }
+
+  /** The host clock (this process's clock moved by facts.timeOffsetMs). */
+  now(): number {
+    return Date.now() + this.facts.timeOffsetMs;
+  }
+
+  /** Sets the host clipboard (what a paste in the guest will get). */
+  setHostClipboard(data: Buffer | string): void {
+    this.clipboard.host = Buffer.from(data);
+    this.clipboard.readPos = 0;
+  }
+
+  /** A host restart/restore: every channel is closed; tools must reopen and are sent `reset`. */
+  reset(): void {
+    this.resets++;
+    for (const c of this.channels.all()) this.closeChannel(c.id);
+  }
+
+  /** Arms a one-shot fault (see faults.ts). */
+  arm(f: ArmedFault): void {
+    this.faults.arm(f);
+  }
+
+  // ---- the three backdoor entry points -------------------------------------------------------
+
+  /** `in eax, dx` on 0x5658. */
+  lowBandwidth(input: Registers, pid = 0): CallResult {
+    const r = maskRegisters(input);
+    const cmd = r.ecx & 0xffff;
+    const sub = r.ecx >>> 16;
+    const standing = this.standing('lb', r, cmd, sub, pid);
+    if (standing) return standing;
+    if (r.eax !== BDOOR_MAGIC || (r.edx & 0xffff) !== BDOOR_PORT) {
+      // Not a backdoor call: an unclaimed port reads as all ones (QEMU answers the same).
+      const out = { ...r, eax: UNSUPPORTED };
+      this.log.add({ pid, op: 'lb', cmd, sub, name: r.eax !== BDOOR_MAGIC ? 'NO-MAGIC' : 'WRONG-PORT', in: r, out, bytes: 0 });
+      return { kind: 'done', regs: out };
+    }
+    if (cmd === Cmd.MESSAGE) return this.message(r, sub, pid);
+    const out = this.unsupported.has(cmd) ? null : this.simple(cmd, r);
+    const regs = out ? maskRegisters({ ...r, ...out }) : { ...r, eax: UNSUPPORTED };
+    this.log.add({ pid, op: 'lb', cmd, sub, name: commandName(cmd), in: r, out: regs, bytes: 0, ...(out ? {} : { fault: 'unsupported' }) });
+    return { kind: 'done', regs };
+  }
+
+  /** `rep outsb` on 0x5659: a whole guest→host message payload. */
+  hbOut(input: Registers, data: Buffer, pid = 0): CallResult {
+    const r = maskRegisters(input);
+    const standing = this.standing('hbout', r, Cmd.MESSAGE, 0, pid);
+    if (standing) return standing;
+    const done = (status: number, c?: Channel, fault?: string): CallResult => {
+      const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
+      this.log.add({ pid, op: 'hbout', cmd: Cmd.MESSAGE, sub: 0, name: 'HB.OUT', in: r, out, bytes: data.length, ...(c ? { channel: c.id } : {}), ...(fault ? { fault } : {}) });
+      return { kind: 'done', regs: out };
+    };
+    if (!this.hb || r.eax !== BDOOR_MAGIC || (r.edx & 0xffff) !== BDOORHB_PORT || (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE) return done(0);
+    // HB OUT carries the cookies in edi (low) and ebp (high): rsi holds the buffer.
+    const c = this.channels.find(r.edx >>> 16, r.ebp, r.edi);
+    if (!c) return done(0);
+    this.touch(c);
+    const f = this.fault('HBOUT', c);
+    if (f) return done(f.status, c, f.name);
+    const s = c.sending;
+    if (!s || data.length !== s.expected - s.got) return done(0, c, 'out-of-sequence');
+    data.copy(s.buf, s.got);
+    s.got += data.length;
+    this.completeSend(c);
+    return done(S.SUCCESS, c);
+  }
+
+  /** `rep insb` on 0x5659: the waiting host→guest message, `count` bytes of it. */
+  hbIn(input: Registers, count: number, pid = 0): CallResult {
+    const r = maskRegisters(input);
+    const standing = this.standing('hbin', r, Cmd.MESSAGE, 0, pid);
+    if (standing) return standing;
+    const done = (status: number, data?: Buffer, c?: Channel, fault?: string): CallResult => {
+      const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
+      this.log.add({ pid, op: 'hbin', cmd: Cmd.MESSAGE, sub: 0, name: 'HB.IN', in: r, out, bytes: data?.length ?? 0, ...(c ? { channel: c.id } : {}), ...(fault ? { fault } : {}) });
+      return data ? { kind: 'done', regs: out, data } : { kind: 'done', regs: out };
+    };
+    if (!this.hb || r.eax !== BDOOR_MAGIC || (r.edx & 0xffff) !== BDOORHB_PORT || (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE) return done(0);
+    // HB IN carries the cookies in esi (high) and ebp (low): rdi holds the buffer.
+    const c = this.channels.find(r.edx >>> 16, r.esi, r.ebp);
+    if (!c) return done(0);
+    this.touch(c);
+    const f = this.fault('HBIN', c);
+    if (f) return done(f.status, undefined, c, f.name);
+    if (c.readPos === undefined || !c.outgoing) return done(0, undefined, c, 'out-of-sequence');
+    const data = c.outgoing.data.subarray(c.readPos, c.readPos + count);
+    c.readPos += data.length;
+    return done(S.SUCCESS, Buffer.from(data), c);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  /** Standing conditions that pre-empt every call: a restricted backdoor, a silent host. */
+  private standing(op: CallOp, r: Registers, cmd: number, sub: number, pid: number): CallResult | undefined {
+    if (this.faults.silent) {
+      this.log.add({ pid, op, cmd, sub, name: 'SILENT', in: r, out: r, bytes: 0, fault: 'silent' });
+      return { kind: 'silent' };
+    }
+    if (this.faults.restricted) {
+      this.log.add({ pid, op, cmd, sub, name: 'RESTRICTED', in: r, out: r, bytes: 0, fault: 'restricted' });
+      return { kind: 'fault', reason: 'restricted' };
+    }
+    return undefined;
+  }
+
+  private touch(c: Channel): void {
+    c.lastActivity = Date.now();
+    c.calls++;
+  }
+
+  /** Fires an armed fault for this step, applying its effect; returns the status to answer. */
+  private fault(step: MessageStep, c: Channel): { status: number; name: string } | undefined {
+    const f = this.faults.take(step, c.kind);
+    if (!f) return undefined;
+    if (f.kind === 'cpt') {
+      // A checkpoint: the partial guest message is gone; the waiting reply is kept but rewound.
+      c.sending = undefined;
+      c.readPos = undefined;
+      return { status: S.CPT, name: 'cpt' };
+    }
+    if (f.kind === 'reset') {
+      this.reset();
+      return { status: 0, name: 'reset' };
+    }
+    garbageChannels.add(c);
+    return undefined;
+  }
+
+  private closeChannel(id: number): void {
+    const c = this.channels.close(id);
+    if (c?.kind === 'TCLO') this.tclo.channelClosed(id);
+  }
+
+  private completeSend(c: Channel): void {
+    const msg = c.sending!.buf;
+    c.sending = undefined;
+    if (c.kind === 'RPCI') {
+      // RPCI is synchronous: the reply must be waiting when the guest asks RECVSIZE next.
+      let reply = this.rpci.handle(msg);
+      if (garbageChannels.delete(c)) reply = Buffer.from('\u00ffgarbage reply: no 1/0 prefix\u0000', 'latin1');
+      c.outgoing = { data: reply };
+      c.readPos = undefined;
+    } else if (c.kind === 'TCLO') {
+      this.tclo.received(c.id, msg);
+    }
+  }
+
+  private message(r: Registers, sub: number, pid: number): CallResult {
+    const out: Registers = { ...r };
+    let channel: number | undefined;
+    let bytes = 0;
+    let fault: string | undefined;
+    const status = (s: number) => {
+      out.ecx = (s << 16) >>> 0;
+    };
+    const step = STEP_OF[sub];
+    if (sub === T.OPEN) {
+      const cookie = (r.ebx & COOKIE_FLAG) !== 0;
+      const protocol = (r.ebx & ~COOKIE_FLAG) >>> 0;
+      const c = this.channels.open(protocol, cookie, (old) => {
+        if (old.kind === 'TCLO') this.tclo.channelClosed(old.id);
+      });
+      if (!c) status(0);
+      else {
+        channel = c.id;
+        const f = this.fault('OPEN', c);
+        if (f) {
+          this.closeChannel(c.id);
+          status(f.status);
+          fault = f.name;
+        } else {
+          // Ken Kato's notes: eax = 0, ecx.lo and edx.lo cleared; guests read only ecx.hi, edx.hi, esi, edi.
+          out.eax = 0;
+          status(S.SUCCESS);
+          out.edx = (c.id << 16) >>> 0;
+          out.esi = c.cookieHigh;
+          out.edi = c.cookieLow;
+          if (c.kind === 'TCLO') this.tclo.channelOpened(c.id);
+        }
+      }
+    } else {
+      const c = step ? this.channels.find(r.edx >>> 16, r.esi, r.edi) : undefined;
+      if (!c) status(0);
+      else {
+        channel = c.id;
+        this.touch(c);
+        const f = this.fault(step!, c);
+        if (f) {
+          status(f.status);
+          fault = f.name;
+        } else {
+          [bytes, fault] = this.messageStep(c, sub, r, out, status);
+        }
+      }
+    }
+    this.log.add({ pid, op: 'lb', cmd: Cmd.MESSAGE, sub, name: `MESSAGE.${step ?? sub}`, in: r, out, bytes, ...(channel !== undefined ? { channel } : {}), ...(fault ? { fault } : {}) });
+    return { kind: 'done', regs: out };
+  }
+
+  /** One GuestMsg step on a valid channel; returns bytes moved and a fault note for the log. */
+  private messageStep(c: Channel, sub: number, r: Registers, out: Registers, status: (s: number) => void): [number, string | undefined] {
+    const hbBit = this.hb ? S.HB : 0;
+    switch (sub) {
+      case T.SENDSIZE: {
+        const n = r.ebx;
+        // UNCONFIRMED what VMware answers for an oversized message; status 0 is what guests treat as failure.
+        if (n > this.maxGuestMessage) {
+          status(0);
+          return [0, 'too-big'];
+        }
+        if (c.kind === 'RPCI') {
+          c.outgoing = undefined;
+          c.readPos = undefined;
+        }
+        c.sending = { expected: n, buf: Buffer.alloc(n), got: 0 };
+        status(S.SUCCESS | hbBit);
+        if (n === 0) this.completeSend(c);
+        return [0, undefined];
+      }
+      case T.SENDPAYLOAD: {
+        const s = c.sending;
+        if (!s || s.got >= s.expected) {
+          status(0);
+          return [0, 'out-of-sequence'];
+        }
+        const k = Math.min(4, s.expected - s.got);
+        const word = Buffer.alloc(4);
+        word.writeUInt32LE(r.ebx, 0);
+        word.copy(s.buf, s.got, 0, k);
+        s.got += k;
+        status(S.SUCCESS);
+        if (s.got === s.expected) this.completeSend(c);
+        return [k, undefined];
+      }
+      case T.RECVSIZE: {
+        if (!c.outgoing && c.kind === 'TCLO') {
+          const cmd = this.tclo.peek(c.id);
+          if (cmd !== undefined) c.outgoing = { data: Buffer.from(cmd, 'utf8'), tclo: cmd };
+        }
+        if (!c.outgoing) {
+          status(S.SUCCESS);
+          return [0, undefined];
+        }
+        c.readPos = 0;
+        status(S.SUCCESS | S.DORECV | hbBit);
+        out.edx = (T.SENDSIZE << 16) >>> 0;
+        out.ebx = c.outgoing.data.length;
+        return [0, undefined];
+      }
+      case T.RECVPAYLOAD: {
+        if (c.readPos === undefined || !c.outgoing) {
+          status(0);
+          return [0, 'out-of-sequence'];
+        }
+        if ((r.ebx & S.SUCCESS) === 0) {
+          // The guest gives up on this message (message.c error path): drop it.
+          this.dropOutgoing(c);
+          status(S.SUCCESS);
+          return [0, 'guest-abort'];
+        }
+        const word = Buffer.alloc(4);
+        const k = c.outgoing.data.copy(word, 0, c.readPos, c.readPos + 4);
+        c.readPos += 4;
+        out.ebx = word.readUInt32LE(0);
+        out.edx = (T.SENDPAYLOAD << 16) >>> 0;
+        status(S.SUCCESS);
+        return [k, undefined];
+      }
+      case T.RECVSTATUS: {
+        if (c.readPos === undefined || !c.outgoing) {
+          status(0);
+          return [0, 'out-of-sequence'];
+        }
+        if (r.ebx & S.SUCCESS) {
+          if (c.outgoing.tclo !== undefined) this.tclo.delivered(c.id);
+          c.outgoing = undefined;
+          c.readPos = undefined;
+          status(S.SUCCESS);
+          return [0, undefined];
+        }
+        // UNCONFIRMED whether VMware re-queues a message the guest failed to take; we drop it.
+        this.dropOutgoing(c);
+        status(S.SUCCESS);
+        return [0, 'guest-abort'];
+      }
+      case T.CLOSE:
+        this.closeChannel(c.id);
+        status(S.SUCCESS);
+        return [0, undefined];
+      default:
+        status(0);
+        return [0, 'bad-subcommand'];
+    }
+  }
+
+  /**
+   * The guest gave up on the waiting message. An RPCI reply is gone (the guest will resend the
+   * request); a TCLO command stays at the head of the queue and is offered again on the next poll.
+   */
+  private dropOutgoing(c: Channel): void {
+    c.outgoing = undefined;
+    c.readPos = undefined;
+  }
+
+  /** The simple commands; null = unsupported (eax = 0xFFFFFFFF, the rest untouched). */
+  private simple(cmd: number, r: Registers): Partial<Registers> | null {
+    const f = this.facts;
+    switch (cmd) {
+      case Cmd.GETVERSION:
+        return { eax: f.version, ebx: BDOOR_MAGIC, ecx: f.productType };
+      case Cmd.GETHWVERSION:
+        return { eax: f.hwVersion, ebx: BDOOR_MAGIC };
+      case Cmd.GETMHZ:
+        return { eax: f.cpuMhz };
+      case Cmd.GETMEMSIZE:
+        // VMware answers MB (Ken Kato's vmtool.c; UNCONFIRMED in VMware's own source). QEMU answers bytes.
+        return { eax: f.memoryMB };
+      case Cmd.GETUUID: {
+        const b = Buffer.from(f.biosUuid.replace(/-/g, ''), 'hex');
+        return { eax: b.readUInt32LE(0), ebx: b.readUInt32LE(4), ecx: b.readUInt32LE(8), edx: b.readUInt32LE(12) };
+      }
+      case Cmd.GETSCREENSIZE:
+        return { eax: ((f.screenWidth << 16) | (f.screenHeight & 0xffff)) >>> 0 };
+      case Cmd.GETTIME: {
+        const ms = this.now();
+        return { eax: Math.floor(ms / 1000), ebx: (ms % 1000) * 1000, ecx: f.maxTimeLagMicros, edx: 0 };
+      }
+      case Cmd.GETTIMEFULL:
+      case Cmd.GETTIMEFULL_WITH_LAG: {
+        // Success leaves eax as the magic (timeSync.c); seconds in esi:edx.
+        const ms = this.now();
+        const secs = Math.floor(ms / 1000);
+        const out: Partial<Registers> = { esi: Math.floor(secs / 2 ** 32), edx: secs >>> 0, ebx: (ms % 1000) * 1000, ecx: f.maxTimeLagMicros };
+        if (cmd === Cmd.GETTIMEFULL_WITH_LAG) out.edi = 0;
+        return out;
+      }
+      case Cmd.STOPCATCHUP:
+        return {};
+      case Cmd.GETHZ:
+        return { eax: f.tscHz % 2 ** 32, ebx: Math.floor(f.tscHz / 2 ** 32), ecx: f.apicHz };
+      case Cmd.GET_VCPU_INFO:
+        return { eax: f.vcpuInfo };
+      case Cmd.GETBUILDNUM:
+        return { eax: f.buildNumber };
+      case Cmd.GETGUIOPTIONS:
+        return { eax: f.guiOptions };
+      case Cmd.SETGUIOPTIONS:
+        f.guiOptions = r.ebx;
+        return {};
+      case Cmd.ISMOUSEABSOLUTE:
+        return { eax: 1 };
+      case Cmd.GETPTRLOCATION:
+        return { eax: this.pointer.grabbed ? (((this.pointer.x & 0xffff) << 16) | (this.pointer.y & 0xffff)) >>> 0 : 0xff9cff9c };
+      case Cmd.SETPTRLOCATION:
+        this.pointer = { x: (r.ebx >>> 16) << 16 >> 16, y: (r.ebx << 16) >> 16, grabbed: true };
+        return {};
+      case Cmd.GETSELLENGTH: {
+        const cb = this.clipboard;
+        cb.readPos = 0;
+        if (!cb.exchange) return { eax: 0xfffffffe };
+        return { eax: Math.min(cb.host.length, MAX_SELECTION_BUFFER_LENGTH) };
+      }
+      case Cmd.GETNEXTPIECE: {
+        const cb = this.clipboard;
+        const w = Buffer.alloc(4);
+        cb.host.copy(w, 0, cb.readPos, Math.min(cb.readPos + 4, MAX_SELECTION_BUFFER_LENGTH));
+        cb.readPos += 4;
+        return { eax: w.readUInt32LE(0) };
+      }
+      case Cmd.SETSELLENGTH: {
+        const len = r.ebx;
+        if (len > MAX_SELECTION_BUFFER_LENGTH) return { eax: 0 };
+        this.clipboard.incoming = { length: len, buf: Buffer.alloc(len), got: 0 };
+        if (len === 0) this.takeGuestClipboard();
+        return {};
+      }
+      case Cmd.SETNEXTPIECE: {
+        const inc = this.clipboard.incoming;
+        if (!inc) return {};
+        const w = Buffer.alloc(4);
+        w.writeUInt32LE(r.ebx, 0);
+        inc.got += w.copy(inc.buf, inc.got, 0, Math.min(4, inc.length - inc.got));
+        if (inc.got >= inc.length) this.takeGuestClipboard();
+        return {};
+      }
+      case Cmd.ABSPOINTER_COMMAND:
+        this.mouse.command(r.ebx);
+        return {};
+      case Cmd.ABSPOINTER_STATUS:
+        return { eax: this.mouse.statusWord() };
+      case Cmd.ABSPOINTER_DATA: {
+        const words = this.mouse.data(r.ebx);
+        if (!words) return {};
+        const regs: Array<keyof Registers> = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi'];
+        const out: Partial<Registers> = {};
+        words.forEach((w, i) => {
+          out[regs[i]!] = w;
+        });
+        return out;
+      }
+      default:
+        return null;
+    }
+  }
+
+  private takeGuestClipboard(): void {
+    const inc = this.clipboard.incoming!;
+    this.clipboard.incoming = undefined;
+    this.guestClipboard = { data: inc.buf, at: Date.now() };
+    // On a real host the guest's copy becomes the host's clipboard.
+    this.clipboard.host = Buffer.from(inc.buf);
+  }
+}
+
+/** Channels whose next RPCI reply is replaced by garbage (an armed `garbage` fault fired). */
+const garbageChannels = new WeakSet<Channel>();

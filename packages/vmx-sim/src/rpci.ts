@@ -1,0 +1,184 @@
+/**
+ * The host side of RPCI: guest→host requests, answered synchronously with `1 …` or `0 …`
+ * (vmware-protocol.md §4). Parsing follows what real guests send: one optional trailing NUL
+ * (vmtoolsd sends strlen+1), the command up to the first space, the rest raw (SetGuestInfo may be
+ * binary). Anything unknown is `0 Unknown command`, the exact text VMGuestLib compares against
+ * (tclodefs.h RPCI_UNKNOWN_COMMAND).
+ */
+import { EventEmitter } from 'node:events';
+
+export interface RpciRecord {
+  /** The command word, e.g. `info-set`. */
+  command: string;
+  /** The raw request as received (without the trailing NUL). */
+  request: Buffer;
+  reply: Buffer;
+}
+
+/** SetGuestInfo types (lib/include/guestInfo.h). */
+export const GuestInfoType: Readonly<Record<number, string>> = {
+  1: 'DNS_NAME',
+  2: 'IPADDRESS',
+  3: 'DISK_FREE_SPACE',
+  4: 'BUILD_NUMBER',
+  5: 'OS_NAME_FULL',
+  6: 'OS_NAME',
+  7: 'UPTIME',
+  8: 'MEMORY',
+  9: 'IPADDRESS_V2',
+  10: 'IPADDRESS_V3',
+  11: 'OS_DETAILED',
+};
+
+export type RpciHandler = (args: Buffer, rpci: RpciHost) => string | Buffer;
+
+const ok = (text = ''): string => `1 ${text}`;
+const fail = (text: string): string => `0 ${text}`;
+
+export class RpciHost extends EventEmitter {
+  /** guestinfo store: host-set (.vmx / vSphere) and guest-set keys. Keys compare case-insensitively. */
+  readonly guestinfo = new Map<string, string>();
+  /** `log` lines, in order. */
+  readonly logs: string[] = [];
+  /** tools.capability.* as last set (name → value; '' for NOVAL capabilities). */
+  readonly capabilities = new Map<string, string>();
+  /** SetGuestInfo payloads by type name (latest wins); text types are strings. */
+  readonly guestInfo = new Map<string, Buffer>();
+  /** tools.os.statechange.status reports: { success, state }. */
+  readonly stateChanges: Array<{ success: boolean; state: number }> = [];
+  /** Unified-loop apps registered. */
+  readonly unifiedLoop = new Set<string>();
+  toolsVersion: { version: number; type?: number } | null = null;
+  /** Every request and reply, for tests. Bounded. */
+  readonly history: RpciRecord[] = [];
+  private readonly handlers = new Map<string, RpciHandler>();
+
+  constructor() {
+    super();
+    this.register('info-get', (a) => this.infoGet(a.toString('utf8').trim()));
+    this.register('info-set', (a) => this.infoSet(a.toString('utf8')));
+    this.register('log', (a) => {
+      const line = a.toString('utf8');
+      this.logs.push(line);
+      if (this.logs.length > 10_000) this.logs.shift();
+      this.emit('log', line);
+      return ok();
+    });
+    this.register('tools.set.version', (a) => {
+      const v = Number(a.toString('latin1').trim());
+      if (!Number.isInteger(v)) return fail('Invalid version');
+      this.toolsVersion = { version: v };
+      return ok();
+    });
+    this.register('tools.set.versiontype', (a) => {
+      const [v, t] = a.toString('latin1').trim().split(/\s+/).map(Number);
+      if (!Number.isInteger(v) || !Number.isInteger(t)) return fail('Invalid version');
+      this.toolsVersion = { version: v!, type: t! };
+      return ok();
+    });
+    this.register('vmx.capability.unified_loop', (a) => {
+      this.unifiedLoop.add(a.toString('latin1').trim());
+      return ok();
+    });
+    this.register('tools.os.statechange.status', (a) => {
+      const m = /^\s*([01])\s+(\d+)\s*$/.exec(a.toString('latin1'));
+      if (!m) return fail('Invalid arguments');
+      const rec = { success: m[1] === '1', state: Number(m[2]) };
+      this.stateChanges.push(rec);
+      this.emit('statechange', rec);
+      return ok();
+    });
+    this.register('SetGuestInfo', (a) => this.setGuestInfo(a));
+    this.register('SetGuestDiskInfo', (a) => {
+      this.guestInfo.set('DISK_INFO_JSON', Buffer.from(a));
+      return ok();
+    });
+  }
+
+  /** Adds or replaces a command handler (tests and extensions). */
+  register(command: string, h: RpciHandler): void {
+    this.handlers.set(command, h);
+  }
+
+  /** Answers one request: the message the guest sent on an RPCI channel. */
+  handle(raw: Buffer): Buffer {
+    const req = raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, raw.length - 1) : raw;
+    const sp = req.indexOf(0x20);
+    const command = (sp < 0 ? req : req.subarray(0, sp)).toString('latin1');
+    const args = sp < 0 ? Buffer.alloc(0) : req.subarray(sp + 1);
+    let reply: string | Buffer;
+    const h = this.handlers.get(command);
+    if (h) reply = h(args, this);
+    else if (command.startsWith('tools.capability.')) reply = this.capability(command.slice('tools.capability.'.length), args);
+    else reply = fail('Unknown command');
+    const out = typeof reply === 'string' ? Buffer.from(reply, 'utf8') : reply;
+    this.history.push({ command, request: Buffer.from(req), reply: out });
+    if (this.history.length > 10_000) this.history.shift();
+    this.emit('rpci', { command, request: req, reply: out });
+    return out;
+  }
+
+  private findKey(key: string): string | undefined {
+    // UNCONFIRMED: VMware documents guestinfo keys as case-insensitive (KB); exact rules unknown.
+    const lower = key.toLowerCase();
+    for (const k of this.guestinfo.keys()) if (k.toLowerCase() === lower) return k;
+    return undefined;
+  }
+
+  getGuestinfo(key: string): string | undefined {
+    const k = this.findKey(key);
+    return k === undefined ? undefined : this.guestinfo.get(k);
+  }
+
+  setGuestinfo(key: string, value: string): void {
+    this.guestinfo.delete(this.findKey(key) ?? key);
+    this.guestinfo.set(key, value);
+    this.emit('guestinfo', { key, value });
+  }
+
+  deleteGuestinfo(key: string): boolean {
+    const k = this.findKey(key);
+    if (k === undefined) return false;
+    this.guestinfo.delete(k);
+    this.emit('guestinfo', { key: k, value: undefined });
+    return true;
+  }
+
+  private infoGet(key: string): string {
+    const v = this.getGuestinfo(key);
+    // UNCONFIRMED text; guests (govmomi, OpenBSD, rpctool) only test the 0/1 prefix.
+    return v === undefined ? fail('No value found') : ok(v);
+  }
+
+  private infoSet(args: string): string {
+    const sp = args.indexOf(' ');
+    // VMware's answer to a missing value or key (seen from vmware-rpctool on ESX/Workstation).
+    if (sp <= 0) return fail('Two and exactly two arguments expected');
+    const key = args.slice(0, sp);
+    const value = args.slice(sp + 1);
+    // Guests may only set guestinfo.* (UNCONFIRMED reply text).
+    if (!key.toLowerCase().startsWith('guestinfo.')) return fail('Permission denied');
+    this.setGuestinfo(key, value);
+    return ok();
+  }
+
+  private capability(name: string, args: Buffer): string {
+    if (!name) return fail('Unknown command');
+    this.capabilities.set(name, args.toString('latin1').trimEnd());
+    return ok();
+  }
+
+  private setGuestInfo(args: Buffer): string {
+    // "SetGuestInfo  <type> <value>": two spaces, so args begins with a space.
+    const m = /^ (\d+) /.exec(args.subarray(0, 16).toString('latin1'));
+    if (!m) return fail('Invalid arguments');
+    const type = Number(m[1]);
+    const name = GuestInfoType[type];
+    if (!name) return fail('Invalid guest info type');
+    let value = args.subarray(m[0].length);
+    if (value.length > 0 && value[value.length - 1] === 0) value = value.subarray(0, value.length - 1);
+    this.guestInfo.set(name, Buffer.from(value));
+    this.emit('guestInfo', { type, name, value });
+    return ok();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The host side of TCLO: host→guest commands that the guest fetches by polling its TCLO channel
+ * (vmware-protocol.md §5, §8.5). Commands wait in a FIFO; one is outstanding at a time; the
+ * guest's next non-empty send on that channel is its reply, recorded with the command.
+ * Like VMware, a new TCLO channel is first sent `reset`; after the guest's `OK ATR <app>` the host
+ * follows with `ping`, `Capabilities_Register` and its option list (`Set_Option …`). The exact
+ * order VMware uses is UNCONFIRMED; this follows the spec's reading of rpcin.c and vmtoolsd.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface TcloReply {
+  command: string;
+  /** The guest's reply text, e.g. `OK ATR toolbox`. */
+  reply: string;
+  /** The app that answered (from its `OK ATR <app>`), when known. */
+  app?: string;
+  channel: number;
+}
+
+export interface TcloOptions {
+  /** Queue reset on every new TCLO channel, and ping/Capabilities_Register/options after `OK ATR`. */
+  autoHandshake: boolean;
+  /** Options sent as `Set_Option <name> <value>` after Capabilities_Register. */
+  options: Array<[string, string]>;
+}
+
+interface Pending {
+  command: string;
+  /** Deliver only to this app's channel (e.g. `toolbox-dnd`); any channel when absent. */
+  app?: string;
+}
+
+/** Per-channel TCLO state kept by the host. */
+export interface TcloChannelState {
+  app?: string;
+  /** The command delivered and acknowledged (RECVSTATUS 1) whose reply has not come yet. */
+  inFlight?: string;
+  /** Polls (empty sends) seen on this channel. */
+  polls: number;
+  lastPoll: number;
+}
+
+export class TcloHost extends EventEmitter {
+  private readonly queue: Pending[] = [];
+  readonly replies: TcloReply[] = [];
+  /** Non-empty messages that arrived with no command outstanding. */
+  readonly unsolicited: Array<{ channel: number; text: string }> = [];
+  readonly channels = new Map<number, TcloChannelState>();
+
+  constructor(readonly options: TcloOptions) {
+    super();
+  }
+
+  /** Queues a host command. */
+  queueCommand(command: string, app?: string): void {
+    if (!command || Buffer.byteLength(command) > 65536) throw new Error('a TCLO command must be 1..65536 bytes');
+    this.queue.push(app ? { command, app } : { command });
+  }
+
+  /** Commands not yet delivered. */
+  pending(): string[] {
+    return this.queue.map((p) => p.command);
+  }
+
+  channelOpened(id: number): void {
+    this.channels.set(id, { polls: 0, lastPoll: 0 });
+    // A fresh channel means (re)started tools: they expect `reset` first, on that channel.
+    if (this.options.autoHandshake) this.queue.unshift({ command: 'reset', app: `#${id}` });
+  }
+
+  channelClosed(id: number): void {
+    this.channels.delete(id);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.app === `#${id}`) this.queue.splice(i, 1);
+  }
+
+  /** The next command for this channel, if it may have one now (nothing outstanding). */
+  peek(id: number): string | undefined {
+    const st = this.channels.get(id);
+    if (!st || st.inFlight !== undefined) return undefined;
+    return this.queue.find((p) => this.matches(p, id, st))?.command;
+  }
+
+  /** The guest acknowledged (RECVSTATUS 1) the command peek() gave: it is now outstanding. */
+  delivered(id: number): void {
+    const st = this.channels.get(id);
+    if (!st) return;
+    const i = this.queue.findIndex((p) => this.matches(p, id, st));
+    if (i < 0) return;
+    st.inFlight = this.queue[i]!.command;
+    this.queue.splice(i, 1);
+  }
+
+  /** A complete guest send on a TCLO channel: a poll (empty) or the reply to the outstanding command. */
+  received(id: number, text: Buffer): void {
+    const st = this.channels.get(id);
+    if (!st) return;
+    if (st.inFlight === undefined) {
+      if (text.length === 0) {
+        st.polls++;
+        st.lastPoll = Date.now();
+      } else this.unsolicited.push({ channel: id, text: text.toString('utf8') });
+      return;
+    }
+    const command = st.inFlight;
+    st.inFlight = undefined;
+    const reply = text.toString('utf8');
+    const atr = /^OK ATR (\S+)/.exec(reply);
+    if (command === 'reset' && atr) {
+      st.app = atr[1];
+      if (this.options.autoHandshake) {
+        const after = ['ping', 'Capabilities_Register', ...this.options.options.map(([k, v]) => `Set_Option ${k} ${v}`)];
+        this.queue.unshift(...after.map((c) => ({ command: c, app: `#${id}` })));
+      }
+    }
+    const rec: TcloReply = { command, reply, channel: id, ...(st.app ? { app: st.app } : {}) };
+    this.replies.push(rec);
+    if (this.replies.length > 10_000) this.replies.shift();
+    this.emit('reply', rec);
+  }
+
+  /** Resolves with the reply to the next `command` recorded from now on. */
+  waitForReply(command: string, timeoutMs = 10_000): Promise<TcloReply> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('reply', on);
+        reject(new Error(`no TCLO reply to "${command}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (r: TcloReply) => {
+        if (r.command !== command) return;
+        clearTimeout(timer);
+        this.off('reply', on);
+        resolve(r);
+      };
+      this.on('reply', on);
+    });
+  }
+
+  private matches(p: Pending, id: number, st: TcloChannelState): boolean {
+    if (!p.app) return true;
+    if (p.app.startsWith('#')) return p.app === `#${id}`;
+    return p.app === st.app;
+  }
+}
