@@ -2,10 +2,27 @@
  * SocketBackdoorPort: a BackdoorPort that reaches a `vmw9 sim` in another process over its Unix
  * socket (WIRE.md). Calls are queued and answered in order on one connection.
  */
-import { type Socket, createConnection } from 'node:net';
-import { type BackdoorPort, BackdoorFault, BackdoorUnavailable, type Registers, checkHbBuffer, checkRegisters } from '@vmw9/backdoor';
+import { createConnection, type Socket } from 'node:net';
+import {
+  BackdoorFault,
+  type BackdoorPort,
+  BackdoorUnavailable,
+  checkHbBuffer,
+  checkRegisters,
+  type Registers,
+} from '@vmw9/backdoor';
 import { parseDial } from './dial.js';
-import { FrameReader, HELLO_SIZE, MAX_PAYLOAD, Op, Status, decodeResponse, encodeRequest, hello, parseHello } from './wire.js';
+import {
+  decodeResponse,
+  encodeRequest,
+  FrameReader,
+  HELLO_SIZE,
+  hello,
+  MAX_PAYLOAD,
+  Op,
+  parseHello,
+  Status,
+} from './wire.js';
 
 interface Waiter {
   resolve: (b: Buffer) => void;
@@ -53,17 +70,38 @@ export class SocketBackdoorPort implements BackdoorPort {
         }
         sock.on('data', (chunk: Buffer) => this.onData(chunk));
         sock.on('error', (e) => this.fail(e));
-        sock.on('close', () => this.fail(new BackdoorUnavailable(`the simulated host at ${this.address} closed the connection`, 'closed')));
+        sock.on('close', () =>
+          this.fail(
+            new BackdoorUnavailable(`the simulated host at ${this.address} closed the connection`, 'closed'),
+          ),
+        );
         if (rest?.length) this.onData(rest);
         resolve();
       };
-      const timer = setTimeout(() => finish(new BackdoorUnavailable(`no answer from the simulated host at ${this.address} within ${timeoutMs} ms`, 'timeout')), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(
+            new BackdoorUnavailable(
+              `no answer from the simulated host at ${this.address} within ${timeoutMs} ms`,
+              'timeout',
+            ),
+          ),
+        timeoutMs,
+      );
       const onError = (e: Error) =>
-        finish(new BackdoorUnavailable(`cannot reach the simulated host at ${this.address}: ${e.message} (is \`vmw9 sim --listen ${this.address}\` running?)`, 'unreachable'));
+        finish(
+          new BackdoorUnavailable(
+            `cannot reach the simulated host at ${this.address}: ${e.message} (is \`vmw9 sim --listen ${this.address}\` running?)`,
+            'unreachable',
+          ),
+        );
       const onData = (chunk: Buffer) => {
         buf = Buffer.concat([buf, chunk]);
         if (buf.length < HELLO_SIZE) return;
-        if (!parseHello(buf.subarray(0, HELLO_SIZE))) return finish(new BackdoorUnavailable(`${this.address} is not a vmx-sim host (bad hello)`, 'bad-hello'));
+        if (!parseHello(buf.subarray(0, HELLO_SIZE)))
+          return finish(
+            new BackdoorUnavailable(`${this.address} is not a vmx-sim host (bad hello)`, 'bad-hello'),
+          );
         finish(undefined, buf.subarray(HELLO_SIZE));
       };
       sock.on('error', onError);
@@ -86,13 +124,20 @@ export class SocketBackdoorPort implements BackdoorPort {
     for (const w of this.waiting.splice(0)) w.reject(e);
   }
 
-  private async roundTrip(op: number, regs: Registers, count: number, payload: Buffer): Promise<{ regs: Registers; payload: Buffer }> {
+  private async roundTrip(
+    op: number,
+    regs: Registers,
+    count: number,
+    payload: Buffer,
+  ): Promise<{ regs: Registers; payload: Buffer }> {
     if (this.closed) throw this.closed;
     const frame = new Promise<Buffer>((resolve, reject) => this.waiting.push({ resolve, reject }));
     this.sock.write(encodeRequest({ op, pid: process.pid, regs, count, payload }));
     const r = decodeResponse(await frame);
-    if (r.status === Status.FAULT) throw new BackdoorFault('the backdoor call faulted: the simulated host refuses it', 'restricted');
-    if (r.status !== Status.DONE) throw new BackdoorFault(`the simulated host reported an error: ${r.payload.toString('utf8')}`, 'error');
+    if (r.status === Status.FAULT)
+      throw new BackdoorFault('the backdoor call faulted: the simulated host refuses it', 'restricted');
+    if (r.status !== Status.DONE)
+      throw new BackdoorFault(`the simulated host reported an error: ${r.payload.toString('utf8')}`, 'error');
     return r;
   }
 
@@ -104,7 +149,14 @@ export class SocketBackdoorPort implements BackdoorPort {
   async hbOut(regs: Registers, data: Uint8Array): Promise<Registers> {
     checkRegisters(regs);
     checkHbBuffer(data, 'data');
-    return (await this.roundTrip(Op.HB_OUT, regs, data.byteLength, Buffer.from(data.buffer, data.byteOffset, data.byteLength))).regs;
+    return (
+      await this.roundTrip(
+        Op.HB_OUT,
+        regs,
+        data.byteLength,
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      )
+    ).regs;
   }
 
   async hbIn(regs: Registers, into: Uint8Array): Promise<Registers> {

@@ -61,7 +61,8 @@ export function parseFact(name: string, text: string): [keyof HostFacts, HostFac
     return [key, text.toLowerCase()];
   }
   const n = Number(text);
-  if (!Number.isFinite(n) || !Number.isInteger(n)) throw new Error(`${name} must be an integer, got "${text}"`);
+  if (!Number.isFinite(n) || !Number.isInteger(n))
+    throw new Error(`${name} must be an integer, got "${text}"`);
   if (key !== 'timeOffsetMs' && (n < 0 || n > (key === 'tscHz' ? Number.MAX_SAFE_INTEGER : 0xffffffff))) {
     throw new Error(`${name} is out of range: ${text}`);
   }

@@ -9,9 +9,28 @@
  * Standing conditions (not one-shot): `restricted` (every call faults, as a restricted backdoor
  * does from user mode) and `silent` (the host never answers).
  */
-export type MessageStep = 'OPEN' | 'SENDSIZE' | 'SENDPAYLOAD' | 'HBOUT' | 'RECVSIZE' | 'RECVPAYLOAD' | 'HBIN' | 'RECVSTATUS' | 'CLOSE';
+export type MessageStep =
+  | 'OPEN'
+  | 'SENDSIZE'
+  | 'SENDPAYLOAD'
+  | 'HBOUT'
+  | 'RECVSIZE'
+  | 'RECVPAYLOAD'
+  | 'HBIN'
+  | 'RECVSTATUS'
+  | 'CLOSE';
 
-export const MESSAGE_STEPS: readonly MessageStep[] = ['OPEN', 'SENDSIZE', 'SENDPAYLOAD', 'HBOUT', 'RECVSIZE', 'RECVPAYLOAD', 'HBIN', 'RECVSTATUS', 'CLOSE'];
+export const MESSAGE_STEPS: readonly MessageStep[] = [
+  'OPEN',
+  'SENDSIZE',
+  'SENDPAYLOAD',
+  'HBOUT',
+  'RECVSIZE',
+  'RECVPAYLOAD',
+  'HBIN',
+  'RECVSTATUS',
+  'CLOSE',
+];
 
 export interface ArmedFault {
   kind: 'cpt' | 'reset' | 'garbage';
@@ -33,7 +52,8 @@ export class Faults {
   readonly fired: Record<string, number> = {};
 
   arm(f: ArmedFault): void {
-    if (!MESSAGE_STEPS.includes(f.step)) throw new Error(`unknown step "${f.step}"; steps: ${MESSAGE_STEPS.join(' ')}`);
+    if (!MESSAGE_STEPS.includes(f.step))
+      throw new Error(`unknown step "${f.step}"; steps: ${MESSAGE_STEPS.join(' ')}`);
     this.armed.push({ ...f, skip: f.skip ?? 0, times: f.times ?? 1 });
   }
 

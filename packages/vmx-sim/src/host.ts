@@ -6,23 +6,23 @@
  * is not known for sure the code says UNCONFIRMED and names the source it follows.
  */
 import {
-  BDOORHB_CMD_MESSAGE,
-  BDOORHB_PORT,
   BDOOR_MAGIC,
   BDOOR_PORT,
+  BDOORHB_CMD_MESSAGE,
+  BDOORHB_PORT,
   Cmd,
+  commandName,
   MAX_SELECTION_BUFFER_LENGTH,
+  maskRegisters,
+  type Registers,
   MessageStatus as S,
   MessageType as T,
-  type Registers,
   UNSUPPORTED,
-  commandName,
-  maskRegisters,
 } from '@vmw9/backdoor';
 import { type Channel, ChannelTable, COOKIE_FLAG } from './channels.js';
 import { DEFAULT_FACTS, type HostFacts } from './facts.js';
 import { type ArmedFault, Faults, type MessageStep } from './faults.js';
-import { type CallOp, CallLog } from './log.js';
+import { CallLog, type CallOp } from './log.js';
 import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
 import { TcloHost } from './tclo.js';
@@ -132,13 +132,32 @@ export class VmxHost {
     if (r.eax !== BDOOR_MAGIC || (r.edx & 0xffff) !== BDOOR_PORT) {
       // Not a backdoor call: an unclaimed port reads as all ones (QEMU answers the same).
       const out = { ...r, eax: UNSUPPORTED };
-      this.log.add({ pid, op: 'lb', cmd, sub, name: r.eax !== BDOOR_MAGIC ? 'NO-MAGIC' : 'WRONG-PORT', in: r, out, bytes: 0 });
+      this.log.add({
+        pid,
+        op: 'lb',
+        cmd,
+        sub,
+        name: r.eax !== BDOOR_MAGIC ? 'NO-MAGIC' : 'WRONG-PORT',
+        in: r,
+        out,
+        bytes: 0,
+      });
       return { kind: 'done', regs: out };
     }
     if (cmd === Cmd.MESSAGE) return this.message(r, sub, pid);
     const out = this.unsupported.has(cmd) ? null : this.simple(cmd, r);
     const regs = out ? maskRegisters({ ...r, ...out }) : { ...r, eax: UNSUPPORTED };
-    this.log.add({ pid, op: 'lb', cmd, sub, name: commandName(cmd), in: r, out: regs, bytes: 0, ...(out ? {} : { fault: 'unsupported' }) });
+    this.log.add({
+      pid,
+      op: 'lb',
+      cmd,
+      sub,
+      name: commandName(cmd),
+      in: r,
+      out: regs,
+      bytes: 0,
+      ...(out ? {} : { fault: 'unsupported' }),
+    });
     return { kind: 'done', regs };
   }
 
@@ -149,10 +168,27 @@ export class VmxHost {
     if (standing) return standing;
     const done = (status: number, c?: Channel, fault?: string): CallResult => {
       const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
-      this.log.add({ pid, op: 'hbout', cmd: Cmd.MESSAGE, sub: 0, name: 'HB.OUT', in: r, out, bytes: data.length, ...(c ? { channel: c.id } : {}), ...(fault ? { fault } : {}) });
+      this.log.add({
+        pid,
+        op: 'hbout',
+        cmd: Cmd.MESSAGE,
+        sub: 0,
+        name: 'HB.OUT',
+        in: r,
+        out,
+        bytes: data.length,
+        ...(c ? { channel: c.id } : {}),
+        ...(fault ? { fault } : {}),
+      });
       return { kind: 'done', regs: out };
     };
-    if (!this.hb || r.eax !== BDOOR_MAGIC || (r.edx & 0xffff) !== BDOORHB_PORT || (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE) return done(0);
+    if (
+      !this.hb ||
+      r.eax !== BDOOR_MAGIC ||
+      (r.edx & 0xffff) !== BDOORHB_PORT ||
+      (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE
+    )
+      return done(0);
     // HB OUT carries the cookies in edi (low) and ebp (high): rsi holds the buffer.
     const c = this.channels.find(r.edx >>> 16, r.ebp, r.edi);
     if (!c) return done(0);
@@ -174,10 +210,27 @@ export class VmxHost {
     if (standing) return standing;
     const done = (status: number, data?: Buffer, c?: Channel, fault?: string): CallResult => {
       const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
-      this.log.add({ pid, op: 'hbin', cmd: Cmd.MESSAGE, sub: 0, name: 'HB.IN', in: r, out, bytes: data?.length ?? 0, ...(c ? { channel: c.id } : {}), ...(fault ? { fault } : {}) });
+      this.log.add({
+        pid,
+        op: 'hbin',
+        cmd: Cmd.MESSAGE,
+        sub: 0,
+        name: 'HB.IN',
+        in: r,
+        out,
+        bytes: data?.length ?? 0,
+        ...(c ? { channel: c.id } : {}),
+        ...(fault ? { fault } : {}),
+      });
       return data ? { kind: 'done', regs: out, data } : { kind: 'done', regs: out };
     };
-    if (!this.hb || r.eax !== BDOOR_MAGIC || (r.edx & 0xffff) !== BDOORHB_PORT || (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE) return done(0);
+    if (
+      !this.hb ||
+      r.eax !== BDOOR_MAGIC ||
+      (r.edx & 0xffff) !== BDOORHB_PORT ||
+      (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE
+    )
+      return done(0);
     // HB IN carries the cookies in esi (high) and ebp (low): rdi holds the buffer.
     const c = this.channels.find(r.edx >>> 16, r.esi, r.ebp);
     if (!c) return done(0);
@@ -239,7 +292,8 @@ export class VmxHost {
     if (c.kind === 'RPCI') {
       // RPCI is synchronous: the reply must be waiting when the guest asks RECVSIZE next.
       let reply = this.rpci.handle(msg);
-      if (garbageChannels.delete(c)) reply = Buffer.from('\u00ffgarbage reply: no 1/0 prefix\u0000', 'latin1');
+      if (garbageChannels.delete(c))
+        reply = Buffer.from('\u00ffgarbage reply: no 1/0 prefix\u0000', 'latin1');
       c.outgoing = { data: reply };
       c.readPos = undefined;
     } else if (c.kind === 'TCLO') {
@@ -295,12 +349,29 @@ export class VmxHost {
         }
       }
     }
-    this.log.add({ pid, op: 'lb', cmd: Cmd.MESSAGE, sub, name: `MESSAGE.${step ?? sub}`, in: r, out, bytes, ...(channel !== undefined ? { channel } : {}), ...(fault ? { fault } : {}) });
+    this.log.add({
+      pid,
+      op: 'lb',
+      cmd: Cmd.MESSAGE,
+      sub,
+      name: `MESSAGE.${step ?? sub}`,
+      in: r,
+      out,
+      bytes,
+      ...(channel !== undefined ? { channel } : {}),
+      ...(fault ? { fault } : {}),
+    });
     return { kind: 'done', regs: out };
   }
 
   /** One GuestMsg step on a valid channel; returns bytes moved and a fault note for the log. */
-  private messageStep(c: Channel, sub: number, r: Registers, out: Registers, status: (s: number) => void): [number, string | undefined] {
+  private messageStep(
+    c: Channel,
+    sub: number,
+    r: Registers,
+    out: Registers,
+    status: (s: number) => void,
+  ): [number, string | undefined] {
     const hbBit = this.hb ? S.HB : 0;
     switch (sub) {
       case T.SENDSIZE: {
@@ -419,7 +490,12 @@ export class VmxHost {
         return { eax: f.memoryMB };
       case Cmd.GETUUID: {
         const b = Buffer.from(f.biosUuid.replace(/-/g, ''), 'hex');
-        return { eax: b.readUInt32LE(0), ebx: b.readUInt32LE(4), ecx: b.readUInt32LE(8), edx: b.readUInt32LE(12) };
+        return {
+          eax: b.readUInt32LE(0),
+          ebx: b.readUInt32LE(4),
+          ecx: b.readUInt32LE(8),
+          edx: b.readUInt32LE(12),
+        };
       }
       case Cmd.GETSCREENSIZE:
         return { eax: ((f.screenWidth << 16) | (f.screenHeight & 0xffff)) >>> 0 };
@@ -432,7 +508,12 @@ export class VmxHost {
         // Success leaves eax as the magic (timeSync.c); seconds in esi:edx.
         const ms = this.now();
         const secs = Math.floor(ms / 1000);
-        const out: Partial<Registers> = { esi: Math.floor(secs / 2 ** 32), edx: secs >>> 0, ebx: (ms % 1000) * 1000, ecx: f.maxTimeLagMicros };
+        const out: Partial<Registers> = {
+          esi: Math.floor(secs / 2 ** 32),
+          edx: secs >>> 0,
+          ebx: (ms % 1000) * 1000,
+          ecx: f.maxTimeLagMicros,
+        };
         if (cmd === Cmd.GETTIMEFULL_WITH_LAG) out.edi = 0;
         return out;
       }
@@ -452,9 +533,13 @@ export class VmxHost {
       case Cmd.ISMOUSEABSOLUTE:
         return { eax: 1 };
       case Cmd.GETPTRLOCATION:
-        return { eax: this.pointer.grabbed ? (((this.pointer.x & 0xffff) << 16) | (this.pointer.y & 0xffff)) >>> 0 : 0xff9cff9c };
+        return {
+          eax: this.pointer.grabbed
+            ? (((this.pointer.x & 0xffff) << 16) | (this.pointer.y & 0xffff)) >>> 0
+            : 0xff9cff9c,
+        };
       case Cmd.SETPTRLOCATION:
-        this.pointer = { x: (r.ebx >>> 16) << 16 >> 16, y: (r.ebx << 16) >> 16, grabbed: true };
+        this.pointer = { x: ((r.ebx >>> 16) << 16) >> 16, y: (r.ebx << 16) >> 16, grabbed: true };
         return {};
       case Cmd.GETSELLENGTH: {
         const cb = this.clipboard;

@@ -1,12 +1,12 @@
-export { SocketBackdoorPort } from './client.js';
 export { COOKIE_FLAG, PROTO_RPCI, PROTO_TCLO } from './channels.js';
+export { SocketBackdoorPort } from './client.js';
 export { type DialAddress, formatDial, parseDial } from './dial.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
 export { type CallResult, VmxHost, type VmxHostOptions } from './host.js';
-export { type CallOp, CallLog, type CallRecord, type LogMark } from './log.js';
-export { type MouseEvent, MouseDevice } from './mouse.js';
+export { CallLog, type CallOp, type CallRecord, type LogMark } from './log.js';
+export { MouseDevice, type MouseEvent } from './mouse.js';
 export { GuestInfoType, RpciHost, type RpciRecord } from './rpci.js';
 export { type ServeOptions, type SimServer, serveHost } from './server.js';
 export { SimBackdoorPort, settle } from './sim-port.js';
-export { type TcloReply, TcloHost } from './tclo.js';
+export { TcloHost, type TcloReply } from './tclo.js';

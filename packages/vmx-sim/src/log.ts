@@ -51,7 +51,8 @@ export class CallLog {
     const rec = { ...r, seq: ++this.seq, t: Date.now() - this.start };
     this.records.push(rec);
     this.totals[r.name] = (this.totals[r.name] ?? 0) + 1;
-    if (this.records.length > this.limit + (this.limit >> 3)) this.records.splice(0, this.records.length - this.limit);
+    if (this.records.length > this.limit + (this.limit >> 3))
+      this.records.splice(0, this.records.length - this.limit);
     return rec;
   }
 

@@ -67,7 +67,11 @@ export class MouseDevice {
       this.dropped++;
       return false;
     }
-    const flags = (e.left ? VmMouse.LEFT : 0) | (e.right ? VmMouse.RIGHT : 0) | (e.middle ? VmMouse.MIDDLE : 0) | (this.absolute ? 0 : VmMouse.RELATIVE_PACKET);
+    const flags =
+      (e.left ? VmMouse.LEFT : 0) |
+      (e.right ? VmMouse.RIGHT : 0) |
+      (e.middle ? VmMouse.MIDDLE : 0) |
+      (this.absolute ? 0 : VmMouse.RELATIVE_PACKET);
     this.queue.push(flags >>> 0, e.x >>> 0, e.y >>> 0, (e.wheel ?? 0) & 0xff);
     return true;
   }

@@ -109,7 +109,8 @@ export class RpciHost extends EventEmitter {
     let reply: string | Buffer;
     const h = this.handlers.get(command);
     if (h) reply = h(args, this);
-    else if (command.startsWith('tools.capability.')) reply = this.capability(command.slice('tools.capability.'.length), args);
+    else if (command.startsWith('tools.capability.'))
+      reply = this.capability(command.slice('tools.capability.'.length), args);
     else reply = fail('Unknown command');
     const out = typeof reply === 'string' ? Buffer.from(reply, 'utf8') : reply;
     this.history.push({ command, request: Buffer.from(req), reply: out });

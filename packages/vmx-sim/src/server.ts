@@ -4,9 +4,21 @@
  * or an unknown op closes that connection and logs why; it never disturbs the host or other callers.
  */
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { type Server, type Socket, createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { VmxHost } from './host.js';
-import { FrameReader, HEADER_SIZE, HELLO_SIZE, MAX_PAYLOAD, Op, PROTOCOL_VERSION, Status, decodeRequest, encodeResponse, hello, parseHello } from './wire.js';
+import {
+  decodeRequest,
+  encodeResponse,
+  FrameReader,
+  HEADER_SIZE,
+  HELLO_SIZE,
+  hello,
+  MAX_PAYLOAD,
+  Op,
+  PROTOCOL_VERSION,
+  parseHello,
+  Status,
+} from './wire.js';
 
 export interface SimServer {
   server: Server;
@@ -24,7 +36,8 @@ export interface ServeOptions {
 /** Listens on a Unix socket path (mode 0600; a stale socket file is replaced). */
 export async function serveHost(host: VmxHost, path: string, opts: ServeOptions = {}): Promise<SimServer> {
   if (existsSync(path)) {
-    if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+    if (!lstatSync(path).isSocket())
+      throw new Error(`${path} exists and is not a socket; refusing to replace it`);
     unlinkSync(path);
   }
   const sockets = new Set<Socket>();
@@ -74,7 +87,8 @@ function handleConnection(host: VmxHost, sock: Socket, onError: (m: string) => v
         if (before.length < HELLO_SIZE) return;
         const parsed = parseHello(before.subarray(0, HELLO_SIZE));
         if (!parsed) return drop('bad hello (not a vmx-sim client)');
-        if (parsed.version !== PROTOCOL_VERSION) return drop(`protocol version ${parsed.version}, this host speaks ${PROTOCOL_VERSION}`);
+        if (parsed.version !== PROTOCOL_VERSION)
+          return drop(`protocol version ${parsed.version}, this host speaks ${PROTOCOL_VERSION}`);
         greeted = true;
         pid = parsed.pid;
         sock.write(hello(0));
@@ -90,15 +104,20 @@ function handleConnection(host: VmxHost, sock: Socket, onError: (m: string) => v
         let r: ReturnType<VmxHost['lowBandwidth']>;
         if (q.op === Op.LB) r = host.lowBandwidth(q.regs, who);
         else if (q.op === Op.HB_OUT) {
-          if (q.payload.length !== q.count) return drop(`HB OUT announces ${q.count} bytes but carries ${q.payload.length}`);
+          if (q.payload.length !== q.count)
+            return drop(`HB OUT announces ${q.count} bytes but carries ${q.payload.length}`);
           r = host.hbOut(q.regs, q.payload, who);
         } else if (q.op === Op.HB_IN) {
           if (q.count > MAX_PAYLOAD) return drop(`HB IN of ${q.count} bytes is over the limit`);
           r = host.hbIn(q.regs, q.count, who);
         } else return drop(`unknown op ${q.op}`);
         if (r.kind === 'silent') continue; // the host never answers: the caller stays blocked
-        if (r.kind === 'fault') sock.write(encodeResponse({ status: Status.FAULT, regs: q.regs, payload: Buffer.alloc(0) }));
-        else sock.write(encodeResponse({ status: Status.DONE, regs: r.regs, payload: r.data ?? Buffer.alloc(0) }));
+        if (r.kind === 'fault')
+          sock.write(encodeResponse({ status: Status.FAULT, regs: q.regs, payload: Buffer.alloc(0) }));
+        else
+          sock.write(
+            encodeResponse({ status: Status.DONE, regs: r.regs, payload: r.data ?? Buffer.alloc(0) }),
+          );
       }
     } catch (e) {
       drop((e as Error).message);

@@ -4,7 +4,13 @@
  * BackdoorFault, where a real guest process would get SIGSEGV; a silent host never settles, as a
  * vCPU stuck in the instruction would not (callers must bring their own timeouts).
  */
-import { type BackdoorPort, BackdoorFault, type Registers, checkHbBuffer, checkRegisters } from '@vmw9/backdoor';
+import {
+  BackdoorFault,
+  type BackdoorPort,
+  checkHbBuffer,
+  checkRegisters,
+  type Registers,
+} from '@vmw9/backdoor';
 import type { CallResult, VmxHost } from './host.js';
 
 export class SimBackdoorPort implements BackdoorPort {
@@ -22,7 +28,11 @@ export class SimBackdoorPort implements BackdoorPort {
   async hbOut(regs: Registers, data: Uint8Array): Promise<Registers> {
     checkRegisters(regs);
     checkHbBuffer(data, 'data');
-    return (await settle(this.host.hbOut(regs, Buffer.from(data.buffer, data.byteOffset, data.byteLength), this.pid))).regs;
+    return (
+      await settle(
+        this.host.hbOut(regs, Buffer.from(data.buffer, data.byteOffset, data.byteLength), this.pid),
+      )
+    ).regs;
   }
 
   async hbIn(regs: Registers, into: Uint8Array): Promise<Registers> {
@@ -38,7 +48,9 @@ export class SimBackdoorPort implements BackdoorPort {
 export function settle(r: CallResult): Promise<{ regs: Registers; data?: Buffer }> {
   if (r.kind === 'done') return Promise.resolve(r);
   if (r.kind === 'fault') {
-    return Promise.reject(new BackdoorFault(`the backdoor call faulted: the host refuses it (${r.reason})`, r.reason));
+    return Promise.reject(
+      new BackdoorFault(`the backdoor call faulted: the host refuses it (${r.reason})`, r.reason),
+    );
   }
   return new Promise(() => {});
 }

@@ -53,7 +53,8 @@ export class TcloHost extends EventEmitter {
 
   /** Queues a host command. */
   queueCommand(command: string, app?: string): void {
-    if (!command || Buffer.byteLength(command) > 65536) throw new Error('a TCLO command must be 1..65536 bytes');
+    if (!command || Buffer.byteLength(command) > 65536)
+      throw new Error('a TCLO command must be 1..65536 bytes');
     this.queue.push(app ? { command, app } : { command });
   }
 
@@ -70,7 +71,8 @@ export class TcloHost extends EventEmitter {
 
   channelClosed(id: number): void {
     this.channels.delete(id);
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.app === `#${id}`) this.queue.splice(i, 1);
+    for (let i = this.queue.length - 1; i >= 0; i--)
+      if (this.queue[i]!.app === `#${id}`) this.queue.splice(i, 1);
   }
 
   /** The next command for this channel, if it may have one now (nothing outstanding). */
@@ -108,7 +110,11 @@ export class TcloHost extends EventEmitter {
     if (command === 'reset' && atr) {
       st.app = atr[1];
       if (this.options.autoHandshake) {
-        const after = ['ping', 'Capabilities_Register', ...this.options.options.map(([k, v]) => `Set_Option ${k} ${v}`)];
+        const after = [
+          'ping',
+          'Capabilities_Register',
+          ...this.options.options.map(([k, v]) => `Set_Option ${k} ${v}`),
+        ];
         this.queue.unshift(...after.map((c) => ({ command: c, app: `#${id}` })));
       }
     }

@@ -27,7 +27,7 @@ export function parseHello(b: Buffer): { version: number; pid: number } | null {
 const REGS = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp'] as const;
 
 function writeRegs(b: Buffer, off: number, r: Registers): void {
-  REGS.forEach((n, i) => b.writeUInt32LE(r[n] >>> 0, off + 4 * i));
+  for (const [i, n] of REGS.entries()) b.writeUInt32LE(r[n] >>> 0, off + 4 * i);
 }
 
 function readRegs(b: Buffer, off: number): Registers {

@@ -1,8 +1,8 @@
 /** GuestMsg channels: the protocol as real guests drive it, and malformed guest input. */
-import { BDOORHB_PORT, BDOOR_MAGIC, MessageStatus as S, MessageType as T } from '@vmw9/backdoor';
+import { BDOOR_MAGIC, BDOORHB_PORT, MessageStatus as S, MessageType as T } from '@vmw9/backdoor';
 import { describe, expect, it } from 'vitest';
 import { SimBackdoorPort, VmxHost } from '../src/index.js';
-import { RPCI, close, lb, open, receive, rpc, send, status } from './guest-msg.js';
+import { close, lb, open, RPCI, receive, rpc, send, status } from './guest-msg.js';
 
 const setup = (opts?: ConstructorParameters<typeof VmxHost>[0]) => {
   const host = new VmxHost(opts);
@@ -39,7 +39,15 @@ describe('RPCI round trips', () => {
 
   it('records version, capabilities, statechange, SetGuestInfo and log lines', async () => {
     const { host, port } = setup();
-    for (const m of ['tools.set.versiontype 12352 4', 'tools.capability.statechange ', 'tools.capability.resolution_set 1', 'tools.os.statechange.status 1 1', 'SetGuestInfo  1 myhost\0', 'log hello there', 'vmx.capability.unified_loop toolbox\0']) {
+    for (const m of [
+      'tools.set.versiontype 12352 4',
+      'tools.capability.statechange ',
+      'tools.capability.resolution_set 1',
+      'tools.os.statechange.status 1 1',
+      'SetGuestInfo  1 myhost\0',
+      'log hello there',
+      'vmx.capability.unified_loop toolbox\0',
+    ]) {
       expect(await rpc(port, Buffer.from(m))).toBe('1 ');
     }
     expect(host.rpci.toolsVersion).toEqual({ version: 12352, type: 4 });
@@ -138,7 +146,15 @@ describe('malformed guest input: answered with status 0, never a crash', () => {
     const { port } = setup();
     const ch = await open(port, RPCI);
     await port.call(lb(T.SENDSIZE, ch, 10));
-    const hb = (ebx: number, lo: number, hi: number) => ({ eax: BDOOR_MAGIC, ebx, ecx: 0, edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0, esi: 0, edi: lo, ebp: hi });
+    const hb = (ebx: number, lo: number, hi: number) => ({
+      eax: BDOOR_MAGIC,
+      ebx,
+      ecx: 0,
+      edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0,
+      esi: 0,
+      edi: lo,
+      ebp: hi,
+    });
     expect((await port.hbOut(hb(0x10000, ch.lo, ch.hi), Buffer.alloc(9))).ebx >>> 16).toBe(0);
     expect((await port.hbOut(hb(0x10000, (ch.lo ^ 1) >>> 0, ch.hi), Buffer.alloc(10))).ebx >>> 16).toBe(0);
     expect((await port.hbOut(hb(0x10001, ch.lo, ch.hi), Buffer.alloc(10))).ebx >>> 16).toBe(0);
@@ -148,7 +164,18 @@ describe('malformed guest input: answered with status 0, never a crash', () => {
   it('an HB IN with nothing announced is refused', async () => {
     const { port } = setup();
     const ch = await open(port, RPCI);
-    const r = await port.hbIn({ eax: BDOOR_MAGIC, ebx: 0x10000, ecx: 0, edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0, esi: ch.hi, edi: 0, ebp: ch.lo }, Buffer.alloc(8));
+    const r = await port.hbIn(
+      {
+        eax: BDOOR_MAGIC,
+        ebx: 0x10000,
+        ecx: 0,
+        edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0,
+        esi: ch.hi,
+        edi: 0,
+        ebp: ch.lo,
+      },
+      Buffer.alloc(8),
+    );
     expect(r.ebx >>> 16).toBe(0);
   });
 

@@ -3,7 +3,15 @@
  * (vmware-protocol.md §3.4–§3.5), including its restart-on-CPT rules, so the simulator can be
  * driven exactly as the real guest drives it, and also off the protocol's path on purpose.
  */
-import { BDOORHB_PORT, BDOOR_MAGIC, BDOOR_PORT, type BackdoorPort, MessageStatus as S, MessageType as T, type Registers } from '@vmw9/backdoor';
+import {
+  type BackdoorPort,
+  BDOOR_MAGIC,
+  BDOOR_PORT,
+  BDOORHB_PORT,
+  type Registers,
+  MessageStatus as S,
+  MessageType as T,
+} from '@vmw9/backdoor';
 
 export const RPCI = 0x49435052;
 export const TCLO = 0x4f4c4354;
@@ -43,7 +51,12 @@ export interface Counter {
 }
 
 /** message.c Message_Send: SENDSIZE, then HB OUT or 4-byte SENDPAYLOADs; CPT restarts from SENDSIZE. */
-export async function send(port: BackdoorPort, ch: Chan, msg: Buffer, opts: { hb?: boolean; counter?: Counter } = {}): Promise<void> {
+export async function send(
+  port: BackdoorPort,
+  ch: Chan,
+  msg: Buffer,
+  opts: { hb?: boolean; counter?: Counter } = {},
+): Promise<void> {
   for (;;) {
     const sz = await port.call(lb(T.SENDSIZE, ch, msg.length));
     if (!(status(sz) & S.SUCCESS)) throw new Error(`SENDSIZE failed: status 0x${status(sz).toString(16)}`);
@@ -51,7 +64,15 @@ export async function send(port: BackdoorPort, ch: Chan, msg: Buffer, opts: { hb
     let st: number;
     if (opts.hb !== false && status(sz) & S.HB) {
       const r = await port.hbOut(
-        { eax: BDOOR_MAGIC, ebx: 0x00010000, ecx: msg.length, edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0, esi: 0, edi: ch.lo, ebp: ch.hi },
+        {
+          eax: BDOOR_MAGIC,
+          ebx: 0x00010000,
+          ecx: msg.length,
+          edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0,
+          esi: 0,
+          edi: ch.lo,
+          ebp: ch.hi,
+        },
         msg,
       );
       st = r.ebx >>> 16;
@@ -73,7 +94,11 @@ export async function send(port: BackdoorPort, ch: Chan, msg: Buffer, opts: { hb
 }
 
 /** message.c Message_Receive: RECVSIZE, payload by HB IN or RECVPAYLOADs, RECVSTATUS(1); CPT restarts from RECVSIZE. */
-export async function receive(port: BackdoorPort, ch: Chan, opts: { hb?: boolean; counter?: Counter } = {}): Promise<Buffer | null> {
+export async function receive(
+  port: BackdoorPort,
+  ch: Chan,
+  opts: { hb?: boolean; counter?: Counter } = {},
+): Promise<Buffer | null> {
   for (;;) {
     const sz = await port.call(lb(T.RECVSIZE, ch));
     if (!(status(sz) & S.SUCCESS)) throw new Error(`RECVSIZE failed: status 0x${status(sz).toString(16)}`);
@@ -83,7 +108,18 @@ export async function receive(port: BackdoorPort, ch: Chan, opts: { hb?: boolean
     const buf = Buffer.alloc(len);
     let st = S.SUCCESS;
     if (opts.hb !== false && status(sz) & S.HB && len > 0) {
-      const r = await port.hbIn({ eax: BDOOR_MAGIC, ebx: 0x00010000, ecx: len, edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0, esi: ch.hi, edi: 0, ebp: ch.lo }, buf);
+      const r = await port.hbIn(
+        {
+          eax: BDOOR_MAGIC,
+          ebx: 0x00010000,
+          ecx: len,
+          edx: ((ch.id << 16) | BDOORHB_PORT) >>> 0,
+          esi: ch.hi,
+          edi: 0,
+          ebp: ch.lo,
+        },
+        buf,
+      );
       st = r.ebx >>> 16;
     } else {
       for (let i = 0; i < len && st & S.SUCCESS; i += 4) {
@@ -108,7 +144,11 @@ export async function receive(port: BackdoorPort, ch: Chan, opts: { hb?: boolean
 }
 
 /** One RPCI the way vmware-rpctool does it: OPEN, send, receive, CLOSE. */
-export async function rpc(port: BackdoorPort, text: string | Buffer, opts: { hb?: boolean; counter?: Counter } = {}): Promise<string> {
+export async function rpc(
+  port: BackdoorPort,
+  text: string | Buffer,
+  opts: { hb?: boolean; counter?: Counter } = {},
+): Promise<string> {
   const ch = await open(port, RPCI);
   try {
     await send(port, ch, Buffer.isBuffer(text) ? text : Buffer.from(text), opts);

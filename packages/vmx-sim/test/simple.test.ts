@@ -2,9 +2,6 @@
 import {
   BDOOR_MAGIC,
   Cmd,
-  UnsupportedCommand,
-  VmMouse,
-  VmMouseDevice,
   getBiosUuid,
   getClipboard,
   getCpuMhz,
@@ -16,6 +13,9 @@ import {
   getVersion,
   setClipboard,
   setPointer,
+  UnsupportedCommand,
+  VmMouse,
+  VmMouseDevice,
 } from '@vmw9/backdoor';
 import { describe, expect, it } from 'vitest';
 import { SimBackdoorPort, VmxHost } from '../src/index.js';
@@ -27,7 +27,18 @@ const setup = (opts?: ConstructorParameters<typeof VmxHost>[0]) => {
 
 describe('simple commands', () => {
   it('answers the facts it was given', async () => {
-    const { port } = setup({ facts: { productType: 4, version: 6, memoryMB: 8192, cpuMhz: 3000, hwVersion: 19, biosUuid: '01234567-89ab-cdef-0123-456789abcdef', screenWidth: 2560, screenHeight: 1440 } });
+    const { port } = setup({
+      facts: {
+        productType: 4,
+        version: 6,
+        memoryMB: 8192,
+        cpuMhz: 3000,
+        hwVersion: 19,
+        biosUuid: '01234567-89ab-cdef-0123-456789abcdef',
+        screenWidth: 2560,
+        screenHeight: 1440,
+      },
+    });
     expect(await getVersion(port)).toEqual({ version: 6, productType: 4, productName: 'Workstation' });
     expect(await getMemorySize(port)).toMatchObject({ unit: 'MB', megabytes: 8192 });
     expect(await getCpuMhz(port)).toBe(3000);
@@ -56,7 +67,9 @@ describe('simple commands', () => {
     expect((await port.call({ ...base, ecx: 10, eax: 0x12345678 })).eax).toBe(0xffffffff);
     expect((await port.call({ ...base, ecx: 10, edx: 0x5659 })).eax).toBe(0xffffffff);
     expect(host.log.counts()).toMatchObject({ CMD_98: 1, 'NO-MAGIC': 1, 'WRONG-PORT': 1 });
-    await expect(getMemorySize(setup({ unsupported: [Cmd.GETMEMSIZE] }).port)).rejects.toBeInstanceOf(UnsupportedCommand);
+    await expect(getMemorySize(setup({ unsupported: [Cmd.GETMEMSIZE] }).port)).rejects.toBeInstanceOf(
+      UnsupportedCommand,
+    );
   });
 
   it('pointer: set, get, ungrabbed', async () => {
@@ -84,7 +97,18 @@ describe('simple commands', () => {
     await mouse.enable();
     await mouse.requestAbsolute();
     host.mouse.event({ x: 100, y: 200, left: true, wheel: -1 });
-    expect(await mouse.readPackets()).toEqual([{ flags: VmMouse.LEFT, left: true, right: false, middle: false, relative: false, x: 100, y: 200, wheel: -1 }]);
+    expect(await mouse.readPackets()).toEqual([
+      {
+        flags: VmMouse.LEFT,
+        left: true,
+        right: false,
+        middle: false,
+        relative: false,
+        x: 100,
+        y: 200,
+        wheel: -1,
+      },
+    ]);
     // Asking for more words than queued puts the device in its error state (QEMU does so).
     await mouse.data(3);
     expect((await mouse.status()).error).toBe(true);

@@ -1,0 +1,92 @@
+/** The host over its Unix socket (WIRE.md): the same protocol from another connection, and bad clients. */
+import { mkdtempSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BackdoorFault, getVersion } from '@vmw9/backdoor';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SimServer, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
+import { hello } from '../src/wire.js';
+import { rpc } from './guest-msg.js';
+
+let server: SimServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(host = new VmxHost()) {
+  const path = join(mkdtempSync(join(tmpdir(), 'vmx-sim-')), 'host.sock');
+  const errors: string[] = [];
+  server = await serveHost(host, path, { onError: (m) => errors.push(m) });
+  return { host, path, errors };
+}
+
+/** Sends raw bytes and resolves when the server closes the connection (or after 2 s). */
+function rawClient(path: string, bytes: Buffer): Promise<{ closed: boolean; got: Buffer }> {
+  return new Promise((resolve) => {
+    const s = createConnection(path, () => s.write(bytes));
+    let got = Buffer.alloc(0);
+    s.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+    });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve({ closed: false, got });
+    }, 2000);
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve({ closed: true, got });
+    });
+    s.on('error', () => {});
+  });
+}
+
+describe('the socket transport', () => {
+  it('serves the same host to a SocketBackdoorPort: simple commands, RPCI over HB and 4 bytes', async () => {
+    const { host, path } = await start(new VmxHost({ facts: { productType: 4 } }));
+    const port = await SocketBackdoorPort.connect(`unix!${path}`);
+    expect((await getVersion(port)).productType).toBe(4);
+    expect(await rpc(port, `info-set guestinfo.sock ${'z'.repeat(5000)}`)).toBe('1 ');
+    expect(await rpc(port, 'info-get guestinfo.sock', { hb: false })).toBe(`1 ${'z'.repeat(5000)}`);
+    expect(host.log.entries().some((e) => e.pid === process.pid)).toBe(true);
+    await port.close();
+  });
+
+  it('the socket is mode 0600', async () => {
+    const { path } = await start();
+    const { statSync } = await import('node:fs');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('a restricted host answers status FAULT, seen as BackdoorFault', async () => {
+    const { host, path } = await start();
+    host.faults.restricted = true;
+    const port = await SocketBackdoorPort.connect(path);
+    await expect(getVersion(port)).rejects.toBeInstanceOf(BackdoorFault);
+    await port.close();
+  });
+
+  it('bad clients are dropped and others keep being served', async () => {
+    const { path, errors } = await start();
+    const good = await SocketBackdoorPort.connect(path);
+    expect((await rawClient(path, Buffer.from('GET / HTTP/1.0\r\n\r\n'))).closed).toBe(true);
+    const huge = Buffer.concat([hello(1), Buffer.from([0xff, 0xff, 0xff, 0x7f])]);
+    expect((await rawClient(path, huge)).closed).toBe(true);
+    const shortFrame = Buffer.concat([hello(1), Buffer.from([8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0])]);
+    expect((await rawClient(path, shortFrame)).closed).toBe(true);
+    const unknownOp = Buffer.alloc(44);
+    unknownOp.writeUInt32LE(40, 0);
+    unknownOp.writeUInt8(9, 4);
+    expect((await rawClient(path, Buffer.concat([hello(1), unknownOp]))).closed).toBe(true);
+    expect(errors.join('\n')).toMatch(/bad hello[\s\S]*over the[\s\S]*shorter than[\s\S]*unknown op 9/);
+    expect((await getVersion(good)).version).toBe(6);
+    await good.close();
+  });
+
+  it('an unreachable host is a clear error naming the address', async () => {
+    await expect(SocketBackdoorPort.connect('unix!/nonexistent/host.sock', 1000)).rejects.toThrow(
+      /cannot reach the simulated host at unix!\/nonexistent\/host.sock/,
+    );
+  });
+});
