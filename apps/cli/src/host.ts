@@ -26,11 +26,17 @@ export interface HostOptions {
 /** Opens the chosen host, or explains why it cannot. */
 export async function openHost(opts: HostOptions): Promise<{ port: BackdoorPort; description: string }> {
   const spec = parseHost(opts.host ?? 'native');
-  if (spec.kind !== 'native') {
-    throw new CliError(
-      `--host ${opts.host}: the simulated host (@vmw9/vmx-sim) is not part of this build yet; only --host native works`,
-      Exit.USAGE,
-    );
+  if (spec.kind === 'sim') {
+    const sim = await import('@vmw9/vmx-sim');
+    return { port: new sim.SimBackdoorPort(new sim.VmxHost()), description: 'sim (an embedded simulated VMware host, not a real one)' };
+  }
+  if (spec.kind === 'unix') {
+    const sim = await import('@vmw9/vmx-sim');
+    try {
+      return { port: await sim.SocketBackdoorPort.connect(`unix!${spec.path}`), description: `the simulated host at unix!${spec.path}` };
+    } catch (e) {
+      throw new CliError((e as Error).message, Exit.FAILED);
+    }
   }
   const native = await importNative();
   const d = native.detect({ force: opts.force === true });

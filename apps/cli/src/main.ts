@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { detectCommand } from './commands/detect.js';
 import { hostCommand } from './commands/host.js';
+import { simCommand } from './commands/sim.js';
 import { CliError, Exit } from './exit.js';
 import { stdio } from './output.js';
 
@@ -48,6 +49,23 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', '\nExamples:\n  vmw9 host\n  vmw9 host --json | jq .facts.biosUuid')
     .action(async (opts: { force?: boolean }) => {
       code = await hostCommand(out(), { host: globals().host, force: opts.force });
+    });
+
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  program
+    .command('sim')
+    .description('run a simulated VMware host on a Unix socket, with a console on standard input')
+    .option('--listen <addr>', 'where to listen: unix!PATH (default: a private runtime directory)')
+    .option('--set <fact=value>', 'set a host fact, e.g. productType=4 (repeatable; see the console\'s "fact")', collect)
+    .option('--option <name=value>', 'a Set_Option the host sends after Capabilities_Register (repeatable)', collect)
+    .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
+    .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 sim --listen unix!/tmp/host.sock\n  echo "info set guestinfo.k v" | vmw9 sim --listen unix!/tmp/host.sock\n  vmx-trap --host unix!/tmp/host.sock -- vmware-rpctool "info-get guestinfo.k"',
+    )
+    .action(async (opts) => {
+      code = await simCommand(out(), opts);
     });
 
   try {

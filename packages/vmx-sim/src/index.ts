@@ -1,3 +1,4 @@
+export { CONSOLE_HELP, runConsoleCommand } from './console.js';
 export { COOKIE_FLAG, PROTO_RPCI, PROTO_TCLO } from './channels.js';
 export { SocketBackdoorPort } from './client.js';
 export { type DialAddress, formatDial, parseDial } from './dial.js';

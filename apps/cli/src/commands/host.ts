@@ -138,7 +138,12 @@ export async function gatherFacts(port: BackdoorPort): Promise<Record<string, Fa
 
 export async function hostCommand(o: Output, opts: HostOptions): Promise<number> {
   const { port, description } = await openHost(opts);
-  const facts = await gatherFacts(port);
+  let facts: Awaited<ReturnType<typeof gatherFacts>>;
+  try {
+    facts = await gatherFacts(port);
+  } finally {
+    await port.close?.();
+  }
   if (o.json) {
     printJson(o, { transport: description, facts });
   } else {

@@ -1,0 +1,77 @@
+/**
+ * `vmw9 sim`: a simulated VMware host on a Unix socket, with its console on standard input.
+ * It runs until SIGINT/SIGTERM (end of standard input does not stop it, so it can run detached).
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CliError, Exit } from '../exit.js';
+import type { Output } from '../output.js';
+
+export interface SimOptions {
+  listen?: string;
+  set?: string[];
+  hb?: boolean;
+  handshake?: boolean;
+  option?: string[];
+}
+
+/** Where a socket goes when no --listen is given: a private runtime directory. */
+export function defaultSocket(name: string): string {
+  const base = process.env['XDG_RUNTIME_DIR'] || (process.getuid?.() === 0 ? '/run' : join(tmpdir(), `vmw9-${process.getuid?.() ?? 'user'}`));
+  return join(base, 'vmw9', name);
+}
+
+export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
+  const sim = await import('@vmw9/vmx-sim');
+  const listen = opts.listen ?? `unix!${defaultSocket('sim.sock')}`;
+  let addr: ReturnType<typeof sim.parseDial>;
+  try {
+    addr = sim.parseDial(listen);
+  } catch (e) {
+    throw new CliError(`--listen: ${(e as Error).message}`, Exit.USAGE);
+  }
+  if (addr.net !== 'unix') throw new CliError('the simulated host listens on unix!PATH only (its callers run on this machine)', Exit.USAGE);
+  const facts: Record<string, unknown> = {};
+  for (const kv of opts.set ?? []) {
+    const m = /^([^=]+)=(.*)$/.exec(kv);
+    if (!m) throw new CliError(`--set takes FACT=VALUE, got "${kv}"`, Exit.USAGE);
+    try {
+      const [k, v] = sim.parseFact(m[1]!, m[2]!);
+      facts[k] = v;
+    } catch (e) {
+      throw new CliError(`--set: ${(e as Error).message}`, Exit.USAGE);
+    }
+  }
+  const options = (opts.option ?? []).map((kv): [string, string] => {
+    const m = /^([^=]+)=(.*)$/.exec(kv);
+    if (!m) throw new CliError(`--option takes NAME=VALUE, got "${kv}"`, Exit.USAGE);
+    return [m[1]!, m[2]!];
+  });
+  const host = new sim.VmxHost({ facts, hb: opts.hb !== false, autoHandshake: opts.handshake !== false, options });
+  mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
+  let server: Awaited<ReturnType<typeof sim.serveHost>>;
+  try {
+    server = await sim.serveHost(host, addr.path, { onError: (m) => o.err(m) });
+  } catch (e) {
+    throw new CliError(`cannot listen on ${listen}: ${(e as Error).message}`, Exit.FAILED);
+  }
+  o.err(`vmw9 sim: a simulated VMware host (not a real one) is listening on unix!${addr.path}`);
+  o.err(`vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`);
+
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  rl.on('line', (line) => {
+    const answer = sim.runConsoleCommand(host, line);
+    if (answer) o.out(answer);
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  rl.close();
+  await server.close();
+  o.err('vmw9 sim: stopped');
+  return Exit.OK;
+}

@@ -1,0 +1,143 @@
+/**
+ * The simulator's console: one command per line, one answer per command, usable by hand and from
+ * scripts (`vmw9 sim` reads it on standard input). Errors are answered as `error: …`; nothing a
+ * line says can stop the host.
+ */
+import { formatRegisters } from '@vmw9/backdoor';
+import { type HostFacts, parseFact } from './facts.js';
+import { MESSAGE_STEPS, type MessageStep } from './faults.js';
+import type { VmxHost } from './host.js';
+
+export const CONSOLE_HELP = `commands:
+  tclo [@APP] COMMAND…     queue a TCLO command (e.g. tclo OS_Halt; tclo @toolbox-dnd Resolution_Set 1024 768)
+  replies [N]              the guest's last N TCLO replies
+  pending                  TCLO commands not yet delivered
+  clip                     show the host clipboard
+  clip set TEXT…           set the host clipboard
+  info                     list guestinfo
+  info get KEY | info set KEY VALUE… | info rm KEY
+  fact                     show the host facts
+  fact NAME VALUE          set one (e.g. fact productType 4)
+  fault cpt|reset|garbage STEP [rpci|tclo] [skip N]   arm a one-shot fault (steps: ${MESSAGE_STEPS.join(' ')})
+  fault restrict on|off | fault silent on|off | fault clear
+  mouse X Y [left] [right] [middle] [wheel N]         queue a vmmouse packet
+  reset                    host reset: close every channel (tools reopen and get 'reset')
+  state                    channels, tools version, capabilities, state changes
+  log [N]                  the last N backdoor calls
+  counts                   calls per operation
+  help`;
+
+export function runConsoleCommand(host: VmxHost, line: string): string {
+  const words = line.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '';
+  const [cmd, ...args] = words;
+  const rest = (n: number) => line.trim().split(/\s+/).slice(n).join(' ');
+  try {
+    switch (cmd) {
+      case 'help':
+      case '?':
+        return CONSOLE_HELP;
+      case 'tclo': {
+        if (!args.length) return 'error: tclo needs a command';
+        const app = args[0]!.startsWith('@') ? args[0]!.slice(1) : undefined;
+        const text = app ? rest(2) : rest(1);
+        if (!text) return 'error: tclo needs a command';
+        host.tclo.queueCommand(text, app);
+        return `queued: ${text}${app ? ` (for ${app})` : ''}`;
+      }
+      case 'replies': {
+        const n = Number(args[0] ?? 20);
+        return host.tclo.replies.slice(-n).map((r) => `${r.command} -> ${JSON.stringify(r.reply)}${r.app ? ` [${r.app}]` : ''}`).join('\n') || '(no replies)';
+      }
+      case 'pending':
+        return host.tclo.pending().join('\n') || '(none)';
+      case 'clip':
+        if (args[0] === 'set') {
+          host.setHostClipboard(line.trim().replace(/^clip\s+set\s?/, ''));
+          return `host clipboard: ${host.clipboard.host.length} bytes`;
+        }
+        return host.clipboard.host.toString('utf8');
+      case 'info': {
+        const sub = args[0];
+        if (!sub) return [...host.rpci.guestinfo].map(([k, v]) => `${k}=${v}`).join('\n') || '(empty)';
+        if (sub === 'get') return host.rpci.getGuestinfo(args[1] ?? '') ?? `error: no value for ${args[1]}`;
+        if (sub === 'set') {
+          if (!args[1]) return 'error: info set KEY VALUE';
+          host.rpci.setGuestinfo(args[1], line.trim().replace(/^info\s+set\s+\S+\s?/, ''));
+          return `${args[1]} set`;
+        }
+        if (sub === 'rm') return host.rpci.deleteGuestinfo(args[1] ?? '') ? `${args[1]} removed` : `error: no ${args[1]}`;
+        return 'error: info [get KEY | set KEY VALUE | rm KEY]';
+      }
+      case 'fact': {
+        if (!args.length) return Object.entries(host.facts).map(([k, v]) => `${k} ${v}`).join('\n');
+        if (args.length < 2) return `${args[0]} ${host.facts[args[0] as keyof HostFacts] ?? '(unknown fact)'}`;
+        const [k, v] = parseFact(args[0]!, args[1]!);
+        (host.facts as unknown as Record<string, unknown>)[k] = v;
+        return `${k} ${v}`;
+      }
+      case 'fault':
+        return fault(host, args);
+      case 'mouse': {
+        const [x, y] = [Number(args[0]), Number(args[1])];
+        if (!Number.isInteger(x) || !Number.isInteger(y)) return 'error: mouse X Y [left] [right] [middle] [wheel N]';
+        const w = args.indexOf('wheel');
+        const ok = host.mouse.event({ x, y, left: args.includes('left'), right: args.includes('right'), middle: args.includes('middle'), wheel: w >= 0 ? Number(args[w + 1] ?? 0) : 0 });
+        return ok ? 'queued' : 'not queued (vmmouse disabled, or its queue is full)';
+      }
+      case 'reset':
+        host.reset();
+        return 'host reset: all channels closed';
+      case 'state':
+        return state(host);
+      case 'log': {
+        const n = Number(args[0] ?? 20);
+        return host.log.entries().slice(-n).map((e) => `${e.seq} ${e.t}ms pid=${e.pid} ${e.name}${e.channel !== undefined ? ` ch=${e.channel}` : ''} bytes=${e.bytes}${e.fault ? ` fault=${e.fault}` : ''} in[${formatRegisters(e.in)}] out[${formatRegisters(e.out)}]`).join('\n') || '(empty)';
+      }
+      case 'counts':
+        return Object.entries(host.log.counts()).map(([k, v]) => `${k} ${v}`).join('\n') + `\ntotal ${host.log.total()}`;
+      default:
+        return `error: unknown command "${cmd}" (try help)`;
+    }
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  }
+}
+
+function fault(host: VmxHost, args: string[]): string {
+  const [kind, a, b, c, d] = args;
+  if (kind === 'clear') {
+    host.faults.clear();
+    return 'faults cleared';
+  }
+  if (kind === 'restrict' || kind === 'silent') {
+    if (a !== 'on' && a !== 'off') return `error: fault ${kind} on|off`;
+    host.faults[kind === 'restrict' ? 'restricted' : 'silent'] = a === 'on';
+    return `${kind} ${a}`;
+  }
+  if (kind === 'cpt' || kind === 'reset' || kind === 'garbage') {
+    const step = (a ?? '').toUpperCase() as MessageStep;
+    const protocol = b === 'rpci' || b === 'tclo' ? (b.toUpperCase() as 'RPCI' | 'TCLO') : undefined;
+    const skipWord = protocol ? c : b;
+    const skip = skipWord === 'skip' ? Number(protocol ? d : c) : 0;
+    host.arm({ kind, step, ...(protocol ? { protocol } : {}), skip });
+    return `armed: ${kind} at ${step}${protocol ? ` on ${protocol}` : ''}${skip ? ` after ${skip}` : ''}`;
+  }
+  return 'error: fault cpt|reset|garbage STEP [rpci|tclo] [skip N] | restrict on|off | silent on|off | clear';
+}
+
+function state(host: VmxHost): string {
+  const lines = [`channels ${host.channels.size}/${host.channels.limit}`];
+  for (const c of host.channels.all()) {
+    const t = host.tclo.channels.get(c.id);
+    lines.push(`  #${c.id} ${c.kind}${t?.app ? ` app=${t.app}` : ''} calls=${c.calls}${t ? ` polls=${t.polls}` : ''}`);
+  }
+  const v = host.rpci.toolsVersion;
+  lines.push(`tools version ${v ? `${v.version}${v.type !== undefined ? ` type ${v.type}` : ''}` : '(not reported)'}`);
+  lines.push(`capabilities ${[...host.rpci.capabilities].map(([k, val]) => (val ? `${k}=${val}` : k)).join(' ') || '(none)'}`);
+  lines.push(`state changes ${host.rpci.stateChanges.map((s) => `${s.state}:${s.success ? 'ok' : 'failed'}`).join(' ') || '(none)'}`);
+  lines.push(`guest clipboard ${host.guestClipboard ? JSON.stringify(host.guestClipboard.data.toString('utf8')) : '(nothing sent)'}`);
+  lines.push(`resets ${host.resets}; faults fired ${JSON.stringify(host.faults.fired)}`);
+  return lines.join('\n');
+}
+
