@@ -46,6 +46,8 @@ export class TcloHost extends EventEmitter {
   /** Non-empty messages that arrived with no command outstanding. */
   readonly unsolicited: Array<{ channel: number; text: string }> = [];
   readonly channels = new Map<number, TcloChannelState>();
+  /** Polls (empty sends) on every TCLO channel since the start, closed channels included. */
+  polls = 0;
 
   constructor(readonly options: TcloOptions) {
     super();
@@ -99,6 +101,7 @@ export class TcloHost extends EventEmitter {
     if (st.inFlight === undefined) {
       if (text.length === 0) {
         st.polls++;
+        this.polls++;
         st.lastPoll = Date.now();
       } else this.unsolicited.push({ channel: id, text: text.toString('utf8') });
       return;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# What the vmx-sim peer suites need: open-vm-tools 12 (the real guest tools under test) and
+# binutils (vmx-trap runs objdump to find CPUID sites on machines without CPUID faulting).
+# Debian packages only; idempotent and quick when done.
+set -euo pipefail
+need=()
+command -v vmware-rpctool >/dev/null && command -v vmtoolsd >/dev/null || need+=(open-vm-tools)
+command -v objdump >/dev/null || need+=(binutils)
+[ ${#need[@]} -eq 0 ] && { echo "vmx-sim peers: open-vm-tools and binutils ready"; exit 0; }
+if [ "$(id -u)" != 0 ]; then echo "vmx-sim peers: missing ${need[*]} (apt-get install them as root)"; exit 1; fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+# The package starts vmtoolsd as a service where systemd runs; tests start their own under vmx-trap.
+systemctl disable --now open-vm-tools >/dev/null 2>&1 || true
+echo "vmx-sim peers: installed ${need[*]}"
