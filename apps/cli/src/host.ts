@@ -28,12 +28,18 @@ export async function openHost(opts: HostOptions): Promise<{ port: BackdoorPort;
   const spec = parseHost(opts.host ?? 'native');
   if (spec.kind === 'sim') {
     const sim = await import('@vmw9/vmx-sim');
-    return { port: new sim.SimBackdoorPort(new sim.VmxHost()), description: 'sim (an embedded simulated VMware host, not a real one)' };
+    return {
+      port: new sim.SimBackdoorPort(new sim.VmxHost()),
+      description: 'sim (an embedded simulated VMware host, not a real one)',
+    };
   }
   if (spec.kind === 'unix') {
     const sim = await import('@vmw9/vmx-sim');
     try {
-      return { port: await sim.SocketBackdoorPort.connect(`unix!${spec.path}`), description: `the simulated host at unix!${spec.path}` };
+      return {
+        port: await sim.SocketBackdoorPort.connect(`unix!${spec.path}`),
+        description: `the simulated host at unix!${spec.path}`,
+      };
     } catch (e) {
       throw new CliError((e as Error).message, Exit.FAILED);
     }

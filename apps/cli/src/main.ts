@@ -56,8 +56,16 @@ export async function main(argv: string[]): Promise<number> {
     .command('sim')
     .description('run a simulated VMware host on a Unix socket, with a console on standard input')
     .option('--listen <addr>', 'where to listen: unix!PATH (default: a private runtime directory)')
-    .option('--set <fact=value>', 'set a host fact, e.g. productType=4 (repeatable; see the console\'s "fact")', collect)
-    .option('--option <name=value>', 'a Set_Option the host sends after Capabilities_Register (repeatable)', collect)
+    .option(
+      '--set <fact=value>',
+      'set a host fact, e.g. productType=4 (repeatable; see the console\'s "fact")',
+      collect,
+    )
+    .option(
+      '--option <name=value>',
+      'a Set_Option the host sends after Capabilities_Register (repeatable)',
+      collect,
+    )
     .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(

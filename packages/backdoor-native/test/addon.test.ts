@@ -64,7 +64,10 @@ describe('a platform without a binary', () => {
       let thrown;
       try { m.NativeBackdoorPort.open({ env: {} }); } catch (e) { thrown = { name: e.name, reason: e.reason }; }
       console.log(JSON.stringify({ d, thrown }));`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, VMW9_BACKDOOR_NATIVE_PATH: '' } });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, VMW9_BACKDOOR_NATIVE_PATH: '' },
+    });
     expect(r.status).toBe(0);
     const { d, thrown } = JSON.parse(r.stdout);
     expect(d).toMatchObject({ available: false, reason: 'no-binary' });

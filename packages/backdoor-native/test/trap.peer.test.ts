@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type SimServer, VmxHost, serveHost } from '@vmw9/vmx-sim';
+import { type SimServer, serveHost, VmxHost } from '@vmw9/vmx-sim';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const trap = fileURLToPath(new URL('../../vmx-sim-linux-x64/vmx-trap', import.meta.url));
@@ -17,7 +17,10 @@ const script = fileURLToPath(new URL('./guest/native-rpc.mjs', import.meta.url))
 let server: SimServer | undefined;
 afterAll(() => server?.close());
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const c = spawn(trap, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -42,15 +45,49 @@ describe('@vmw9/backdoor-native under vmx-trap', () => {
     host.rpci.setGuestinfo('guestinfo.big', value.toString('latin1'));
     // Guest→host stays under the 64 KiB limit: a 60 KiB info-set, then a 200 KB info-get back.
     const setValue = 'w'.repeat(60 * 1024);
-    const set = await run(['--host', `unix!${path}`, '--cpuid', 'vmware', '-q', '--', process.execPath, script, `info-set guestinfo.small ${setValue}`], { VMW9_BACKDOOR: '' });
+    const set = await run(
+      [
+        '--host',
+        `unix!${path}`,
+        '--cpuid',
+        'vmware',
+        '-q',
+        '--',
+        process.execPath,
+        script,
+        `info-set guestinfo.small ${setValue}`,
+      ],
+      { VMW9_BACKDOOR: '' },
+    );
     expect(set.stderr).toBe('');
-    expect(JSON.parse(set.stdout)).toMatchObject({ detection: 'vmware', hbOutStatus: 1, hbInStatus: 1, ackStatus: 1, head: '1 ' });
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      detection: 'vmware',
+      hbOutStatus: 1,
+      hbInStatus: 1,
+      ackStatus: 1,
+      head: '1 ',
+    });
     expect(host.rpci.getGuestinfo('guestinfo.small')).toBe(setValue);
 
     const mark = host.log.mark();
-    const get = await run(['--host', `unix!${path}`, '--cpuid', 'vmware', '-q', '--', process.execPath, script, 'info-get guestinfo.big'], { VMW9_BACKDOOR: '' });
+    const get = await run(
+      [
+        '--host',
+        `unix!${path}`,
+        '--cpuid',
+        'vmware',
+        '-q',
+        '--',
+        process.execPath,
+        script,
+        'info-get guestinfo.big',
+      ],
+      { VMW9_BACKDOOR: '' },
+    );
     const r = JSON.parse(get.stdout);
-    const expected = createHash('sha256').update(Buffer.concat([Buffer.from('1 '), value])).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([Buffer.from('1 '), value]))
+      .digest('hex');
     expect(r).toMatchObject({ detection: 'vmware', hbInStatus: 1, length: value.length + 2, sha: expected });
     const hb = host.log.entries(mark).filter((e) => e.op !== 'lb');
     expect(hb.map((e) => [e.name, e.bytes])).toEqual([
@@ -64,7 +101,20 @@ describe('@vmw9/backdoor-native under vmx-trap', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'bdn-trap-')), 'h.sock');
     const s = await serveHost(host, path);
     host.rpci.setGuestinfo('guestinfo.k', 'forced');
-    const r = await run(['--host', `unix!${path}`, '--cpuid', 'pass', '-q', '--', process.execPath, script, 'info-get guestinfo.k'], { VMW9_BACKDOOR: 'force' });
+    const r = await run(
+      [
+        '--host',
+        `unix!${path}`,
+        '--cpuid',
+        'pass',
+        '-q',
+        '--',
+        process.execPath,
+        script,
+        'info-get guestinfo.k',
+      ],
+      { VMW9_BACKDOOR: 'force' },
+    );
     await s.close();
     expect(JSON.parse(r.stdout)).toMatchObject({ detection: 'probed', head: '1 forced' });
   });

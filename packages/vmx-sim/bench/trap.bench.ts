@@ -12,13 +12,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BDOOR_MAGIC } from '@vmw9/backdoor';
 import { expect, it } from 'vitest';
-import { SimBackdoorPort, SocketBackdoorPort, VmxHost, serveHost } from '../src/index.js';
+import { SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const trap = join(root, 'packages/vmx-sim-linux-x64/vmx-trap');
 const bd = join(root, 'packages/vmx-sim-linux-x64/build/testprogs/bd');
 const N = Number(process.env['VMW9_BENCH_TRAPS'] ?? 20000);
-const getversion = { eax: BDOOR_MAGIC, ebx: ~BDOOR_MAGIC >>> 0, ecx: 0xffff000a, edx: 0x5658, esi: 0, edi: 0, ebp: 0 };
+const getversion = {
+  eax: BDOOR_MAGIC,
+  ebx: ~BDOOR_MAGIC >>> 0,
+  ecx: 0xffff000a,
+  edx: 0x5658,
+  esi: 0,
+  edi: 0,
+  ebp: 0,
+};
 
 it('rpctool call counts and the cost of a trapped call', async () => {
   const lines: string[] = [];
@@ -29,7 +37,16 @@ it('rpctool call counts and the cost of a trapped call', async () => {
     host.rpci.setGuestinfo('guestinfo.foo', 'bar-from-bdtrap');
     // Asynchronous spawn: a synchronous one would block this process, which serves the host.
     const out = await new Promise<string>((resolve) => {
-      const c = spawn(trap, ['--host', `unix!${path}`, '--cpuid', 'vmware', '-q', '--', 'vmware-rpctool', 'info-get guestinfo.foo']);
+      const c = spawn(trap, [
+        '--host',
+        `unix!${path}`,
+        '--cpuid',
+        'vmware',
+        '-q',
+        '--',
+        'vmware-rpctool',
+        'info-get guestinfo.foo',
+      ]);
       let s = '';
       c.stdout.on('data', (d) => (s += d));
       c.on('close', () => resolve(s));
@@ -37,7 +54,13 @@ it('rpctool call counts and the cost of a trapped call', async () => {
     expect(out).toBe('bar-from-bdtrap\n');
     const seq = host.log.entries().map((e) => e.name);
     const counts = host.log.counts();
-    lines.push(`rpctool info-get (${hb ? 'high bandwidth' : '4-byte path'}): ${seq.length} backdoor calls: ${Object.entries(counts).map(([k, v]) => `${k}×${v}`).join(', ')}`);
+    lines.push(
+      `rpctool info-get (${hb ? 'high bandwidth' : '4-byte path'}): ${seq.length} backdoor calls: ${Object.entries(
+        counts,
+      )
+        .map(([k, v]) => `${k}×${v}`)
+        .join(', ')}`,
+    );
     lines.push(`  sequence: ${seq.join(' ')}`);
     await server.close();
   }
@@ -62,9 +85,15 @@ it('rpctool call counts and the cost of a trapped call', async () => {
   const inProcess = Number(process.hrtime.bigint() - t0) / 1e3 / N;
   await server.close();
   expect(host.log.counts()['GETVERSION']).toBeGreaterThanOrEqual(3 * N);
-  lines.push(`trapped call (C loop under vmx-trap, ${N} GETVERSION, process start included): ${viaTrap.toFixed(1)} µs/call`);
-  lines.push(`same calls over the socket without ptrace (SocketBackdoorPort):         ${viaSocket.toFixed(1)} µs/call   trap/socket ratio ${(viaTrap / viaSocket).toFixed(1)}`);
-  lines.push(`same calls in-process (SimBackdoorPort):                                 ${inProcess.toFixed(2)} µs/call   trap/in-process ratio ${(viaTrap / inProcess).toFixed(0)}`);
+  lines.push(
+    `trapped call (C loop under vmx-trap, ${N} GETVERSION, process start included): ${viaTrap.toFixed(1)} µs/call`,
+  );
+  lines.push(
+    `same calls over the socket without ptrace (SocketBackdoorPort):         ${viaSocket.toFixed(1)} µs/call   trap/socket ratio ${(viaTrap / viaSocket).toFixed(1)}`,
+  );
+  lines.push(
+    `same calls in-process (SimBackdoorPort):                                 ${inProcess.toFixed(2)} µs/call   trap/in-process ratio ${(viaTrap / inProcess).toFixed(0)}`,
+  );
   const report = lines.join('\n');
   console.log(report);
   mkdirSync(join(root, '.reports/bench'), { recursive: true });

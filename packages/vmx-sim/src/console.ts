@@ -47,7 +47,12 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
       }
       case 'replies': {
         const n = Number(args[0] ?? 20);
-        return host.tclo.replies.slice(-n).map((r) => `${r.command} -> ${JSON.stringify(r.reply)}${r.app ? ` [${r.app}]` : ''}`).join('\n') || '(no replies)';
+        return (
+          host.tclo.replies
+            .slice(-n)
+            .map((r) => `${r.command} -> ${JSON.stringify(r.reply)}${r.app ? ` [${r.app}]` : ''}`)
+            .join('\n') || '(no replies)'
+        );
       }
       case 'pending':
         return host.tclo.pending().join('\n') || '(none)';
@@ -66,12 +71,17 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
           host.rpci.setGuestinfo(args[1], line.trim().replace(/^info\s+set\s+\S+\s?/, ''));
           return `${args[1]} set`;
         }
-        if (sub === 'rm') return host.rpci.deleteGuestinfo(args[1] ?? '') ? `${args[1]} removed` : `error: no ${args[1]}`;
+        if (sub === 'rm')
+          return host.rpci.deleteGuestinfo(args[1] ?? '') ? `${args[1]} removed` : `error: no ${args[1]}`;
         return 'error: info [get KEY | set KEY VALUE | rm KEY]';
       }
       case 'fact': {
-        if (!args.length) return Object.entries(host.facts).map(([k, v]) => `${k} ${v}`).join('\n');
-        if (args.length < 2) return `${args[0]} ${host.facts[args[0] as keyof HostFacts] ?? '(unknown fact)'}`;
+        if (!args.length)
+          return Object.entries(host.facts)
+            .map(([k, v]) => `${k} ${v}`)
+            .join('\n');
+        if (args.length < 2)
+          return `${args[0]} ${host.facts[args[0] as keyof HostFacts] ?? '(unknown fact)'}`;
         const [k, v] = parseFact(args[0]!, args[1]!);
         (host.facts as unknown as Record<string, unknown>)[k] = v;
         return `${k} ${v}`;
@@ -80,9 +90,17 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
         return fault(host, args);
       case 'mouse': {
         const [x, y] = [Number(args[0]), Number(args[1])];
-        if (!Number.isInteger(x) || !Number.isInteger(y)) return 'error: mouse X Y [left] [right] [middle] [wheel N]';
+        if (!Number.isInteger(x) || !Number.isInteger(y))
+          return 'error: mouse X Y [left] [right] [middle] [wheel N]';
         const w = args.indexOf('wheel');
-        const ok = host.mouse.event({ x, y, left: args.includes('left'), right: args.includes('right'), middle: args.includes('middle'), wheel: w >= 0 ? Number(args[w + 1] ?? 0) : 0 });
+        const ok = host.mouse.event({
+          x,
+          y,
+          left: args.includes('left'),
+          right: args.includes('right'),
+          middle: args.includes('middle'),
+          wheel: w >= 0 ? Number(args[w + 1] ?? 0) : 0,
+        });
         return ok ? 'queued' : 'not queued (vmmouse disabled, or its queue is full)';
       }
       case 'reset':
@@ -92,10 +110,23 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
         return state(host);
       case 'log': {
         const n = Number(args[0] ?? 20);
-        return host.log.entries().slice(-n).map((e) => `${e.seq} ${e.t}ms pid=${e.pid} ${e.name}${e.channel !== undefined ? ` ch=${e.channel}` : ''} bytes=${e.bytes}${e.fault ? ` fault=${e.fault}` : ''} in[${formatRegisters(e.in)}] out[${formatRegisters(e.out)}]`).join('\n') || '(empty)';
+        return (
+          host.log
+            .entries()
+            .slice(-n)
+            .map(
+              (e) =>
+                `${e.seq} ${e.t}ms pid=${e.pid} ${e.name}${e.channel !== undefined ? ` ch=${e.channel}` : ''} bytes=${e.bytes}${e.fault ? ` fault=${e.fault}` : ''} in[${formatRegisters(e.in)}] out[${formatRegisters(e.out)}]`,
+            )
+            .join('\n') || '(empty)'
+        );
       }
       case 'counts':
-        return Object.entries(host.log.counts()).map(([k, v]) => `${k} ${v}`).join('\n') + `\ntotal ${host.log.total()}`;
+        return (
+          Object.entries(host.log.counts())
+            .map(([k, v]) => `${k} ${v}`)
+            .join('\n') + `\ntotal ${host.log.total()}`
+        );
       default:
         return `error: unknown command "${cmd}" (try help)`;
     }
@@ -130,14 +161,23 @@ function state(host: VmxHost): string {
   const lines = [`channels ${host.channels.size}/${host.channels.limit}`];
   for (const c of host.channels.all()) {
     const t = host.tclo.channels.get(c.id);
-    lines.push(`  #${c.id} ${c.kind}${t?.app ? ` app=${t.app}` : ''} calls=${c.calls}${t ? ` polls=${t.polls}` : ''}`);
+    lines.push(
+      `  #${c.id} ${c.kind}${t?.app ? ` app=${t.app}` : ''} calls=${c.calls}${t ? ` polls=${t.polls}` : ''}`,
+    );
   }
   const v = host.rpci.toolsVersion;
-  lines.push(`tools version ${v ? `${v.version}${v.type !== undefined ? ` type ${v.type}` : ''}` : '(not reported)'}`);
-  lines.push(`capabilities ${[...host.rpci.capabilities].map(([k, val]) => (val ? `${k}=${val}` : k)).join(' ') || '(none)'}`);
-  lines.push(`state changes ${host.rpci.stateChanges.map((s) => `${s.state}:${s.success ? 'ok' : 'failed'}`).join(' ') || '(none)'}`);
-  lines.push(`guest clipboard ${host.guestClipboard ? JSON.stringify(host.guestClipboard.data.toString('utf8')) : '(nothing sent)'}`);
+  lines.push(
+    `tools version ${v ? `${v.version}${v.type !== undefined ? ` type ${v.type}` : ''}` : '(not reported)'}`,
+  );
+  lines.push(
+    `capabilities ${[...host.rpci.capabilities].map(([k, val]) => (val ? `${k}=${val}` : k)).join(' ') || '(none)'}`,
+  );
+  lines.push(
+    `state changes ${host.rpci.stateChanges.map((s) => `${s.state}:${s.success ? 'ok' : 'failed'}`).join(' ') || '(none)'}`,
+  );
+  lines.push(
+    `guest clipboard ${host.guestClipboard ? JSON.stringify(host.guestClipboard.data.toString('utf8')) : '(nothing sent)'}`,
+  );
   lines.push(`resets ${host.resets}; faults fired ${JSON.stringify(host.faults.fired)}`);
   return lines.join('\n');
 }
-

@@ -1,6 +1,6 @@
-export { CONSOLE_HELP, runConsoleCommand } from './console.js';
 export { COOKIE_FLAG, PROTO_RPCI, PROTO_TCLO } from './channels.js';
 export { SocketBackdoorPort } from './client.js';
+export { CONSOLE_HELP, runConsoleCommand } from './console.js';
 export { type DialAddress, formatDial, parseDial } from './dial.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';

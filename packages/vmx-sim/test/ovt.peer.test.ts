@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SimServer, VmxHost, type VmxHostOptions, serveHost } from '../src/index.js';
+import { type SimServer, serveHost, VmxHost, type VmxHostOptions } from '../src/index.js';
 
 const trap = fileURLToPath(new URL('../../vmx-sim-linux-x64/vmx-trap', import.meta.url));
 let server: SimServer | undefined;
@@ -33,9 +33,15 @@ interface Run {
 }
 
 /** Runs PROG under vmx-trap against the socket; `stopAfterMs` sends SIGTERM to the launcher then. */
-function underTrap(path: string, argv: string[], opts: { stopAfterMs?: number; timeoutMs?: number } = {}): Promise<Run> {
+function underTrap(
+  path: string,
+  argv: string[],
+  opts: { stopAfterMs?: number; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(trap, ['--host', `unix!${path}`, '--cpuid', 'vmware', '-q', '--', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(trap, ['--host', `unix!${path}`, '--cpuid', 'vmware', '-q', '--', ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -67,26 +73,29 @@ describe('vmware-checkvm', () => {
 describe('vmware-rpctool', () => {
   const sizes = [0, 1, 60 * 1024];
   for (const hb of [true, false]) {
-    it.each(sizes)(`info-set then info-get, a %i-byte value, ${hb ? 'high bandwidth' : 'the 4-byte path'}`, async (n) => {
-      const { host, path } = await start({ hb });
-      const value = 'v'.repeat(n);
-      const set = await underTrap(path, ['vmware-rpctool', `info-set guestinfo.k ${value}`]);
-      expect(set).toMatchObject({ code: 0, stdout: '\n' });
-      expect(host.rpci.getGuestinfo('guestinfo.k')).toBe(value);
-      const mark = host.log.mark();
-      const get = await underTrap(path, ['vmware-rpctool', 'info-get guestinfo.k']);
-      expect(get).toMatchObject({ code: 0, stdout: `${value}\n` });
-      const c = host.log.counts(mark);
-      if (hb) {
-        expect(c['HB.OUT']).toBe(1);
-        expect(c['HB.IN']).toBe(1);
-        expect(c['MESSAGE.SENDPAYLOAD'] ?? 0).toBe(0);
-      } else {
-        expect(c['HB.OUT'] ?? 0).toBe(0);
-        expect(c['MESSAGE.SENDPAYLOAD']).toBe(Math.ceil('info-get guestinfo.k'.length / 4));
-        expect(c['MESSAGE.RECVPAYLOAD']).toBe(Math.ceil((n + 2) / 4));
-      }
-    });
+    it.each(sizes)(
+      `info-set then info-get, a %i-byte value, ${hb ? 'high bandwidth' : 'the 4-byte path'}`,
+      async (n) => {
+        const { host, path } = await start({ hb });
+        const value = 'v'.repeat(n);
+        const set = await underTrap(path, ['vmware-rpctool', `info-set guestinfo.k ${value}`]);
+        expect(set).toMatchObject({ code: 0, stdout: '\n' });
+        expect(host.rpci.getGuestinfo('guestinfo.k')).toBe(value);
+        const mark = host.log.mark();
+        const get = await underTrap(path, ['vmware-rpctool', 'info-get guestinfo.k']);
+        expect(get).toMatchObject({ code: 0, stdout: `${value}\n` });
+        const c = host.log.counts(mark);
+        if (hb) {
+          expect(c['HB.OUT']).toBe(1);
+          expect(c['HB.IN']).toBe(1);
+          expect(c['MESSAGE.SENDPAYLOAD'] ?? 0).toBe(0);
+        } else {
+          expect(c['HB.OUT'] ?? 0).toBe(0);
+          expect(c['MESSAGE.SENDPAYLOAD']).toBe(Math.ceil('info-get guestinfo.k'.length / 4));
+          expect(c['MESSAGE.RECVPAYLOAD']).toBe(Math.ceil((n + 2) / 4));
+        }
+      },
+    );
   }
 
   it('a message over the 64 KiB guest→host limit is refused and changes nothing', async () => {
@@ -99,7 +108,7 @@ describe('vmware-rpctool', () => {
     expect(host.log.entries().some((e) => e.name === 'MESSAGE.SENDSIZE' && e.fault === 'too-big')).toBe(true);
   });
 
-  it('an unknown command: rpctool prints the host\'s error and exits 1', async () => {
+  it("an unknown command: rpctool prints the host's error and exits 1", async () => {
     const { path } = await start();
     const r = await underTrap(path, ['vmware-rpctool', 'no.such.command']);
     expect(r.code).toBe(1);
@@ -107,16 +116,19 @@ describe('vmware-rpctool', () => {
     expect(r.stdout).toBe('');
   });
 
-  it.each(['HBOUT', 'HBIN', 'RECVSTATUS'] as const)('a checkpoint at %s: rpctool still gets the right answer; executed once', async (step) => {
-    const { host, path } = await start();
-    let executed = 0;
-    host.rpci.register('count.me', () => `1 counted ${++executed}`);
-    host.arm({ kind: 'cpt', step, protocol: 'RPCI' });
-    const r = await underTrap(path, ['vmware-rpctool', 'count.me']);
-    expect(r).toMatchObject({ code: 0, stdout: 'counted 1\n' });
-    expect(executed).toBe(1);
-    expect(host.faults.fired.cpt).toBe(1);
-  });
+  it.each(['HBOUT', 'HBIN', 'RECVSTATUS'] as const)(
+    'a checkpoint at %s: rpctool still gets the right answer; executed once',
+    async (step) => {
+      const { host, path } = await start();
+      let executed = 0;
+      host.rpci.register('count.me', () => `1 counted ${++executed}`);
+      host.arm({ kind: 'cpt', step, protocol: 'RPCI' });
+      const r = await underTrap(path, ['vmware-rpctool', 'count.me']);
+      expect(r).toMatchObject({ code: 0, stdout: 'counted 1\n' });
+      expect(executed).toBe(1);
+      expect(host.faults.fired.cpt).toBe(1);
+    },
+  );
 
   it('the call sequence of one info-get matches harness-notes (HB path)', async () => {
     const { host, path } = await start();
@@ -128,7 +140,15 @@ describe('vmware-rpctool', () => {
     // RECVSIZE, HB IN, RECVSTATUS, CLOSE. The number of leading GETVERSIONs depends on the CPUID path.
     const firstMessage = seq.indexOf('MESSAGE.OPEN');
     expect(seq.slice(0, firstMessage).every((n) => n === 'GETVERSION')).toBe(true);
-    expect(seq.slice(firstMessage)).toEqual(['MESSAGE.OPEN', 'MESSAGE.SENDSIZE', 'HB.OUT', 'MESSAGE.RECVSIZE', 'HB.IN', 'MESSAGE.RECVSTATUS', 'MESSAGE.CLOSE']);
+    expect(seq.slice(firstMessage)).toEqual([
+      'MESSAGE.OPEN',
+      'MESSAGE.SENDSIZE',
+      'HB.OUT',
+      'MESSAGE.RECVSIZE',
+      'HB.IN',
+      'MESSAGE.RECVSTATUS',
+      'MESSAGE.CLOSE',
+    ]);
     const open = host.log.entries(mark).find((e) => e.name === 'MESSAGE.OPEN')!;
     expect(open.in.ebx).toBe(0xc9435052); // 'RPCI' | GUESTMSG_FLAG_COOKIE
   });
@@ -139,7 +159,10 @@ describe('vmtoolsd', () => {
     const { host, path } = await start();
     const r = await underTrap(path, ['vmtoolsd'], { stopAfterMs: 10_000, timeoutMs: 30_000 });
     expect(r.signal === null || r.signal === 'SIGTERM').toBe(true);
-    const opens = host.log.entries().filter((e) => e.name === 'MESSAGE.OPEN').map((e) => (e.in.ebx & 0x7fffffff) >>> 0);
+    const opens = host.log
+      .entries()
+      .filter((e) => e.name === 'MESSAGE.OPEN')
+      .map((e) => (e.in.ebx & 0x7fffffff) >>> 0);
     expect(opens).toContain(0x4f4c4354); // TCLO
     expect(opens).toContain(0x49435052); // RPCI
     const replies = Object.fromEntries(host.tclo.replies.map((x) => [x.command, x.reply]));
@@ -148,7 +171,9 @@ describe('vmtoolsd', () => {
     expect(replies['Capabilities_Register']).toBe('OK ');
     // Version information, as harness-notes saw it (info-set guestinfo.vmtools.* and/or tools.set.versiontype).
     const vmtools = [...host.rpci.guestinfo.keys()].filter((k) => k.startsWith('guestinfo.vmtools.'));
-    expect(vmtools).toEqual(expect.arrayContaining(['guestinfo.vmtools.versionString', 'guestinfo.vmtools.versionNumber']));
+    expect(vmtools).toEqual(
+      expect.arrayContaining(['guestinfo.vmtools.versionString', 'guestinfo.vmtools.versionNumber']),
+    );
     expect(host.rpci.toolsVersion?.version).toBeGreaterThan(0);
     expect(host.rpci.capabilities.size).toBeGreaterThan(0);
     expect([...host.rpci.unifiedLoop]).toContain('toolbox');

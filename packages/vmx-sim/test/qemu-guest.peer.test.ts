@@ -21,7 +21,12 @@ describe('open-vm-tools inside the QEMU guest', () => {
       echo "get: $($T vmware-rpctool 'info-get guestinfo.where')"
       $T vmware-rpctool "no.such.command" 2>/dev/null; echo "unknown-exit: $?"
       kill $SIM; wait $SIM`;
-    const r = await runGuest({ qemuArgs: ['-machine', 'pc,vmport=off'], ioperm: false, command: ['sh', '-c', script], timeoutMs: 120_000 });
+    const r = await runGuest({
+      qemuArgs: ['-machine', 'pc,vmport=off'],
+      ioperm: false,
+      command: ['sh', '-c', script],
+      timeoutMs: 120_000,
+    });
     if (r.exitCode !== 0) console.log(r.stdout);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('checkvm: VMware software version 6 (good)\n');

@@ -19,7 +19,9 @@ export interface SimOptions {
 
 /** Where a socket goes when no --listen is given: a private runtime directory. */
 export function defaultSocket(name: string): string {
-  const base = process.env['XDG_RUNTIME_DIR'] || (process.getuid?.() === 0 ? '/run' : join(tmpdir(), `vmw9-${process.getuid?.() ?? 'user'}`));
+  const base =
+    process.env['XDG_RUNTIME_DIR'] ||
+    (process.getuid?.() === 0 ? '/run' : join(tmpdir(), `vmw9-${process.getuid?.() ?? 'user'}`));
   return join(base, 'vmw9', name);
 }
 
@@ -32,7 +34,11 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   } catch (e) {
     throw new CliError(`--listen: ${(e as Error).message}`, Exit.USAGE);
   }
-  if (addr.net !== 'unix') throw new CliError('the simulated host listens on unix!PATH only (its callers run on this machine)', Exit.USAGE);
+  if (addr.net !== 'unix')
+    throw new CliError(
+      'the simulated host listens on unix!PATH only (its callers run on this machine)',
+      Exit.USAGE,
+    );
   const facts: Record<string, unknown> = {};
   for (const kv of opts.set ?? []) {
     const m = /^([^=]+)=(.*)$/.exec(kv);
@@ -49,7 +55,12 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
     if (!m) throw new CliError(`--option takes NAME=VALUE, got "${kv}"`, Exit.USAGE);
     return [m[1]!, m[2]!];
   });
-  const host = new sim.VmxHost({ facts, hb: opts.hb !== false, autoHandshake: opts.handshake !== false, options });
+  const host = new sim.VmxHost({
+    facts,
+    hb: opts.hb !== false,
+    autoHandshake: opts.handshake !== false,
+    options,
+  });
   mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
   let server: Awaited<ReturnType<typeof sim.serveHost>>;
   try {
@@ -58,7 +69,9 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
     throw new CliError(`cannot listen on ${listen}: ${(e as Error).message}`, Exit.FAILED);
   }
   o.err(`vmw9 sim: a simulated VMware host (not a real one) is listening on unix!${addr.path}`);
-  o.err(`vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`);
+  o.err(
+    `vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`,
+  );
 
   const rl = createInterface({ input: process.stdin, terminal: false });
   rl.on('line', (line) => {

@@ -1,0 +1,52 @@
+/** `vmw9 sim` as a script uses it: console lines on standard input, another process as the guest. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+describe('vmw9 sim', () => {
+  it('serves a host that another vmw9 reaches with --host unix!PATH; console answers; SIGTERM stops it cleanly', async () => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-sim-')), 'host.sock');
+    const sim = spawn(process.execPath, [bin, 'sim', '--listen', `unix!${sock}`, '--set', 'productType=4'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    sim.stdout.on('data', (d) => (out += d));
+    sim.stderr.on('data', (d) => (err += d));
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toMatch(/simulated VMware host \(not a real one\) is listening on unix!/);
+    sim.stdin.write('fact memoryMB 2048\n');
+    await new Promise((r) => setTimeout(r, 200));
+    const host = spawnSync(process.execPath, [bin, '--host', `unix!${sock}`, '--json', 'host'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(host.status).toBe(0);
+    const facts = JSON.parse(host.stdout).facts;
+    expect(facts.version.value.productType).toBe(4);
+    expect(facts.memory.value.megabytes).toBe(2048);
+    sim.stdin.write('counts\n');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(out).toMatch(/memoryMB 2048[\s\S]*GETVERSION \d+[\s\S]*total \d+/);
+    sim.kill('SIGTERM');
+    const code = await new Promise((r) => sim.on('close', r));
+    expect(code).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it('refuses a TCP address and a bad --set with a usage error', () => {
+    const tcp = spawnSync(process.execPath, [bin, 'sim', '--listen', 'tcp!127.0.0.1!9999'], {
+      encoding: 'utf8',
+    });
+    expect(tcp.status).toBe(2);
+    expect(tcp.stderr).toMatch(/unix!PATH only/);
+    const bad = spawnSync(process.execPath, [bin, 'sim', '--set', 'nosuch=1'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown fact/);
+  });
+});
