@@ -43,6 +43,8 @@ export interface VmxHostOptions {
   options?: Array<[string, string]>;
   /** Command numbers to answer as unsupported (eax = 0xFFFFFFFF), e.g. to play an older host. */
   unsupported?: number[];
+  /** Grant cookie channels (default true). False plays an old host that refuses GUESTMSG_FLAG_COOKIE. */
+  cookies?: boolean;
   /** Call-log capacity. */
   logLimit?: number;
 }
@@ -74,6 +76,7 @@ export class VmxHost {
   facts: HostFacts;
   readonly hb: boolean;
   readonly maxGuestMessage: number;
+  readonly cookies: boolean;
   readonly rpci = new RpciHost();
   readonly tclo: TcloHost;
   readonly faults = new Faults();
@@ -92,6 +95,7 @@ export class VmxHost {
     this.facts = { ...DEFAULT_FACTS, ...opts.facts };
     this.hb = opts.hb ?? true;
     this.maxGuestMessage = opts.maxGuestMessage ?? 65536;
+    this.cookies = opts.cookies ?? true;
     this.channels = new ChannelTable(opts.maxChannels ?? 128, opts.idleRecycleMs ?? 600_000);
     this.tclo = new TcloHost({ autoHandshake: opts.autoHandshake ?? true, options: opts.options ?? [] });
     this.unsupported = new Set(opts.unsupported ?? []);
@@ -313,7 +317,8 @@ export class VmxHost {
     if (sub === T.OPEN) {
       const cookie = (r.ebx & COOKIE_FLAG) !== 0;
       const protocol = (r.ebx & ~COOKIE_FLAG) >>> 0;
-      const c = this.channels.open(protocol, cookie, (old) => {
+      // An old host without cookie support refuses the flag (message.c then retries without it).
+      const c = cookie && !this.cookies ? undefined : this.channels.open(protocol, cookie, (old) => {
         if (old.kind === 'TCLO') this.tclo.channelClosed(old.id);
       });
       if (!c) status(0);
