@@ -12,14 +12,14 @@
  * ever gets an error instead of a hang.
  */
 import {
-  BDOORHB_PORT,
+  type BackdoorPort,
   BDOOR_MAGIC,
   BDOOR_PORT,
-  type BackdoorPort,
+  BDOORHB_PORT,
   Cmd,
+  type Registers,
   MessageStatus as S,
   MessageType as T,
-  type Registers,
 } from '@vmw9/backdoor';
 import { ChannelClosed, MessageError, MessageTooLarge, type Step } from './errors.js';
 import { Lock } from './lock.js';
@@ -71,22 +71,36 @@ export class MessageChannel {
   }
 
   /** Opens a channel for a protocol (PROTOCOL_RPCI or PROTOCOL_TCLO). */
-  static async open(port: BackdoorPort, protocol: number, opts: ChannelOptions = {}): Promise<MessageChannel> {
+  static async open(
+    port: BackdoorPort,
+    protocol: number,
+    opts: ChannelOptions = {},
+  ): Promise<MessageChannel> {
     let out = await lb(port, T.OPEN, null, (protocol | COOKIE_FLAG) >>> 0);
     let cookies = true;
     if (!(status(out) & S.SUCCESS)) {
       // message.c: a host without cookie support refuses the flag; try once without it.
       out = await lb(port, T.OPEN, null, protocol >>> 0);
       cookies = false;
-      if (!(status(out) & S.SUCCESS)) throw new MessageError('OPEN', status(out), null, false, 'the host refused to open a channel');
+      if (!(status(out) & S.SUCCESS))
+        throw new MessageError('OPEN', status(out), null, false, 'the host refused to open a channel');
     }
-    return new MessageChannel(port, protocol, out.edx >>> 16, cookies ? out.esi : 0, cookies ? out.edi : 0, cookies, opts);
+    return new MessageChannel(
+      port,
+      protocol,
+      out.edx >>> 16,
+      cookies ? out.esi : 0,
+      cookies ? out.edi : 0,
+      cookies,
+      opts,
+    );
   }
 
   /** Sends one message; concurrent callers are queued. */
   async send(data: Uint8Array): Promise<void> {
     const buf = toBuffer(data);
-    if (buf.length > MAX_GUEST_MESSAGE) throw new MessageTooLarge('guest-to-host', buf.length, MAX_GUEST_MESSAGE);
+    if (buf.length > MAX_GUEST_MESSAGE)
+      throw new MessageTooLarge('guest-to-host', buf.length, MAX_GUEST_MESSAGE);
     return this.lock.run(() => this.sendLocked(buf));
   }
 
@@ -98,7 +112,8 @@ export class MessageChannel {
   /** Sends a message and receives the reply as one unit (an RPCI exchange); queued like the others. */
   async exchange(data: Uint8Array): Promise<Buffer | null> {
     const buf = toBuffer(data);
-    if (buf.length > MAX_GUEST_MESSAGE) throw new MessageTooLarge('guest-to-host', buf.length, MAX_GUEST_MESSAGE);
+    if (buf.length > MAX_GUEST_MESSAGE)
+      throw new MessageTooLarge('guest-to-host', buf.length, MAX_GUEST_MESSAGE);
     return this.lock.run(async () => {
       await this.sendLocked(buf);
       return this.receiveLocked();
@@ -147,7 +162,13 @@ export class MessageChannel {
         this.stats.restarts++;
         continue;
       }
-      throw new MessageError(step, st, this.id, false, st & S.CPT ? `still checkpointing after ${restarts} restarts` : '');
+      throw new MessageError(
+        step,
+        st,
+        this.id,
+        false,
+        st & S.CPT ? `still checkpointing after ${restarts} restarts` : '',
+      );
     }
     this.stats.sent++;
   }
@@ -159,7 +180,14 @@ export class MessageChannel {
       const st0 = status(size);
       if (!(st0 & S.SUCCESS)) throw new MessageError('RECVSIZE', st0, this.id, true);
       if (!(st0 & S.DORECV)) return null;
-      if (size.edx >>> 16 !== T.SENDSIZE) throw new MessageError('RECVSIZE', st0, this.id, true, 'edx.hi is not SENDSIZE: the host broke the protocol');
+      if (size.edx >>> 16 !== T.SENDSIZE)
+        throw new MessageError(
+          'RECVSIZE',
+          st0,
+          this.id,
+          true,
+          'edx.hi is not SENDSIZE: the host broke the protocol',
+        );
       const len = size.ebx;
       if (len > this.maxReceive) {
         // Refuse it the way message.c gives up on a message: acknowledge the failure.
@@ -182,7 +210,13 @@ export class MessageChannel {
           if (!(st & S.SUCCESS)) break;
           if (r.edx >>> 16 !== T.SENDPAYLOAD) {
             await this.call(T.RECVPAYLOAD, 0).catch(() => undefined);
-            throw new MessageError('RECVPAYLOAD', st, this.id, true, 'edx.hi is not SENDPAYLOAD: the host broke the protocol');
+            throw new MessageError(
+              'RECVPAYLOAD',
+              st,
+              this.id,
+              true,
+              'edx.hi is not SENDPAYLOAD: the host broke the protocol',
+            );
           }
           const w = Buffer.alloc(4);
           w.writeUInt32LE(r.ebx, 0);
@@ -203,7 +237,13 @@ export class MessageChannel {
       }
       // message.c's error path: tell the host we failed (ebx = 0) on the step we were at.
       await this.call(got < len ? T.RECVPAYLOAD : T.RECVSTATUS, 0).catch(() => undefined);
-      throw new MessageError(step, st, this.id, true, st & S.CPT ? `still checkpointing after ${restarts} restarts` : '');
+      throw new MessageError(
+        step,
+        st,
+        this.id,
+        true,
+        st & S.CPT ? `still checkpointing after ${restarts} restarts` : '',
+      );
     }
   }
 
@@ -220,7 +260,15 @@ export class MessageChannel {
     this.stats.calls++;
     // HB OUT: rsi = buffer (supplied by the port), edi = cookie low, ebp = cookie high.
     return this.port.hbOut(
-      { eax: BDOOR_MAGIC, ebx: (S.SUCCESS << 16) >>> 0, ecx: data.length, edx: ((this.id << 16) | BDOORHB_PORT) >>> 0, esi: 0, edi: this.cookieLow, ebp: this.cookieHigh },
+      {
+        eax: BDOOR_MAGIC,
+        ebx: (S.SUCCESS << 16) >>> 0,
+        ecx: data.length,
+        edx: ((this.id << 16) | BDOORHB_PORT) >>> 0,
+        esi: 0,
+        edi: this.cookieLow,
+        ebp: this.cookieHigh,
+      },
       data,
     );
   }
@@ -229,7 +277,15 @@ export class MessageChannel {
     this.stats.calls++;
     // HB IN: esi = cookie high, rdi = buffer (supplied by the port), ebp = cookie low.
     return this.port.hbIn(
-      { eax: BDOOR_MAGIC, ebx: (S.SUCCESS << 16) >>> 0, ecx: into.length, edx: ((this.id << 16) | BDOORHB_PORT) >>> 0, esi: this.cookieHigh, edi: 0, ebp: this.cookieLow },
+      {
+        eax: BDOOR_MAGIC,
+        ebx: (S.SUCCESS << 16) >>> 0,
+        ecx: into.length,
+        edx: ((this.id << 16) | BDOORHB_PORT) >>> 0,
+        esi: this.cookieHigh,
+        edi: 0,
+        ebp: this.cookieLow,
+      },
       into,
     );
   }

@@ -1,7 +1,16 @@
 import { BackdoorError, MessageStatus } from '@vmw9/backdoor';
 
 /** The GuestMsg steps, for errors and logs. */
-export type Step = 'OPEN' | 'SENDSIZE' | 'SENDPAYLOAD' | 'HBOUT' | 'RECVSIZE' | 'RECVPAYLOAD' | 'HBIN' | 'RECVSTATUS' | 'CLOSE';
+export type Step =
+  | 'OPEN'
+  | 'SENDSIZE'
+  | 'SENDPAYLOAD'
+  | 'HBOUT'
+  | 'RECVSIZE'
+  | 'RECVPAYLOAD'
+  | 'HBIN'
+  | 'RECVSTATUS'
+  | 'CLOSE';
 
 /** Names of the status bits set in `status`, e.g. ['CPT'] or ['SUCCESS', 'HB']. */
 export function statusNames(status: number): string[] {
@@ -25,7 +34,9 @@ export class MessageError extends BackdoorError {
     detail = '',
   ) {
     const bits = statusNames(status);
-    super(`GuestMsg ${step} failed on channel ${channel ?? '-'}: status 0x${status.toString(16)} (${bits.length ? bits.join('|') : 'no SUCCESS'})${detail ? `: ${detail}` : ''}`);
+    super(
+      `GuestMsg ${step} failed on channel ${channel ?? '-'}: status 0x${status.toString(16)} (${bits.length ? bits.join('|') : 'no SUCCESS'})${detail ? `: ${detail}` : ''}`,
+    );
   }
 }
 
@@ -37,7 +48,9 @@ export class MessageTooLarge extends BackdoorError {
     readonly size: number,
     readonly limit: number,
   ) {
-    super(`a ${direction} message of ${size} bytes is over the ${limit}-byte limit${direction === 'guest-to-host' ? ' (GUESTMSG_MAX_IN_SIZE)' : ''}`);
+    super(
+      `a ${direction} message of ${size} bytes is over the ${limit}-byte limit${direction === 'guest-to-host' ? ' (GUESTMSG_MAX_IN_SIZE)' : ''}`,
+    );
   }
 }
 

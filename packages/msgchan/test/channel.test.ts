@@ -3,10 +3,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BackdoorPort, MessageStatus } from '@vmw9/backdoor';
-import { SimBackdoorPort, SocketBackdoorPort, VmxHost, type VmxHostOptions, serveHost } from '@vmw9/vmx-sim';
+import { SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost, type VmxHostOptions } from '@vmw9/vmx-sim';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChannelClosed, MAX_GUEST_MESSAGE, MessageChannel, MessageError, MessageTooLarge, PROTOCOL_RPCI, PROTOCOL_TCLO, statusNames } from '../src/index.js';
+import {
+  ChannelClosed,
+  MAX_GUEST_MESSAGE,
+  MessageChannel,
+  MessageError,
+  MessageTooLarge,
+  PROTOCOL_RPCI,
+  PROTOCOL_TCLO,
+  statusNames,
+} from '../src/index.js';
 
 /** A host with an `echo` RPCI (replies "1 " + the argument bytes) and a counter of executions. */
 function echoHost(opts?: VmxHostOptions) {
@@ -25,14 +34,26 @@ const echo = (payload: Uint8Array) => Buffer.concat([Buffer.from('echo '), paylo
 const echoed = (payload: Uint8Array) => Buffer.concat([Buffer.from('1 '), payload, Buffer.from('|')]);
 
 describe.each([
-  ['in-process', async (host: VmxHost): Promise<[BackdoorPort, () => Promise<void>]> => [new SimBackdoorPort(host), async () => {}]],
+  [
+    'in-process',
+    async (host: VmxHost): Promise<[BackdoorPort, () => Promise<void>]> => [
+      new SimBackdoorPort(host),
+      async () => {},
+    ],
+  ],
   [
     'over the socket',
     async (host: VmxHost): Promise<[BackdoorPort, () => Promise<void>]> => {
       const path = join(mkdtempSync(join(tmpdir(), 'msgchan-')), 'h.sock');
       const server = await serveHost(host, path);
       const port = await SocketBackdoorPort.connect(path);
-      return [port, async () => { await port.close(); await server.close(); }];
+      return [
+        port,
+        async () => {
+          await port.close();
+          await server.close();
+        },
+      ];
     },
   ],
 ] as const)('against vmx-sim %s', (_, connect) => {
@@ -75,7 +96,13 @@ describe('MessageChannel', () => {
     const ch = await MessageChannel.open(port, PROTOCOL_RPCI);
     const mark = host.log.mark();
     await ch.exchange(echo(Buffer.from('x'.repeat(100))));
-    expect(host.log.counts(mark)).toEqual({ 'MESSAGE.SENDSIZE': 1, 'HB.OUT': 1, 'MESSAGE.RECVSIZE': 1, 'HB.IN': 1, 'MESSAGE.RECVSTATUS': 1 });
+    expect(host.log.counts(mark)).toEqual({
+      'MESSAGE.SENDSIZE': 1,
+      'HB.OUT': 1,
+      'MESSAGE.RECVSIZE': 1,
+      'HB.IN': 1,
+      'MESSAGE.RECVSTATUS': 1,
+    });
     expect(ch.stats.calls).toBe(5); // OPEN is made before the channel exists, so not counted
   });
 
@@ -92,7 +119,11 @@ describe('MessageChannel', () => {
     const { host } = echoHost();
     host.rpci.setGuestinfo('guestinfo.big', 'h'.repeat(5000));
     const ch = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI, { maxReceive: 1000 });
-    await expect(ch.exchange(Buffer.from('info-get guestinfo.big'))).rejects.toMatchObject({ name: 'MessageTooLarge', direction: 'host-to-guest', size: 5002 });
+    await expect(ch.exchange(Buffer.from('info-get guestinfo.big'))).rejects.toMatchObject({
+      name: 'MessageTooLarge',
+      direction: 'host-to-guest',
+      size: 5002,
+    });
     // The channel still works.
     expect((await ch.exchange(echo(Buffer.from('ok'))))!.toString()).toBe('1 ok|');
   });
@@ -100,7 +131,9 @@ describe('MessageChannel', () => {
   it('queues concurrent callers: exchanges never interleave', async () => {
     const { host } = echoHost({ hb: false });
     const ch = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI);
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => ch.exchange(echo(Buffer.from(`message number ${i}`)))));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ch.exchange(echo(Buffer.from(`message number ${i}`)))),
+    );
     replies.forEach((r, i) => expect(r!.toString()).toBe(`1 message number ${i}|`));
   });
 
@@ -147,7 +180,9 @@ describe('faults: nothing lost, nothing applied twice', () => {
     const { host, executed } = echoHost({ hb });
     const ch = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI);
     host.arm({ kind: 'cpt', step, protocol: 'RPCI', skip: step.endsWith('PAYLOAD') ? 1 : 0 });
-    expect((await ch.exchange(echo(Buffer.from('checkpointed message'))))!.toString()).toBe('1 checkpointed message|');
+    expect((await ch.exchange(echo(Buffer.from('checkpointed message'))))!.toString()).toBe(
+      '1 checkpointed message|',
+    );
     expect(executed()).toBe(1);
     expect(ch.stats.restarts).toBe(1);
     expect(host.faults.fired.cpt).toBe(1);
@@ -168,7 +203,12 @@ describe('faults: nothing lost, nothing applied twice', () => {
     const { host, executed } = echoHost({ hb: false });
     host.arm({ kind: 'reset', step: 'SENDPAYLOAD', skip: 1 });
     const ch = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI);
-    await expect(ch.exchange(echo(Buffer.from('a long enough message')))).rejects.toMatchObject({ name: 'MessageError', step: 'SENDPAYLOAD', requestComplete: false, status: 0 });
+    await expect(ch.exchange(echo(Buffer.from('a long enough message')))).rejects.toMatchObject({
+      name: 'MessageError',
+      step: 'SENDPAYLOAD',
+      requestComplete: false,
+      status: 0,
+    });
     expect(executed()).toBe(0);
   });
 
@@ -176,7 +216,10 @@ describe('faults: nothing lost, nothing applied twice', () => {
     const { host, executed } = echoHost();
     host.arm({ kind: 'reset', step: 'RECVSIZE' });
     const ch = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI);
-    await expect(ch.exchange(echo(Buffer.from('x')))).rejects.toMatchObject({ step: 'RECVSIZE', requestComplete: true });
+    await expect(ch.exchange(echo(Buffer.from('x')))).rejects.toMatchObject({
+      step: 'RECVSIZE',
+      requestComplete: true,
+    });
     expect(executed()).toBe(1);
   });
 

@@ -1,0 +1,17 @@
+export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
+export { RpciClient, type RpciOptions } from './rpci.js';
+export { pollDelay, type TcloHandler, TcloLoop, type TcloOptions, type TcloStats } from './tclo.js';
+export {
+  checkGuestinfoKey,
+  GuestInfo,
+  guestinfoGet,
+  guestinfoSet,
+  log,
+  PowerState,
+  type RpcSender,
+  setCapability,
+  setGuestInfo,
+  setToolsVersion,
+  stateChangeStatus,
+  toolsVersion,
+} from './typed.js';

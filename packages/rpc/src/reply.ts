@@ -1,0 +1,39 @@
+import { BackdoorError } from '@vmw9/backdoor';
+
+/** An RPCI reply: `1 …` (ok) or `0 …` (the host's error text). */
+export interface RpcReply {
+  ok: boolean;
+  /** The bytes after the `1 ` / `0 ` prefix. */
+  reply: Buffer;
+  /** `reply` as UTF-8 text. */
+  text: string;
+}
+
+/** The host answered something that is not `1 …` / `0 …` (rpcout.c: "Invalid format for the result"). */
+export class RpcProtocolError extends BackdoorError {
+  override name = 'RpcProtocolError';
+  constructor(readonly raw: Buffer) {
+    super(
+      `invalid format for the result of the RPCI command: ${JSON.stringify(raw.subarray(0, 40).toString('latin1'))}${raw.length > 40 ? '…' : ''}`,
+    );
+  }
+}
+
+/** The host answered `0 …`: the command failed there. */
+export class RpcFailed extends BackdoorError {
+  override name = 'RpcFailed';
+  constructor(
+    readonly command: string,
+    readonly reply: string,
+  ) {
+    super(`the host refused "${command}": ${reply}`);
+  }
+}
+
+/** Parses a reply the way rpcout.c does: at least 2 bytes, `1 ` or `0 `. */
+export function parseReply(raw: Buffer | null): RpcReply {
+  if (!raw || raw.length < 2 || raw[1] !== 0x20 || (raw[0] !== 0x31 && raw[0] !== 0x30))
+    throw new RpcProtocolError(raw ?? Buffer.alloc(0));
+  const reply = raw.subarray(2);
+  return { ok: raw[0] === 0x31, reply, text: reply.toString('utf8') };
+}

@@ -1,0 +1,85 @@
+/**
+ * Typed RPCs, each a thin, checked wrapper over one RPCI command as open-vm-tools sends it
+ * (vmware-protocol.md §4.3–§4.6, §5.6).
+ */
+import { RpcFailed, type RpcReply } from './reply.js';
+
+/** Anything that can send an RPCI: an RpciClient, or a one-shot sender. */
+export interface RpcSender {
+  send(command: string | Uint8Array): Promise<RpcReply>;
+}
+
+const ok = async (s: RpcSender, command: string | Uint8Array): Promise<RpcReply> => {
+  const r = await s.send(command);
+  if (!r.ok)
+    throw new RpcFailed(typeof command === 'string' ? command.split(' ')[0]! : 'binary request', r.text);
+  return r;
+};
+
+/** Keys a guest may read and write: `guestinfo.` followed by something without spaces or NULs. */
+export function checkGuestinfoKey(key: string): string {
+  if (typeof key !== 'string' || !/^guestinfo\.[^\s\0]+$/i.test(key)) {
+    throw new TypeError(
+      `a guestinfo key is "guestinfo." followed by a name without spaces or NULs, got ${JSON.stringify(key)}`,
+    );
+  }
+  return key;
+}
+
+/** `info-get <key>`: the value, or null when the host has none. */
+export async function guestinfoGet(s: RpcSender, key: string): Promise<string | null> {
+  const r = await s.send(`info-get ${checkGuestinfoKey(key)}`);
+  return r.ok ? r.text : null;
+}
+
+/** `info-set <key> <value>` (the value may contain spaces; no NUL). */
+export async function guestinfoSet(s: RpcSender, key: string, value: string): Promise<void> {
+  if (value.includes('\0')) throw new TypeError('a guestinfo value cannot contain NUL');
+  await ok(s, `info-set ${checkGuestinfoKey(key)} ${value}`);
+}
+
+/** `log <text>`: a line in the VM's vmware.log. */
+export async function log(s: RpcSender, text: string): Promise<void> {
+  await ok(s, `log ${text}`);
+}
+
+/** `tools.set.versiontype <version> <type>`, falling back to `tools.set.version` as vmtoolsd does. */
+export async function setToolsVersion(s: RpcSender, version: number, type = 4): Promise<void> {
+  if (!Number.isInteger(version) || version < 0)
+    throw new TypeError('version must be a non-negative integer');
+  const r = await s.send(`tools.set.versiontype ${version} ${type}`);
+  if (!r.ok) await ok(s, `tools.set.version ${version}`);
+}
+
+/** TOOLS_VERSION_UINT(major, minor, base). */
+export function toolsVersion(major: number, minor: number, base: number): number {
+  return (major << 10) + (minor << 5) + base;
+}
+
+/** `tools.capability.<name> <value>`; a value of null sends the NOVAL form (trailing space, no value). */
+export async function setCapability(
+  s: RpcSender,
+  name: string,
+  value: string | number | null,
+): Promise<void> {
+  if (!/^[\w.]+$/.test(name)) throw new TypeError(`bad capability name ${JSON.stringify(name)}`);
+  await ok(s, `tools.capability.${name} ${value === null ? '' : value}`);
+}
+
+/** SetGuestInfo types (lib/include/guestInfo.h). */
+export const GuestInfo = { DNS_NAME: 1, BUILD_NUMBER: 4, OS_NAME_FULL: 5, OS_NAME: 6, UPTIME: 7 } as const;
+
+/** `SetGuestInfo  <type> <value>` (two spaces), text form with a trailing NUL like guestInfoServer.c. */
+export async function setGuestInfo(s: RpcSender, type: number, value: string | Uint8Array): Promise<void> {
+  const head = Buffer.from(`SetGuestInfo  ${type} `);
+  const body = typeof value === 'string' ? Buffer.from(`${value}\0`) : Buffer.from(value);
+  await ok(s, Buffer.concat([head, body]));
+}
+
+/** Power-operation states reported with tools.os.statechange.status (powerops.h). */
+export const PowerState = { HALT: 1, REBOOT: 2, POWERON: 3, RESUME: 4, SUSPEND: 5 } as const;
+
+/** `tools.os.statechange.status <0|1> <state>`. */
+export async function stateChangeStatus(s: RpcSender, success: boolean, state: number): Promise<void> {
+  await ok(s, `tools.os.statechange.status ${success ? 1 : 0} ${state}`);
+}

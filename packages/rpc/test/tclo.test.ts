@@ -1,0 +1,104 @@
+import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
+import { describe, expect, it } from 'vitest';
+import { pollDelay, TcloLoop } from '../src/index.js';
+
+/** A sleep that records every delay asked for and yields without waiting. */
+function recordingSleep() {
+  const delays: number[] = [];
+  return {
+    delays,
+    sleep: async (ms: number) => {
+      delays.push(ms);
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+describe('pollDelay', () => {
+  it('is 0 after a command and doubles from min to max when idle', () => {
+    const seq: number[] = [];
+    let d = 0;
+    for (let i = 0; i < 10; i++) seq.push((d = pollDelay(d, false, 10, 1000)));
+    expect(seq).toEqual([10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    expect(pollDelay(640, true, 10, 1000)).toBe(0);
+  });
+});
+
+describe('TcloLoop against vmx-sim', () => {
+  it('answers the handshake (reset → OK ATR toolbox, ping, options), runs onReset after its reply', async () => {
+    const host = new VmxHost({ options: [['synctime', '0']] });
+    const { sleep } = recordingSleep();
+    const order: string[] = [];
+    const loop = new TcloLoop(new SimBackdoorPort(host), {
+      sleep,
+      onReset: () => {
+        order.push(`onReset after ${host.tclo.replies.length} replies`);
+      },
+    });
+    loop.register('Capabilities_Register', () => '');
+    loop.register('Set_Option', (args) => {
+      if (!/^\S+ \S+$/.test(args)) throw new Error('Unknown or invalid option');
+    });
+    loop.start();
+    await until(() => host.tclo.replies.length >= 4);
+    await loop.stop();
+    expect(host.tclo.replies.map((r) => [r.command, r.reply])).toEqual([
+      ['reset', 'OK ATR toolbox'],
+      ['ping', 'OK '],
+      ['Capabilities_Register', 'OK '],
+      ['Set_Option synctime 0', 'OK '],
+    ]);
+    expect(order).toEqual(['onReset after 1 replies']);
+    expect(host.channels.size).toBe(0);
+  });
+
+  it('unknown commands, failing handlers, empty commands', async () => {
+    const loop = new TcloLoop(new SimBackdoorPort(new VmxHost()));
+    loop.register('Boom', () => {
+      throw new Error('it broke');
+    });
+    loop.register('Echo', (args) => args);
+    expect(await loop.dispatch('Nope x')).toBe('ERROR Unknown Command');
+    expect(await loop.dispatch('Boom')).toBe('ERROR it broke');
+    expect(await loop.dispatch('Echo  two  spaces')).toBe('OK  two  spaces');
+    expect(await loop.dispatch('')).toBe('ERROR Bad command');
+  });
+
+  it('polls again at once while busy, backs off while idle', async () => {
+    const host = new VmxHost({ autoHandshake: false });
+    const { delays, sleep } = recordingSleep();
+    const loop = new TcloLoop(new SimBackdoorPort(host), { sleep });
+    loop.register('Work', () => 'done');
+    for (let i = 0; i < 5; i++) host.tclo.queueCommand('Work');
+    loop.start();
+    await until(() => delays.length >= 8);
+    await loop.stop();
+    // Five commands back to back with no sleep between them, then the idle back-off.
+    expect(host.tclo.replies.map((r) => r.reply)).toEqual(Array(5).fill('OK done'));
+    expect(delays.slice(0, 8)).toEqual([10, 20, 40, 80, 160, 320, 640, 1000]);
+    // Idle cost: each poll is SENDSIZE(0) + RECVSIZE.
+    const c = host.log.counts();
+    expect(c['MESSAGE.SENDSIZE']).toBe(loop.stats.polls + 5);
+  });
+
+  it('recovers from a host reset: reopens, answers reset again', async () => {
+    const host = new VmxHost();
+    const { sleep } = recordingSleep();
+    const loop = new TcloLoop(new SimBackdoorPort(host), { sleep, restartDelayMs: 1 });
+    loop.start();
+    await until(() => host.tclo.replies.some((r) => r.command === 'ping'));
+    host.reset();
+    await until(() => host.tclo.replies.filter((r) => r.command === 'reset').length === 2);
+    await loop.stop();
+    expect(loop.stats.opens).toBe(2);
+    expect(loop.stats.errors).toBeGreaterThanOrEqual(1);
+  });
+});
