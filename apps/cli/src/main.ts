@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { detectCommand } from './commands/detect.js';
 import { hostCommand } from './commands/host.js';
+import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
 import { simCommand } from './commands/sim.js';
 import { CliError, Exit } from './exit.js';
 import { stdio } from './output.js';
@@ -49,6 +50,41 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', '\nExamples:\n  vmw9 host\n  vmw9 host --json | jq .facts.biosUuid')
     .action(async (opts: { force?: boolean }) => {
       code = await hostCommand(out(), { host: globals().host, force: opts.force });
+    });
+
+  program
+    .command('rpc')
+    .description('send one GuestRPC (RPCI) command; prints the reply (exit 0) or the host\'s error (exit 1), like vmware-rpctool')
+    .argument('<command...>', 'the command and its arguments, e.g. info-get guestinfo.foo')
+    .addHelpText('after', "\nExamples:\n  vmw9 rpc info-get guestinfo.ovfEnv\n  vmw9 rpc 'log hello from the guest'\n  vmw9 --host sim rpc tools.capability.foo")
+    .action(async (words: string[]) => {
+      code = await rpcCommand(out(), words.join(' '), { host: globals().host });
+    });
+
+  const info = program.command('info').description('read and write guestinfo.* variables');
+  info
+    .command('get')
+    .argument('<key>', 'e.g. guestinfo.hostname')
+    .description('print a guestinfo value (exit 1 when it is not set)')
+    .action(async (key: string) => {
+      code = await infoGetCommand(out(), key, { host: globals().host });
+    });
+  info
+    .command('set')
+    .argument('<key>', 'e.g. guestinfo.role')
+    .argument('<value>', 'the value; - reads it from standard input')
+    .description('set a guestinfo value')
+    .addHelpText('after', '\nExamples:\n  vmw9 info set guestinfo.role web\n  cat cloud-init.yaml | vmw9 info set guestinfo.userdata -')
+    .action(async (key: string, value: string) => {
+      code = await infoSetCommand(out(), key, value, { host: globals().host });
+    });
+
+  program
+    .command('log')
+    .argument('<text...>', 'the line to write')
+    .description("write a line to the VM's log on the host (vmware.log)")
+    .action(async (words: string[]) => {
+      code = await logCommand(out(), words.join(' '), { host: globals().host });
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

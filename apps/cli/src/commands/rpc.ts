@@ -1,0 +1,63 @@
+/**
+ * `vmw9 rpc`, `vmw9 info`, `vmw9 log`: GuestRPC from the shell. `vmw9 rpc` behaves like
+ * vmware-rpctool: the reply on stdout and exit 0 for `1 …`; the host's error on stderr and exit 1
+ * for `0 …`; a transport error on stderr and exit 1.
+ */
+import { readFileSync } from 'node:fs';
+import { CliError, Exit } from '../exit.js';
+import { type HostOptions, openHost } from '../host.js';
+import { type Output, printJson } from '../output.js';
+
+async function withRpc<T>(opts: HostOptions, fn: (rpc: import('@vmw9/rpc').RpciClient, rpcMod: typeof import('@vmw9/rpc')) => Promise<T>): Promise<T> {
+  const rpcMod = await import('@vmw9/rpc');
+  const { port } = await openHost(opts);
+  const rpc = new rpcMod.RpciClient(port);
+  try {
+    return await fn(rpc, rpcMod);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if (e instanceof TypeError) throw new CliError(e.message, Exit.USAGE);
+    throw new CliError((e as Error).message, Exit.FAILED);
+  } finally {
+    await rpc.close().catch(() => undefined);
+    await port.close?.();
+  }
+}
+
+export async function rpcCommand(o: Output, command: string, opts: HostOptions): Promise<number> {
+  return withRpc(opts, async (rpc) => {
+    const r = await rpc.send(command);
+    if (o.json) printJson(o, { ok: r.ok, reply: r.text });
+    else if (r.ok) o.out(r.text);
+    else o.err(r.text);
+    return r.ok ? Exit.OK : Exit.FAILED;
+  });
+}
+
+export async function infoGetCommand(o: Output, key: string, opts: HostOptions): Promise<number> {
+  return withRpc(opts, async (rpc, m) => {
+    const v = await m.guestinfoGet(rpc, key);
+    if (o.json) printJson(o, { key, value: v });
+    else if (v !== null) o.out(v);
+    else o.err(`vmw9: no value for ${key}`);
+    return v === null ? Exit.FAILED : Exit.OK;
+  });
+}
+
+export async function infoSetCommand(o: Output, key: string, value: string, opts: HostOptions): Promise<number> {
+  // "-" reads the value from standard input, without its final newline.
+  const v = value === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : value;
+  return withRpc(opts, async (rpc, m) => {
+    await m.guestinfoSet(rpc, key, v);
+    if (o.json) printJson(o, { key, set: true });
+    return Exit.OK;
+  });
+}
+
+export async function logCommand(o: Output, text: string, opts: HostOptions): Promise<number> {
+  return withRpc(opts, async (rpc, m) => {
+    await m.log(rpc, text);
+    if (o.json) printJson(o, { logged: true });
+    return Exit.OK;
+  });
+}
