@@ -132,6 +132,23 @@ export const MessageType = {
   CLOSE: 6,
 } as const;
 
+/**
+ * The steps of a GuestMsg exchange, as errors, logs and fault injection name them: the seven
+ * message types plus the two high-bandwidth transfers that stand in for the payload calls.
+ */
+export const MESSAGE_STEPS = [
+  'OPEN',
+  'SENDSIZE',
+  'SENDPAYLOAD',
+  'HBOUT',
+  'RECVSIZE',
+  'RECVPAYLOAD',
+  'HBIN',
+  'RECVSTATUS',
+  'CLOSE',
+] as const;
+export type MessageStep = (typeof MESSAGE_STEPS)[number];
+
 /** GuestMsg status bits, in ecx.hi (LB) or ebx.hi (HB). */
 export const MessageStatus = {
   SUCCESS: 0x0001,

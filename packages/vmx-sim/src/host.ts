@@ -170,22 +170,8 @@ export class VmxHost {
     const r = maskRegisters(input);
     const standing = this.standing('hbout', r, Cmd.MESSAGE, 0, pid);
     if (standing) return standing;
-    const done = (status: number, c?: Channel, fault?: string): CallResult => {
-      const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
-      this.log.add({
-        pid,
-        op: 'hbout',
-        cmd: Cmd.MESSAGE,
-        sub: 0,
-        name: 'HB.OUT',
-        in: r,
-        out,
-        bytes: data.length,
-        ...(c ? { channel: c.id } : {}),
-        ...(fault ? { fault } : {}),
-      });
-      return { kind: 'done', regs: out };
-    };
+    const done = (status: number, c?: Channel, fault?: string): CallResult =>
+      this.hbAnswer('hbout', r, pid, status, data.length, undefined, c, fault);
     if (
       !this.hb ||
       r.eax !== BDOOR_MAGIC ||
@@ -212,22 +198,8 @@ export class VmxHost {
     const r = maskRegisters(input);
     const standing = this.standing('hbin', r, Cmd.MESSAGE, 0, pid);
     if (standing) return standing;
-    const done = (status: number, data?: Buffer, c?: Channel, fault?: string): CallResult => {
-      const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
-      this.log.add({
-        pid,
-        op: 'hbin',
-        cmd: Cmd.MESSAGE,
-        sub: 0,
-        name: 'HB.IN',
-        in: r,
-        out,
-        bytes: data?.length ?? 0,
-        ...(c ? { channel: c.id } : {}),
-        ...(fault ? { fault } : {}),
-      });
-      return data ? { kind: 'done', regs: out, data } : { kind: 'done', regs: out };
-    };
+    const done = (status: number, data?: Buffer, c?: Channel, fault?: string): CallResult =>
+      this.hbAnswer('hbin', r, pid, status, data?.length ?? 0, data, c, fault);
     if (
       !this.hb ||
       r.eax !== BDOOR_MAGIC ||
@@ -248,6 +220,34 @@ export class VmxHost {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /** An HB call's answer: the status in ebx.hi (the HB command stays in ebx.lo), logged. */
+  private hbAnswer(
+    op: 'hbout' | 'hbin',
+    r: Registers,
+    pid: number,
+    status: number,
+    bytes: number,
+    data?: Buffer,
+    c?: Channel,
+    fault?: string,
+  ): CallResult {
+    const out = { ...r, ebx: ((status << 16) | (r.ebx & 0xffff)) >>> 0 };
+    const name = op === 'hbout' ? 'HB.OUT' : 'HB.IN';
+    this.log.add({
+      pid,
+      op,
+      cmd: Cmd.MESSAGE,
+      sub: 0,
+      name,
+      in: r,
+      out,
+      bytes,
+      ...(c ? { channel: c.id } : {}),
+      ...(fault ? { fault } : {}),
+    });
+    return data ? { kind: 'done', regs: out, data } : { kind: 'done', regs: out };
+  }
 
   /** Standing conditions that pre-empt every call: a restricted backdoor, a silent host. */
   private standing(op: CallOp, r: Registers, cmd: number, sub: number, pid: number): CallResult | undefined {
@@ -318,9 +318,12 @@ export class VmxHost {
       const cookie = (r.ebx & COOKIE_FLAG) !== 0;
       const protocol = (r.ebx & ~COOKIE_FLAG) >>> 0;
       // An old host without cookie support refuses the flag (message.c then retries without it).
-      const c = cookie && !this.cookies ? undefined : this.channels.open(protocol, cookie, (old) => {
-        if (old.kind === 'TCLO') this.tclo.channelClosed(old.id);
-      });
+      const c =
+        cookie && !this.cookies
+          ? undefined
+          : this.channels.open(protocol, cookie, (old) => {
+              if (old.kind === 'TCLO') this.tclo.channelClosed(old.id);
+            });
       if (!c) status(0);
       else {
         channel = c.id;
