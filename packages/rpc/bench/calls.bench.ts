@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_GUEST_MESSAGE, MessageChannel, PROTOCOL_RPCI } from '@vmw9/msgchan';
-import { SimBackdoorPort, VmxHost, serveHost } from '@vmw9/vmx-sim';
+import { SimBackdoorPort, serveHost, VmxHost } from '@vmw9/vmx-sim';
 import { expect, it } from 'vitest';
 import { RpciClient, TcloLoop } from '../src/index.js';
 
@@ -58,7 +58,9 @@ it('backdoor calls per operation, and idle polling cost', async () => {
     const persistent = host.log.total(mark);
     await client.close();
     const path_ = hb ? 'high bandwidth' : '4-byte path ';
-    lines.push(`info-get (${path_}): vmware-rpctool ${rpctool} calls (${rpctoolNoProbe} without its GETVERSION probes); our one-shot ${oneShot}; our persistent channel ${persistent} per RPC`);
+    lines.push(
+      `info-get (${path_}): vmware-rpctool ${rpctool} calls (${rpctoolNoProbe} without its GETVERSION probes); our one-shot ${oneShot}; our persistent channel ${persistent} per RPC`,
+    );
     expect(oneShot).toBeLessThanOrEqual(rpctool);
 
     // Large messages on one channel.
@@ -72,7 +74,9 @@ it('backdoor calls per operation, and idle polling cost', async () => {
     await ch.exchange(Buffer.from('info-get guestinfo.big'));
     const bigIn = host.log.total(mark);
     await ch.close();
-    lines.push(`  64 KiB guest→host message: ${bigOut} calls; 1 MiB host→guest message: ${bigIn} calls (${path_})`);
+    lines.push(
+      `  64 KiB guest→host message: ${bigOut} calls; 1 MiB host→guest message: ${bigIn} calls (${path_})`,
+    );
     await server.close();
   }
 
@@ -82,7 +86,8 @@ it('backdoor calls per operation, and idle polling cost', async () => {
   const vmtoolsd = underTrap(path, ['vmtoolsd'], idleMs + 2000);
   await new Promise((r) => setTimeout(r, 2000));
   const ovtChannels = new Set(host.tclo.channels.keys());
-  const pollsAt = (ids: Set<number>) => [...ids].reduce((n, id) => n + (host.tclo.channels.get(id)?.polls ?? 0), 0);
+  const pollsAt = (ids: Set<number>) =>
+    [...ids].reduce((n, id) => n + (host.tclo.channels.get(id)?.polls ?? 0), 0);
   const ovtStart = pollsAt(ovtChannels);
   const loop = new TcloLoop(new SimBackdoorPort(host, 1));
   loop.register('Capabilities_Register', () => '');
@@ -96,8 +101,12 @@ it('backdoor calls per operation, and idle polling cost', async () => {
   await loop.stop();
   await vmtoolsd;
   await server.close();
-  lines.push(`idle TCLO polling: ours ${ours.toFixed(1)} polls/s (${(2 * ours).toFixed(1)} backdoor calls/s), vmtoolsd ${ovt.toFixed(1)} polls/s (${(2 * ovt).toFixed(1)} calls/s); ratio ours/vmtoolsd ${(ours / ovt).toFixed(2)} (vmtoolsd polls since start: ${ovtStart})`);
-  lines.push('policy: poll again at once after a command; when idle double the wait from 10 ms up to 1 s (vmtoolsd: up to 100 ms)');
+  lines.push(
+    `idle TCLO polling: ours ${ours.toFixed(1)} polls/s (${(2 * ours).toFixed(1)} backdoor calls/s), vmtoolsd ${ovt.toFixed(1)} polls/s (${(2 * ovt).toFixed(1)} calls/s); ratio ours/vmtoolsd ${(ours / ovt).toFixed(2)} (vmtoolsd polls since start: ${ovtStart})`,
+  );
+  lines.push(
+    'policy: poll again at once after a command; when idle double the wait from 10 ms up to 1 s (vmtoolsd: up to 100 ms)',
+  );
   expect(ovt).toBeGreaterThan(0);
   const report = lines.join('\n');
   console.log(report);
