@@ -131,8 +131,12 @@ const REPO_ROOT = findRepoRoot();
 const CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'vmw9-qemu');
 const QEMU = 'qemu-system-x86_64';
 const BUSYBOX = '/bin/busybox';
-/** Modules we need; their dependencies are pulled in from modules.dep. */
-const ROOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p'];
+/**
+ * Modules we need; their dependencies are pulled in from modules.dep. virtio_net and 9pnet_fd
+ * (tcp/unix/fd 9P transports) let peer tests mount a host-side 9P server through QEMU user
+ * networking + guestfwd to a Unix socket (packages/ninep conformance suite).
+ */
+const ROOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'virtio_net', '9pnet_fd'];
 /** Bump when the initramfs layout changes in a way the hash below does not see. */
 const IMAGE_FORMAT = 2;
 const MARK = '@@VMW9';

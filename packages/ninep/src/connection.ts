@@ -1,0 +1,289 @@
+/**
+ * One 9P conversation on a byte stream: framing, version negotiation, the tag table (many
+ * outstanding requests, none blocking the reader), Tflush, the fid table, and cleanup when the
+ * stream ends. The meaning of each request is in operations.ts.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { decode, encode } from './codec.js';
+import { type Dialect, ERRMAX, IOHDRSZ, NOTAG } from './constants.js';
+import { type DecodeError, Errno, NinepError, toNinepError } from './errors.js';
+import { Framer, FrameTooLarge } from './framer.js';
+import type { Message, MessageName, RMessage, TMessage } from './messages.js';
+import { type Fid, type Handler, handlers } from './operations.js';
+import type { ServerOptions } from './server.js';
+
+/** The reply a handler produces: an R-message without its tag. */
+export type ReplyBody = RMessage extends infer R ? (R extends RMessage ? Omit<R, 'tag'> : never) : never;
+
+/** One outstanding request. */
+export interface Request {
+  readonly tag: number;
+  readonly msg: TMessage;
+  readonly abort: AbortController;
+  /** Tags of Tflushes to answer right after this request's reply (or instead of it). */
+  readonly flushes: number[];
+  /** Set when no reply may be sent any more (flushed past its grace, Tversion, connection gone). */
+  dead: boolean;
+  /** Applied only if the reply is actually sent: fid-table changes such as a walk's newfid. */
+  commit?: () => void;
+}
+
+export interface ConnectionStats {
+  requests: number;
+  flushes: number;
+}
+
+export class Connection {
+  dialect: Dialect = '9P2000';
+  msize: number;
+  versioned = false;
+  readonly fids = new Map<number, Fid>();
+  readonly pending = new Map<number, Request>();
+  readonly stats: ConnectionStats = { requests: 0, flushes: 0 };
+  closed = false;
+  private readonly framer: Framer;
+  private corked = false;
+  private readonly onClosed: Array<() => void> = [];
+
+  constructor(
+    readonly options: Required<
+      Pick<ServerOptions, 'msize' | 'maxOutstanding' | 'flushGraceMs' | 'dialects'>
+    > &
+      ServerOptions,
+    private readonly input: Readable,
+    private readonly output: Writable,
+  ) {
+    this.msize = options.msize;
+    this.framer = new Framer(options.msize, (f) => this.onFrame(f));
+    input.on('data', (chunk: Buffer) => {
+      try {
+        this.framer.push(chunk);
+      } catch (err) {
+        // A bad size field: the stream cannot be resynchronised, so the connection ends.
+        this.fail(err instanceof FrameTooLarge ? err : new Error(String(err)));
+      }
+    });
+    input.on('end', () => this.close());
+    input.on('close', () => this.close());
+    input.on('error', () => this.close());
+    output.on('error', () => this.close());
+    output.on('drain', () => {
+      if (!this.closed) input.resume();
+    });
+  }
+
+  /** Runs `fn` once the connection is gone and cleaned up. */
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.onClosed.push(fn);
+  }
+
+  /** Ends the conversation: aborts every pending request (no replies) and clunks every fid. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reset();
+    this.input.destroy();
+    if ((this.output as unknown) !== this.input)
+      (this.output as Writable & { destroy?: () => void }).destroy?.();
+    for (const fn of this.onClosed.splice(0)) fn();
+  }
+
+  private fail(err: Error): void {
+    this.options.log?.(`ninep: closing connection: ${err.message}`);
+    this.close();
+  }
+
+  /** Forgets all requests and fids (Tversion and close). Clunk handlers run; their errors are ignored. */
+  private reset(): void {
+    for (const req of this.pending.values()) {
+      req.dead = true;
+      req.abort.abort(new NinepError(Errno.EINTR));
+    }
+    this.pending.clear();
+    const fids = [...this.fids.values()];
+    this.fids.clear();
+    for (const f of fids) void f.release().catch(() => {});
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Input
+
+  private onFrame(frame: Buffer): void {
+    if (this.closed) return;
+    let msg: Message;
+    try {
+      msg = decode(frame, this.dialect);
+    } catch (err) {
+      const e = err as DecodeError;
+      this.options.log?.(`ninep: malformed frame: ${e.message}`);
+      // The header was intact: answer the tag with an error, unless that would clobber a pending one.
+      if (e.tag !== undefined && !this.pending.has(e.tag) && this.versioned) {
+        const unknown = e.field.startsWith('type ');
+        this.send(
+          e.tag,
+          this.errorBody(
+            new NinepError(
+              unknown ? Errno.EOPNOTSUPP : Errno.EPROTO,
+              unknown ? 'unknown message' : `bad message: ${e.message}`,
+            ),
+          ),
+        );
+      } else if (!this.versioned) this.fail(e);
+      return;
+    }
+    if (msg.type[0] !== 'T') {
+      this.send(msg.tag, this.errorBody(new NinepError(Errno.EPROTO, `${msg.type} is not a request`)));
+      return;
+    }
+    this.options.trace?.('<-', msg);
+    const t = msg as TMessage;
+    if (t.type === 'Tversion') {
+      this.version(t);
+      return;
+    }
+    if (!this.versioned) {
+      this.send(t.tag, this.errorBody(new NinepError(Errno.EPROTO, 'version not negotiated')));
+      return;
+    }
+    if (t.type === 'Tflush') {
+      this.flush(t.tag, t.oldtag);
+      return;
+    }
+    if (this.pending.has(t.tag) || t.tag === NOTAG) {
+      this.send(t.tag, this.errorBody(new NinepError(Errno.EPROTO, 'duplicate tag')));
+      return;
+    }
+    if (this.pending.size >= this.options.maxOutstanding) {
+      this.send(t.tag, this.errorBody(new NinepError(Errno.EAGAIN, 'too many outstanding requests')));
+      return;
+    }
+    this.start(t);
+  }
+
+  private start(msg: TMessage): void {
+    const req: Request = { tag: msg.tag, msg, abort: new AbortController(), flushes: [], dead: false };
+    this.pending.set(msg.tag, req);
+    this.stats.requests++;
+    const handler = handlers[msg.type as MessageName] as Handler | undefined;
+    let result: ReplyBody | Promise<ReplyBody>;
+    try {
+      if (!handler) throw new NinepError(Errno.EOPNOTSUPP, 'unknown message');
+      result = handler(this, msg, req);
+    } catch (err) {
+      this.finish(req, undefined, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.finish(req, r, undefined),
+        (e) => this.finish(req, undefined, e),
+      );
+    } else this.finish(req, result, undefined);
+  }
+
+  private finish(req: Request, reply: ReplyBody | undefined, err: unknown): void {
+    if (req.dead) return;
+    this.pending.delete(req.tag);
+    // A request interrupted by Tflush gets no reply of its own: only the Rflush(es).
+    const interrupted = req.abort.signal.aborted && err !== undefined;
+    if (!interrupted) {
+      req.commit?.();
+      this.send(req.tag, reply ?? this.errorBody(toNinepError(err)));
+    }
+    for (const t of req.flushes) this.send(t, { type: 'Rflush' });
+  }
+
+  /**
+   * Tflush: the old request is aborted; it is answered first if it still completes (then the
+   * Rflush), or not at all. A handler that ignores its AbortSignal gets `flushGraceMs` before the
+   * Rflush goes out regardless, and its late reply is dropped.
+   */
+  private flush(tag: number, oldtag: number): void {
+    this.stats.flushes++;
+    const old = this.pending.get(oldtag);
+    if (!old || oldtag === tag) {
+      this.send(tag, { type: 'Rflush' });
+      return;
+    }
+    old.flushes.push(tag);
+    if (old.flushes.length > 1) return;
+    old.abort.abort(new NinepError(Errno.EINTR));
+    const timer = setTimeout(() => {
+      if (old.dead || this.pending.get(oldtag) !== old) return;
+      old.dead = true;
+      this.pending.delete(oldtag);
+      for (const t of old.flushes) this.send(t, { type: 'Rflush' });
+    }, this.options.flushGraceMs);
+    timer.unref();
+  }
+
+  private version(m: Extract<TMessage, { type: 'Tversion' }>): void {
+    this.reset();
+    const { dialects } = this.options;
+    let version: string;
+    if (!m.version.startsWith('9P2000')) version = 'unknown';
+    else if (m.version === '9P2000.L' && dialects.includes('9P2000.L')) version = '9P2000.L';
+    else if (m.version === '9P2000.u' && dialects.includes('9P2000.u')) version = '9P2000.u';
+    else if (dialects.includes('9P2000')) version = '9P2000';
+    else version = 'unknown';
+    if (m.msize < 4096) {
+      this.send(m.tag, { type: 'Rerror', ename: `msize ${m.msize} is below the 4096 minimum` });
+      return;
+    }
+    this.msize = Math.min(m.msize, this.options.msize);
+    this.framer.maxSize = this.msize;
+    this.versioned = version !== 'unknown';
+    if (this.versioned) this.dialect = version as Dialect;
+    this.send(m.tag, { type: 'Rversion', msize: this.msize, version });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Output
+
+  /** The error reply for this dialect: Rerror (9P2000), Rerror+errno (.u), Rlerror (.L). */
+  errorBody(e: NinepError): ReplyBody {
+    if (this.dialect === '9P2000.L')
+      return { type: 'Rlerror', ecode: e.errno > 0 && e.errno < 4096 ? e.errno : Errno.EIO };
+    let ename = e.message || 'error';
+    if (Buffer.byteLength(ename) > ERRMAX - 1)
+      ename = Buffer.from(ename)
+        .subarray(0, ERRMAX - 1)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
+    return this.dialect === '9P2000.u'
+      ? { type: 'Rerror', ename, errno: e.errno }
+      : { type: 'Rerror', ename };
+  }
+
+  /** The most data one Rread/Twrite/Rreaddir may carry. */
+  get iounit(): number {
+    return this.msize - IOHDRSZ;
+  }
+
+  send(tag: number, body: ReplyBody): void {
+    if (this.closed) return;
+    const msg = { ...body, tag } as RMessage;
+    let frame: Buffer;
+    try {
+      frame = encode(msg, this.dialect);
+      // Linux drops the connection on any reply >= msize.
+      if (frame.length >= this.msize && msg.type !== 'Rversion') {
+        frame = encode({ ...this.errorBody(new NinepError(Errno.EMSGSIZE)), tag } as RMessage, this.dialect);
+      }
+    } catch (err) {
+      frame = encode({ ...this.errorBody(toNinepError(err)), tag } as RMessage, this.dialect);
+    }
+    this.options.trace?.('->', msg);
+    // Replies produced in the same turn go out in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.output.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.output.uncork();
+      });
+    }
+    if (!this.output.write(frame)) this.input.pause();
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * What each request means: the walk rules, open/create, reads and writes, directory reads per
+ * dialect, stat/wstat and the .L equivalents, each mapped onto the file tree (tree.ts).
+ */
+import {
+  changesFromSetattr,
+  changesFromWstat,
+  direntType,
+  getattrOf,
+  openModeFrom9P,
+  openModeFromL,
+  statOf,
+} from './attrs.js';
+import { direntSize, encodeDirent, encodeStat } from './codec.js';
+import type { Connection, ReplyBody, Request } from './connection.js';
+import {
+  AT_REMOVEDIR,
+  DMDIR,
+  LOCK_SUCCESS,
+  LOCK_TYPE_UNLCK,
+  MAXWELEM,
+  NOFID,
+  NONUNAME,
+  OREAD,
+  V9FS_MAGIC,
+} from './constants.js';
+import { Errno, type NinepError, p9err } from './errors.js';
+import type { Message, MessageName, Qid } from './messages.js';
+import {
+  accessBits,
+  canRead,
+  canWrite,
+  Dir,
+  type FidContext,
+  File,
+  type Node,
+  type OpenMode,
+  permits,
+  type User,
+} from './tree.js';
+
+/** Nodes open through an exclusive-use (DMEXCL) fid, server-wide. */
+const exclusiveOpen = new WeakSet<Node>();
+
+/** The server's record of one fid. */
+export class Fid implements FidContext {
+  mode: OpenMode | null = null;
+  aux: unknown;
+  /** 9P2000/.u directory read cursor: snapshot, next entry, next byte offset. */
+  dirList?: Node[];
+  dirIndex = 0;
+  dirOffset = 0;
+
+  constructor(
+    public node: Node,
+    readonly user: User,
+    /** The attach root: `..` stops here. */
+    readonly root: Dir,
+  ) {}
+
+  clone(): Fid {
+    return new Fid(this.node, this.user, this.root);
+  }
+
+  /** Clunk: the node's clunk handler, ORCLOSE removal, exclusive-use release. */
+  async release(): Promise<void> {
+    const { node, mode } = this;
+    if (!mode) return;
+    this.mode = null;
+    if (node instanceof File && node.exclusive) exclusiveOpen.delete(node);
+    try {
+      await node.clunk(this);
+    } finally {
+      if (mode.removeOnClose && node.parent) await node.parent.remove(node, this);
+    }
+  }
+}
+
+export type Handler = (c: Connection, m: Message, req: Request) => ReplyBody | Promise<ReplyBody>;
+type H<N extends MessageName> = (
+  c: Connection,
+  m: Message<N>,
+  req: Request,
+) => ReplyBody | Promise<ReplyBody>;
+
+function fidOf(c: Connection, fid: number): Fid {
+  const f = c.fids.get(fid);
+  if (!f) throw p9err(Errno.EBADF, 'fid unknown or out of range');
+  return f;
+}
+
+function checkNewFid(c: Connection, fid: number): void {
+  if (fid === NOFID) throw p9err(Errno.EBADF, 'fid unknown or out of range');
+  if (c.fids.has(fid)) throw p9err(Errno.EBADF, 'fid already in use');
+}
+
+function dirOf(f: Fid): Dir {
+  if (!(f.node instanceof Dir)) throw p9err(Errno.ENOTDIR);
+  return f.node;
+}
+
+function safeOffset(offset: bigint): number {
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw p9err(Errno.EINVAL, 'offset out of range');
+  return Number(offset);
+}
+
+function validName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/'))
+    throw p9err(Errno.EINVAL, `illegal name "${name}"`);
+}
+
+function need(c: Connection, node: Node, user: User, bits: number): void {
+  if (c.options.permissions !== false && !permits(node, user, bits)) throw p9err(Errno.EACCES);
+}
+
+async function openFid(c: Connection, f: Fid, mode: OpenMode): Promise<Qid> {
+  if (f.mode) throw p9err(Errno.EBADF, 'fid already open');
+  const { node } = f;
+  if (node.isDir && (mode.access !== OREAD || mode.truncate)) throw p9err(Errno.EISDIR);
+  need(c, node, f.user, accessBits(mode));
+  if (mode.removeOnClose && node.parent) need(c, node.parent, f.user, 2);
+  if (node instanceof File && node.exclusive) {
+    if (exclusiveOpen.has(node)) throw p9err(Errno.EAGAIN, 'exclusive use file already open');
+    exclusiveOpen.add(node);
+  }
+  f.mode = mode;
+  f.dirList = undefined;
+  try {
+    await node.open(f, mode);
+  } catch (err) {
+    f.mode = null;
+    if (node instanceof File && node.exclusive) exclusiveOpen.delete(node);
+    throw err;
+  }
+  return node.qid;
+}
+
+async function createIn(c: Connection, f: Fid, name: string, perm: number): Promise<Node> {
+  const dir = dirOf(f);
+  validName(name);
+  need(c, dir, f.user, 2);
+  if (await dir.lookup(name, f)) throw p9err(Errno.EEXIST);
+  return dir.create(name, perm >>> 0, f);
+}
+
+async function walk(c: Connection, m: Message<'Twalk'>, req: Request): Promise<ReplyBody> {
+  const f = fidOf(c, m.fid);
+  if (m.newfid !== m.fid) checkNewFid(c, m.newfid);
+  // Walking an open fid to a new fid is allowed (Linux does it); in place it would lose the open state.
+  else if (f.mode) throw p9err(Errno.EBADF, 'cannot walk an open fid in place');
+  if (m.wnames.length > MAXWELEM)
+    throw p9err(Errno.EINVAL, `walk of ${m.wnames.length} names exceeds ${MAXWELEM}`);
+  let node = f.node;
+  const qids: Qid[] = [];
+  for (const [i, name] of m.wnames.entries()) {
+    let next: Node | undefined;
+    let err: NinepError | undefined;
+    if (!(node instanceof Dir)) err = p9err(Errno.ENOTDIR);
+    else if (c.options.permissions !== false && !permits(node, f.user, 1)) err = p9err(Errno.EACCES);
+    else if (name === '..') next = node === f.root ? node : (node.parent ?? node);
+    else next = await node.lookup(name, f);
+    if (!next) {
+      if (i === 0) throw err ?? p9err(Errno.ENOENT);
+      break; // a partial walk: Rwalk with the qids so far, newfid untouched
+    }
+    node = next;
+    qids.push(node.qid);
+  }
+  if (qids.length === m.wnames.length) {
+    req.commit = () => {
+      if (m.newfid === m.fid) {
+        f.node = node;
+        f.dirList = undefined;
+      } else {
+        const nf = f.clone();
+        nf.node = node;
+        c.fids.set(m.newfid, nf);
+      }
+    };
+  }
+  return { type: 'Rwalk', qids };
+}
+
+async function dirRead(c: Connection, f: Fid, offset: number, count: number): Promise<Uint8Array> {
+  const dir = f.node as Dir;
+  if (offset === 0) {
+    f.dirList = await dir.list(f);
+    f.dirIndex = 0;
+    f.dirOffset = 0;
+  } else if (!f.dirList || offset !== f.dirOffset) {
+    throw p9err(Errno.ESPIPE, 'bad offset in directory read');
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  while (f.dirIndex < f.dirList.length) {
+    const entry = encodeStat(statOf(f.dirList[f.dirIndex]!, c.dialect), c.dialect);
+    if (size + entry.length > count) break;
+    parts.push(entry);
+    size += entry.length;
+    f.dirIndex++;
+  }
+  if (parts.length === 0 && f.dirIndex < f.dirList.length)
+    throw p9err(Errno.EMSGSIZE, 'directory entry does not fit in the read count');
+  f.dirOffset += size;
+  return Buffer.concat(parts, size);
+}
+
+async function readdir(c: Connection, m: Message<'Treaddir'>): Promise<ReplyBody> {
+  const f = fidOf(c, m.fid);
+  const dir = dirOf(f);
+  if (!canRead(f.mode)) throw p9err(Errno.EBADF, 'fid not open for reading');
+  // Cookie = index of the next entry; a snapshot taken at cookie 0 keeps every cookie resolvable.
+  const start = safeOffset(m.offset);
+  if (start === 0 || !f.dirList) f.dirList = await dir.list(f);
+  const count = Math.min(m.count, c.iounit);
+  const buf = Buffer.allocUnsafe(count);
+  let pos = 0;
+  for (let i = start; i < f.dirList.length; i++) {
+    const n = f.dirList[i]!;
+    const d = { qid: n.qid, offset: BigInt(i + 1), type: direntType(n), name: n.name };
+    if (pos + direntSize(d) > count) {
+      if (pos === 0) throw p9err(Errno.EINVAL, 'directory entry does not fit in the readdir count');
+      break;
+    }
+    pos = encodeDirent(d, buf, pos);
+  }
+  return { type: 'Rreaddir', data: buf.subarray(0, pos) };
+}
+
+function userOf(m: { uname: string; nUname?: number }): User {
+  return { uname: m.uname, nUname: m.nUname ?? NONUNAME };
+}
+
+function attachRoot(c: Connection, m: Message<'Tattach'>): Dir | Promise<Dir> {
+  const { root } = c.options;
+  return typeof root === 'function'
+    ? root({ uname: m.uname, aname: m.aname, nUname: m.nUname ?? NONUNAME })
+    : root;
+}
+
+const ok = <T extends ReplyBody['type']>(type: T) => ({ type }) as ReplyBody;
+
+export const handlers: { [N in MessageName]?: H<N> } = {
+  // Tauth is answered with an error, so every client attaches with NOFID. diod's clients (libnpclient)
+  // read only errno 0 or ENOENT as "authentication not required" (any other errno is fatal to them);
+  // Plan 9 and plan9port only need an Rerror.
+  Tauth: (c) => {
+    throw p9err(c.dialect === '9P2000.L' ? Errno.ENOENT : Errno.EOPNOTSUPP, 'authentication not required');
+  },
+  Tattach: (c, m) => {
+    checkNewFid(c, m.fid);
+    if (m.afid !== NOFID) throw p9err(Errno.EBADF, 'unknown afid: authentication not required');
+    const done = (root: Dir): ReplyBody => {
+      checkNewFid(c, m.fid);
+      c.fids.set(m.fid, new Fid(root, userOf(m), root));
+      return { type: 'Rattach', qid: root.qid };
+    };
+    const root = attachRoot(c, m);
+    return root instanceof Promise ? root.then(done) : done(root);
+  },
+  Twalk: walk,
+  Topen: async (c, m) => ({
+    type: 'Ropen',
+    qid: await openFid(c, fidOf(c, m.fid), openModeFrom9P(m.mode)),
+    iounit: c.iounit,
+  }),
+  Tlopen: async (c, m) => ({
+    type: 'Rlopen',
+    qid: await openFid(c, fidOf(c, m.fid), openModeFromL(m.flags)),
+    iounit: c.iounit,
+  }),
+  Tcreate: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    if (f.mode) throw p9err(Errno.EBADF, 'fid already open');
+    const node = await createIn(c, f, m.name, m.perm);
+    f.node = node;
+    return { type: 'Rcreate', qid: await openFid(c, f, openModeFrom9P(m.mode)), iounit: c.iounit };
+  },
+  Tlcreate: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    if (f.mode) throw p9err(Errno.EBADF, 'fid already open');
+    const node = await createIn(c, f, m.name, m.mode & 0o777);
+    f.node = node;
+    return { type: 'Rlcreate', qid: await openFid(c, f, openModeFromL(m.flags & ~0o1000)), iounit: c.iounit };
+  },
+  Tmkdir: async (c, m) => {
+    const node = await createIn(c, fidOf(c, m.dfid), m.name, (DMDIR | (m.mode & 0o777)) >>> 0);
+    return { type: 'Rmkdir', qid: node.qid };
+  },
+  Tread: async (c, m, req) => {
+    const f = fidOf(c, m.fid);
+    if (!canRead(f.mode)) throw p9err(Errno.EBADF, 'fid not open for reading');
+    const count = Math.min(m.count, c.iounit);
+    const offset = safeOffset(m.offset);
+    if (f.node instanceof Dir) {
+      if (c.dialect === '9P2000.L') throw p9err(Errno.EISDIR);
+      return { type: 'Rread', data: await dirRead(c, f, offset, count) };
+    }
+    const data = await (f.node as File).read(f, offset, count, req.abort.signal);
+    return { type: 'Rread', data: data.length > count ? data.subarray(0, count) : data };
+  },
+  Twrite: async (c, m, req) => {
+    const f = fidOf(c, m.fid);
+    if (!canWrite(f.mode)) throw p9err(Errno.EBADF, 'fid not open for writing');
+    if (f.node instanceof Dir) throw p9err(Errno.EISDIR);
+    const n = await (f.node as File).write(f, safeOffset(m.offset), m.data, req.abort.signal);
+    return { type: 'Rwrite', count: Math.min(n, m.data.length) };
+  },
+  Tclunk: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    // Freed before anything can fail: clients reuse the number as soon as Rclunk arrives.
+    c.fids.delete(m.fid);
+    await f.release();
+    return ok('Rclunk');
+  },
+  Tremove: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    c.fids.delete(m.fid); // the fid is clunked even if the removal fails
+    try {
+      const parent = f.node.parent;
+      if (!parent || f.node === f.root) throw p9err(Errno.EPERM, 'cannot remove the root');
+      need(c, parent, f.user, 2);
+      await parent.remove(f.node, f);
+    } finally {
+      if (f.mode) f.mode.removeOnClose = false;
+      await f.release();
+    }
+    return ok('Rremove');
+  },
+  Tstat: (c, m) => {
+    const f = fidOf(c, m.fid);
+    return { type: 'Rstat', stat: statOf(f.node, c.dialect, f.node === f.root) };
+  },
+  Twstat: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    const changes = changesFromWstat(m.stat, f.node);
+    if (Object.keys(changes).length === 0) return ok('Rwstat'); // all don't-touch: a sync
+    if (changes.length !== undefined) need(c, f.node, f.user, 2);
+    if (changes.name !== undefined) {
+      validName(changes.name);
+      if (f.node.parent) need(c, f.node.parent, f.user, 2);
+    }
+    await f.node.setattr(changes, f);
+    return ok('Rwstat');
+  },
+  Tgetattr: (c, m) => ({ type: 'Rgetattr', ...getattrOf(fidOf(c, m.fid).node) }),
+  Tsetattr: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    const changes = changesFromSetattr(m);
+    if (changes.length !== undefined) need(c, f.node, f.user, 2);
+    if (Object.keys(changes).length > 0) await f.node.setattr(changes, f);
+    return ok('Rsetattr');
+  },
+  Treaddir: readdir,
+  Tstatfs: (c, m) => {
+    fidOf(c, m.fid);
+    const s = c.options.statfs?.();
+    return {
+      type: 'Rstatfs',
+      fsType: V9FS_MAGIC,
+      bsize: 4096,
+      blocks: 0n,
+      bfree: 0n,
+      bavail: 0n,
+      files: 0n,
+      ffree: 0n,
+      fsid: 0n,
+      namelen: 255,
+      ...s,
+    };
+  },
+  Tunlinkat: async (c, m) => {
+    const f = fidOf(c, m.dirfid);
+    const dir = dirOf(f);
+    const child = await dir.lookup(m.name, f);
+    if (!child) throw p9err(Errno.ENOENT);
+    if (m.flags & AT_REMOVEDIR && !child.isDir) throw p9err(Errno.ENOTDIR);
+    if (!(m.flags & AT_REMOVEDIR) && child.isDir) throw p9err(Errno.EISDIR);
+    need(c, dir, f.user, 2);
+    await dir.remove(child, f);
+    return ok('Runlinkat');
+  },
+  Trenameat: async (c, m) => {
+    const from = fidOf(c, m.olddirfid);
+    const to = dirOf(fidOf(c, m.newdirfid));
+    const dir = dirOf(from);
+    validName(m.newname);
+    const child = await dir.lookup(m.oldname, from);
+    if (!child) throw p9err(Errno.ENOENT);
+    need(c, dir, from.user, 2);
+    need(c, to, from.user, 2);
+    await dir.rename(child, to, m.newname, from);
+    return ok('Rrenameat');
+  },
+  Trename: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    const to = dirOf(fidOf(c, m.dfid));
+    validName(m.name);
+    const parent = f.node.parent;
+    if (!parent) throw p9err(Errno.EPERM, 'cannot rename the root');
+    need(c, parent, f.user, 2);
+    need(c, to, f.user, 2);
+    await parent.rename(f.node, to, m.name, f);
+    return ok('Rrename');
+  },
+  Tfsync: (c, m) => {
+    fidOf(c, m.fid);
+    return ok('Rfsync');
+  },
+  // Advisory locks always succeed: there is nothing on the server side to protect.
+  Tlock: (c, m) => {
+    fidOf(c, m.fid);
+    return { type: 'Rlock', status: LOCK_SUCCESS };
+  },
+  Tgetlock: (c, m) => {
+    fidOf(c, m.fid);
+    return {
+      type: 'Rgetlock',
+      lockType: LOCK_TYPE_UNLCK,
+      start: m.start,
+      length: m.length,
+      procId: m.procId,
+      clientId: m.clientId,
+    };
+  },
+  // Linux probes security.capability before truncating: ENODATA lets it carry on.
+  Txattrwalk: () => {
+    throw p9err(Errno.ENODATA);
+  },
+  Txattrcreate: () => {
+    throw p9err(Errno.EOPNOTSUPP);
+  },
+  Treadlink: () => {
+    throw p9err(Errno.EINVAL);
+  },
+  Tsymlink: () => {
+    throw p9err(Errno.EOPNOTSUPP);
+  },
+  Tmknod: () => {
+    throw p9err(Errno.EOPNOTSUPP);
+  },
+  Tlink: () => {
+    throw p9err(Errno.EOPNOTSUPP);
+  },
+  Topenfd: () => {
+    throw p9err(Errno.EOPNOTSUPP, 'openfd not supported');
+  },
+};
+
+// Classic-only requests in a .L session answer EOPNOTSUPP (Linux never sends them there).
+for (const name of ['Topen', 'Tcreate', 'Tstat', 'Twstat'] as const) {
+  const h = handlers[name] as Handler;
+  (handlers as Record<string, Handler>)[name] = (c, m, r) => {
+    if (c.dialect === '9P2000.L') throw p9err(Errno.EOPNOTSUPP);
+    return h(c, m, r);
+  };
+}

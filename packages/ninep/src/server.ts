@@ -1,0 +1,155 @@
+/**
+ * A 9P server: a file tree (or a function choosing one per attach) served on TCP, Unix sockets
+ * or any already-open stream. Safe by default: a Unix socket with mode 0600 in a private runtime
+ * directory; TCP only when asked and on loopback unless given an address; per-connection caps.
+ */
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { Connection } from './connection.js';
+import { DIALECTS, type Dialect } from './constants.js';
+import { type DialAddress, formatDial, parseDial } from './dial.js';
+import type { Message, MessageFields } from './messages.js';
+import type { Dir } from './tree.js';
+
+export interface AttachInfo {
+  uname: string;
+  aname: string;
+  nUname: number;
+}
+
+export interface ServerOptions {
+  /** The tree served to every attach, or a function choosing (or refusing, by throwing) one per attach. */
+  root: Dir | ((a: AttachInfo) => Dir | Promise<Dir>);
+  /** Largest msize granted (default 1 MiB; a client asking for less gets what it asked). */
+  msize?: number;
+  /** Dialects offered (default all three). */
+  dialects?: Dialect[];
+  /** Requests in flight per connection before new ones get EAGAIN (default 1024; Tflush never counts). */
+  maxOutstanding?: number;
+  /** How long a flushed request may take to notice its AbortSignal before the Rflush goes out anyway. */
+  flushGraceMs?: number;
+  /** Plan 9 permission checks against the attach user (default true). */
+  permissions?: boolean;
+  /** Figures for Rstatfs (`df`). */
+  statfs?: () => Partial<MessageFields['Rstatfs']>;
+  /** Diagnostics (malformed frames, dropped connections). */
+  log?: (line: string) => void;
+  /** Every message in and out, for debugging and golden traces. */
+  trace?: (dir: '<-' | '->', msg: Message) => void;
+}
+
+export interface ListenOptions {
+  /** Unix socket mode (default 0o600). */
+  mode?: number;
+  /** Socket file name in the runtime directory when no address is given (default `ninep.<pid>.sock`). */
+  name?: string;
+}
+
+export interface Listener {
+  /** The address as a dial string (with the real port when 0 was asked). */
+  readonly address: string;
+  readonly dial: DialAddress;
+  close(): Promise<void>;
+}
+
+/** `$XDG_RUNTIME_DIR/ninep` or `<tmpdir>/ninep-<uid>`, created 0700 and checked to be ours. */
+export function runtimeDir(): string {
+  const base = process.env['XDG_RUNTIME_DIR'];
+  const dir = base ? join(base, 'ninep') : join(tmpdir(), `ninep-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
+    throw new Error(`runtime directory ${dir} is not a directory owned by this user`);
+  }
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  return dir;
+}
+
+export class NinepServer {
+  readonly options: ServerOptions & {
+    msize: number;
+    maxOutstanding: number;
+    flushGraceMs: number;
+    dialects: Dialect[];
+  };
+  readonly connections = new Set<Connection>();
+  private readonly listeners = new Set<Server>();
+
+  constructor(options: ServerOptions) {
+    this.options = {
+      msize: 1 << 20,
+      maxOutstanding: 1024,
+      flushGraceMs: 2000,
+      dialects: [...DIALECTS],
+      ...options,
+    };
+  }
+
+  /** Serves one already-open stream (a socket, a pipe pair, stdin/stdout). */
+  serve(input: Readable, output: Writable = input as unknown as Writable): Connection {
+    const c = new Connection(this.options, input, output);
+    this.connections.add(c);
+    c.onClose(() => this.connections.delete(c));
+    return c;
+  }
+
+  /**
+   * Listens on a dial string: `unix!PATH`, `tcp!HOST!PORT`, `tcp!PORT` (loopback). Without one,
+   * a Unix socket in the runtime directory.
+   */
+  async listen(addr?: string, opts: ListenOptions = {}): Promise<Listener> {
+    const dial: DialAddress = addr
+      ? parseDial(addr)
+      : { net: 'unix', path: join(runtimeDir(), opts.name ?? `ninep.${process.pid}.sock`) };
+    const srv = createServer((sock: Socket) => {
+      sock.setNoDelay?.(true);
+      this.serve(sock);
+    });
+    if (dial.net === 'unix') await removeStaleSocket(dial.path);
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      if (dial.net === 'unix') srv.listen(dial.path, resolve);
+      else srv.listen(dial.port, dial.host, resolve);
+    });
+    if (dial.net === 'unix') chmodSync(dial.path, opts.mode ?? 0o600);
+    this.listeners.add(srv);
+    const bound: DialAddress =
+      dial.net === 'tcp' ? { ...dial, port: (srv.address() as { port: number }).port } : dial;
+    return {
+      address: formatDial(bound),
+      dial: bound,
+      close: () =>
+        new Promise<void>((resolve) => {
+          this.listeners.delete(srv);
+          srv.close(() => resolve());
+        }),
+    };
+  }
+
+  /** Stops listening and drops every connection (pending requests are aborted, fids clunked). */
+  async close(): Promise<void> {
+    const closing = [...this.listeners].map((s) => new Promise<void>((r) => s.close(() => r())));
+    this.listeners.clear();
+    for (const c of this.connections) c.close();
+    await Promise.all(closing);
+  }
+}
+
+/** A socket file nobody answers on is left over from a dead server: remove it; a live one is EADDRINUSE. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`${path}: a server is already listening there`);
+  unlinkSync(path);
+}

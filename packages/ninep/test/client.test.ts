@@ -1,0 +1,147 @@
+/** Our client against our server over real sockets, in each dialect; the CLI; listening defaults. */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ninepCommand } from '../src/cli.js';
+import {
+  createRamfs,
+  DMDIR,
+  EventFile,
+  NinepClient,
+  NinepServer,
+  parseDial,
+  RemoteError,
+  runtimeDir,
+} from '../src/index.js';
+
+const root = createRamfs('none');
+const events = root.add(new EventFile('events', 0o444));
+const server = new NinepServer({ root, permissions: false });
+let addr: string;
+beforeAll(async () => {
+  addr = (await server.listen(`unix!${join(mkdtempSync(join(tmpdir(), 'ninep-')), 's.sock')}`)).address;
+});
+afterAll(() => server.close());
+
+describe.each(['9P2000', '9P2000.u', '9P2000.L'] as const)('client over %s', (version) => {
+  const d = `t-${version}`;
+  it('negotiates, creates, writes, reads back, stats, lists, renames, removes', async () => {
+    const c = await NinepClient.connect(addr, { version });
+    expect(c.dialect).toBe(version);
+    await c.mkdir(d);
+    await c.writeFile(`${d}/f`, Buffer.from('hello'));
+    expect((await c.readFile(`${d}/f`)).toString()).toBe('hello');
+    await c.writeFile(`${d}/f`, Buffer.from('hi'));
+    expect((await c.readFile(`${d}/f`)).toString()).toBe('hi');
+    const st = await c.stat(`${d}/f`);
+    expect(st).toMatchObject({ name: 'f', length: 2, mode: 0o644 });
+    expect((await c.stat(d)).mode & DMDIR).toBeTruthy();
+    await c.rename(`${d}/f`, `${d}/g`);
+    expect((await c.readdir(d)).map((e) => e.name)).toEqual(['g']);
+    await expect(c.stat(`${d}/f`)).rejects.toMatchObject({ errno: 2 });
+    await expect(c.remove(d)).rejects.toBeInstanceOf(RemoteError);
+    await c.remove(`${d}/g`);
+    await c.remove(d);
+    c.close();
+  });
+  it('moves 3 MiB in msize-sized pieces with the same checksum', async () => {
+    const c = await NinepClient.connect(addr, { version, msize: 65536 });
+    expect(c.msize).toBe(65536);
+    const data = Buffer.alloc(3 << 20);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    await c.writeFile(`big-${version}`, data);
+    const back = await c.readFile(`big-${version}`);
+    const sum = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(sum(back)).toBe(sum(data));
+    await c.remove(`big-${version}`);
+    c.close();
+  });
+  it('flushes a blocked read through an AbortSignal and keeps working', async () => {
+    const c = await NinepClient.connect(addr, { version });
+    const fid = await c.walk('events');
+    await c.open(fid, 'r');
+    const ac = new AbortController();
+    const blocked = c.read(fid, 0, 100, ac.signal);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(events.blockedReaders).toBe(1);
+    ac.abort();
+    await expect(blocked).rejects.toThrow();
+    expect(events.blockedReaders).toBe(0);
+    const next = c.read(fid, 0, 100);
+    await new Promise((r) => setTimeout(r, 30));
+    events.post('ping');
+    expect(Buffer.from(await next).toString()).toBe('ping');
+    await c.clunk(fid);
+    c.close();
+  });
+});
+
+describe('cli', () => {
+  const run = async (argv: string[], input = '') => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks: Buffer[] = [];
+    const errs: Buffer[] = [];
+    out.on('data', (b) => chunks.push(b));
+    err.on('data', (b) => errs.push(b));
+    const code = await ninepCommand(argv, {
+      stdin: Readable.from([Buffer.from(input)]),
+      stdout: out,
+      stderr: err,
+    });
+    return { code, out: Buffer.concat(chunks).toString(), err: Buffer.concat(errs).toString() };
+  };
+  it('ls, read, write, stat, create, rm', async () => {
+    expect((await run(['create', addr, 'cli/'])).code).toBe(0);
+    expect((await run(['create', addr, 'cli/a'], 'first')).code).toBe(0);
+    expect((await run(['read', addr, 'cli/a'])).out).toBe('first');
+    expect(await run(['write', addr, 'cli/a'], 'second')).toMatchObject({ code: 0 });
+    expect((await run(['read', addr, 'cli/a'])).out).toBe('second');
+    expect((await run(['ls', addr, 'cli'])).out).toMatch(/^-rw-r--r-- \S+ \S+ 6 \S+ a\n$/);
+    expect((await run(['stat', addr, 'cli/a'])).out).toMatch(
+      /qid path \d+ version \d+ type 0x0 {2}mode 0644 {2}dialect 9P2000\.L/,
+    );
+    expect(await run(['rm', addr, 'cli'])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/directory is not empty/),
+    });
+    expect((await run(['rm', addr, 'cli/a'])).code).toBe(0);
+    expect((await run(['read', addr, 'cli/a'])).err).toMatch(/file does not exist/);
+    expect((await run(['frob', addr, 'x'])).code).toBe(2);
+  });
+});
+
+describe('listening', () => {
+  it('defaults to a 0600 Unix socket in a 0700 runtime directory', async () => {
+    const s = new NinepServer({ root });
+    const l = await s.listen(undefined, { name: 'test.sock' });
+    const d = parseDial(l.address);
+    expect(d.net).toBe('unix');
+    const path = d.net === 'unix' ? d.path : '';
+    expect(path).toBe(join(runtimeDir(), 'test.sock'));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(runtimeDir()).mode & 0o777).toBe(0o700);
+    const c = await NinepClient.connect(l.address);
+    c.close();
+    await s.close();
+  });
+  it('TCP on loopback when only a port is given', async () => {
+    const s = new NinepServer({ root });
+    const l = await s.listen('tcp!0');
+    expect(l.address).toMatch(/^tcp!127\.0\.0\.1!\d+$/);
+    const c = await NinepClient.connect(l.address, { version: '9P2000' });
+    expect(c.dialect).toBe('9P2000');
+    c.close();
+    await s.close();
+  });
+  it('parses dial strings', () => {
+    expect(parseDial('tcp!h!564')).toEqual({ net: 'tcp', host: 'h', port: 564 });
+    expect(parseDial('unix!/a!b')).toEqual({ net: 'unix', path: '/a!b' });
+    expect(parseDial('host')).toEqual({ net: 'tcp', host: 'host', port: 564 });
+    expect(() => parseDial('tcp!h!99999')).toThrow(/port/);
+    expect(() => parseDial('udp!x!1')).toThrow(/expected/);
+  });
+});

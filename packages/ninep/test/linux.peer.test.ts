@@ -1,0 +1,112 @@
+/**
+ * The Linux kernel 9p client (Debian 6.1, in the QEMU TCG guest) mounting the ramfs tree served by
+ * this process, once per dialect. The guest reaches us through QEMU user networking: a guestfwd rule
+ * per mount hands its TCP connection to a chardev connected to our Unix socket, so no host IP
+ * traffic is involved. The tree is ninep-ramfs's (createRamfs) plus one blocking event file.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runGuest } from '@vmw9/qemu-harness';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createRamfs, EventFile, NinepServer } from '../src/index.js';
+
+const DIALECTS = ['9p2000', '9p2000.u', '9p2000.L'] as const;
+const STEPS = [
+  'mount',
+  'create',
+  'readback',
+  'append',
+  'truncate',
+  'rename',
+  'mkdir',
+  'rmdir',
+  'remove',
+  'ls',
+  'stat',
+  'df',
+  'big',
+  'interrupt',
+  'usable',
+  'umount',
+];
+
+const root = createRamfs('root');
+const block = root.add(new EventFile('block', 0o444, 'root'));
+let flushes = 0;
+const server = new NinepServer({
+  root,
+  permissions: false,
+  log: (l) => console.log(l),
+  trace: (dir, m) => {
+    if (dir === '<-' && m.type === 'Tflush') flushes++;
+  },
+});
+let sock: string;
+beforeAll(async () => {
+  sock = join(mkdtempSync(join(tmpdir(), 'ninep-linux-')), 'ramfs.sock');
+  await server.listen(`unix!${sock}`);
+});
+afterAll(() => server.close());
+
+// Each step prints "STEP <dialect> <name> ok|FAIL ..." so a failure names the step and dialect.
+const script = `
+ok() { echo "STEP $V $1 ok"; }
+bad() { echo "STEP $V $1 FAIL $2"; }
+check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
+ip link set lo up
+IF=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
+ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" || echo "network setup failed"
+dd if=/dev/urandom of=/dev/shm/big bs=1M count=16 status=none
+WANT=$(sha256sum </dev/shm/big)
+P=5640
+for V in ${DIALECTS.join(' ')}; do
+  M=/dev/shm/m-$V; mkdir -p $M
+  if mount -t 9p -o trans=tcp,port=$P,version=$V,uname=root,access=any,dfltuid=0,dfltgid=0 10.0.2.100 $M; then ok mount; else bad mount "mount failed"; P=$((P+1)); continue; fi
+  P=$((P+1))
+  D=$M/$V; mkdir $D
+  echo hello > $D/a && ok create || bad create "write failed"
+  check readback hello cat $D/a
+  echo more >> $D/a; check append "hello
+more" cat $D/a
+  truncate -s 3 $D/a; check truncate hel cat $D/a
+  mv $D/a $D/b && [ ! -e $D/a ] && check rename hel cat $D/b
+  mkdir $D/sub && echo x > $D/sub/f && [ -d $D/sub ] && ok mkdir || bad mkdir "mkdir failed"
+  rm $D/sub/f && rmdir $D/sub && [ ! -e $D/sub ] && ok rmdir || bad rmdir "rmdir failed"
+  echo gone > $D/c && rm $D/c && [ ! -e $D/c ] && ok remove || bad remove "remove failed"
+  L=$(ls -la $D); echo "$L" | grep -q ' b$' && echo "$L" | grep -q '^-rw' && ok ls || bad ls "$L"
+  check stat "3 regular file" stat -c '%s %F' $D/b
+  df $M >/dev/null && ok df || bad df "df failed"
+  cp /dev/shm/big $D/big && check big "$WANT" sh -c "sha256sum <$D/big"
+  timeout -s INT 3 cat $M/block; rc=$?
+  [ $rc = 124 ] && ok interrupt || bad interrupt "timeout exit $rc"
+  check usable hel cat $D/b
+  rm -r $D
+  umount $M && ok umount || bad umount "umount failed"
+done
+echo DONE
+`;
+
+it('Linux v9fs mounts ninep-ramfs with each dialect and runs the file operations', async () => {
+  const chardevs = DIALECTS.flatMap((_, i) => ['-chardev', `socket,id=c${i},path=${sock}`]);
+  const fwd = DIALECTS.map((_, i) => `guestfwd=tcp:10.0.2.100:${5640 + i}-chardev:c${i}`).join(',');
+  const r = await runGuest({
+    qemuArgs: [
+      ...chardevs,
+      '-netdev',
+      `user,id=n0,restrict=on,${fwd}`,
+      '-device',
+      'virtio-net-pci,netdev=n0',
+    ],
+    ioperm: false,
+    command: ['sh', '-c', script],
+    timeoutMs: 280_000,
+  });
+  console.log(r.stdout);
+  expect(r.stdout).toContain('DONE');
+  for (const v of DIALECTS) for (const s of STEPS) expect(r.stdout).toContain(`STEP ${v} ${s} ok`);
+  expect(r.stdout).not.toContain('FAIL');
+  // Each Ctrl-C reached us as a Tflush that ended the blocked read.
+  expect(flushes).toBeGreaterThanOrEqual(DIALECTS.length);
+  expect(block.blockedReaders).toBe(0);
+}, 300_000);

@@ -1,0 +1,53 @@
+/** Starts diod (the reference 9P2000.L server) exporting a fresh tmpfs directory on a Unix socket. */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Diod {
+  sock: string;
+  /** The exported directory (on /dev/shm, a tmpfs); also the aname to attach. */
+  export: string;
+  stop(): Promise<void>;
+}
+
+export function requireCommand(cmd: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
+    throw new Error(
+      `${cmd} is not installed: run packages/ninep/install-deps.sh as root (apt-get install diod)`,
+    );
+  }
+}
+
+export async function startDiod(threads = 16): Promise<Diod> {
+  requireCommand('diod');
+  const dir = mkdtempSync('/dev/shm/ninep-diod-');
+  const exp = join(dir, 'export');
+  spawnSync('mkdir', ['-p', exp]);
+  const sock = join(dir, 'diod.sock');
+  // -f foreground, -n no auth, -N no user db (runs as us), -l listen, -e export, -t worker threads.
+  // cwd = the temp dir: diod 1.0.24 raises its own core limit and can dump core when stopped in the
+  // middle of a session; the dump then goes away with the directory, not into the checkout.
+  const args = ['-f', '-n', '-N', '-t', String(threads), '-l', sock, '-e', exp];
+  const p: ChildProcess = spawn('diod', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr?.on('data', (d) => (err += d));
+  for (let i = 0; i < 100 && !existsSync(sock); i++) {
+    if (p.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!existsSync(sock)) {
+    p.kill('SIGKILL');
+    throw new Error(`diod did not start: ${err}`);
+  }
+  return {
+    sock,
+    export: exp,
+    stop: async () => {
+      if (p.exitCode === null) {
+        p.kill('SIGTERM');
+        await new Promise((r) => p.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
