@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { detectCommand } from './commands/detect.js';
 import { hostCommand } from './commands/host.js';
 import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
+import { serveCommand } from './commands/serve.js';
 import { simCommand } from './commands/sim.js';
 import { CliError, Exit } from './exit.js';
 import { stdio } from './output.js';
@@ -54,9 +55,14 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('rpc')
-    .description('send one GuestRPC (RPCI) command; prints the reply (exit 0) or the host\'s error (exit 1), like vmware-rpctool')
+    .description(
+      "send one GuestRPC (RPCI) command; prints the reply (exit 0) or the host's error (exit 1), like vmware-rpctool",
+    )
     .argument('<command...>', 'the command and its arguments, e.g. info-get guestinfo.foo')
-    .addHelpText('after', "\nExamples:\n  vmw9 rpc info-get guestinfo.ovfEnv\n  vmw9 rpc 'log hello from the guest'\n  vmw9 --host sim rpc tools.capability.foo")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  vmw9 rpc info-get guestinfo.ovfEnv\n  vmw9 rpc 'log hello from the guest'\n  vmw9 --host sim rpc tools.capability.foo",
+    )
     .action(async (words: string[]) => {
       code = await rpcCommand(out(), words.join(' '), { host: globals().host });
     });
@@ -74,7 +80,10 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<key>', 'e.g. guestinfo.role')
     .argument('<value>', 'the value; - reads it from standard input')
     .description('set a guestinfo value')
-    .addHelpText('after', '\nExamples:\n  vmw9 info set guestinfo.role web\n  cat cloud-init.yaml | vmw9 info set guestinfo.userdata -')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 info set guestinfo.role web\n  cat cloud-init.yaml | vmw9 info set guestinfo.userdata -',
+    )
     .action(async (key: string, value: string) => {
       code = await infoSetCommand(out(), key, value, { host: globals().host });
     });
@@ -85,6 +94,40 @@ export async function main(argv: string[]): Promise<number> {
     .description("write a line to the VM's log on the host (vmware.log)")
     .action(async (words: string[]) => {
       code = await logCommand(out(), words.join(' '), { host: globals().host });
+    });
+
+  program
+    .command('serve')
+    .description("serve the /mnt/vmware file tree over 9P (the tree alone, without the agent's TCLO loop)")
+    .option(
+      '--listen <addr>',
+      'unix!PATH or tcp!HOST!PORT (default: a 0600 Unix socket in a private runtime directory)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 serve --host sim\n  vmw9 serve --listen tcp!127.0.0.1!5640\n  vmw9 9p ls unix!/run/vmw9/vmware.sock /',
+    )
+    .action(async (opts: { listen?: string }) => {
+      code = await serveCommand(out(), { host: globals().host, ...opts });
+    });
+
+  program
+    .command('9p')
+    .description('a 9P client for any 9P server: ls|read|write|stat|create|rm ADDR PATH')
+    .argument('[args...]', 'ls|read|write|stat|create|rm ADDR PATH')
+    .allowUnknownOption()
+    .helpOption(false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 9p ls unix!/tmp/fs.sock /\n  echo hello | vmw9 9p write unix!/tmp/fs.sock /snarf\n  vmw9 9p read tcp!127.0.0.1!5640 /version',
+    )
+    .action(async (args: string[]) => {
+      const { ninepCommand } = await import('ninep/cli');
+      code = await ninepCommand(args, {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type SimServer, VmxHost, serveHost } from '@vmw9/vmx-sim';
+import { type SimServer, serveHost, VmxHost } from '@vmw9/vmx-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -38,19 +38,31 @@ describe('vmw9 rpc / info / log', () => {
     expect(await vmw9(['info', 'set', 'guestinfo.role', 'web server'])).toMatchObject({ code: 0, out: '' });
     expect(host.rpci.getGuestinfo('guestinfo.role')).toBe('web server');
     expect(await vmw9(['info', 'get', 'guestinfo.role'])).toMatchObject({ code: 0, out: 'web server\n' });
-    expect(await vmw9(['info', 'get', 'guestinfo.none'])).toMatchObject({ code: 1, err: 'vmw9: no value for guestinfo.none\n' });
+    expect(await vmw9(['info', 'get', 'guestinfo.none'])).toMatchObject({
+      code: 1,
+      err: 'vmw9: no value for guestinfo.none\n',
+    });
   });
 
   it('info set KEY - reads the value from standard input', async () => {
-    expect((await vmw9(['info', 'set', 'guestinfo.userdata', '-'], '#cloud-config\nhostname: a b\n')).code).toBe(0);
+    expect(
+      (await vmw9(['info', 'set', 'guestinfo.userdata', '-'], '#cloud-config\nhostname: a b\n')).code,
+    ).toBe(0);
     expect(host.rpci.getGuestinfo('guestinfo.userdata')).toBe('#cloud-config\nhostname: a b');
   });
 
   it('rpc prints the reply (exit 0) or the host error on stderr (exit 1), like vmware-rpctool', async () => {
     host.rpci.setGuestinfo('guestinfo.x', 'y');
     expect(await vmw9(['rpc', 'info-get', 'guestinfo.x'])).toMatchObject({ code: 0, out: 'y\n', err: '' });
-    expect(await vmw9(['rpc', 'no.such.command'])).toMatchObject({ code: 1, out: '', err: 'Unknown command\n' });
-    expect(JSON.parse((await vmw9(['--json', 'rpc', 'info-get guestinfo.x'])).out)).toEqual({ ok: true, reply: 'y' });
+    expect(await vmw9(['rpc', 'no.such.command'])).toMatchObject({
+      code: 1,
+      out: '',
+      err: 'Unknown command\n',
+    });
+    expect(JSON.parse((await vmw9(['--json', 'rpc', 'info-get guestinfo.x'])).out)).toEqual({
+      ok: true,
+      reply: 'y',
+    });
   });
 
   it('log writes to the host log', async () => {

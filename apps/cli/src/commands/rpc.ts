@@ -8,7 +8,10 @@ import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { type Output, printJson } from '../output.js';
 
-async function withRpc<T>(opts: HostOptions, fn: (rpc: import('@vmw9/rpc').RpciClient, rpcMod: typeof import('@vmw9/rpc')) => Promise<T>): Promise<T> {
+async function withRpc<T>(
+  opts: HostOptions,
+  fn: (rpc: import('@vmw9/rpc').RpciClient, rpcMod: typeof import('@vmw9/rpc')) => Promise<T>,
+): Promise<T> {
   const rpcMod = await import('@vmw9/rpc');
   const { port } = await openHost(opts);
   const rpc = new rpcMod.RpciClient(port);
@@ -44,7 +47,12 @@ export async function infoGetCommand(o: Output, key: string, opts: HostOptions):
   });
 }
 
-export async function infoSetCommand(o: Output, key: string, value: string, opts: HostOptions): Promise<number> {
+export async function infoSetCommand(
+  o: Output,
+  key: string,
+  value: string,
+  opts: HostOptions,
+): Promise<number> {
   // "-" reads the value from standard input, without its final newline.
   const v = value === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : value;
   return withRpc(opts, async (rpc, m) => {

@@ -1,0 +1,38 @@
+/**
+ * `vmw9 serve`: the /mnt/vmware tree alone (no TCLO loop) over 9P, on the chosen --host. A Unix
+ * socket in a private runtime directory by default (mode 0600; the path is printed), TCP only
+ * when asked. Runs until SIGINT/SIGTERM, then closes every connection and the socket.
+ */
+import { CliError, Exit } from '../exit.js';
+import { type HostOptions, openHost } from '../host.js';
+import type { Output } from '../output.js';
+
+export async function serveCommand(o: Output, opts: HostOptions & { listen?: string }): Promise<number> {
+  const [{ RpciClient }, fs] = await Promise.all([import('@vmw9/rpc'), import('@vmw9/fs')]);
+  const { port, description } = await openHost(opts);
+  const rpc = new RpciClient(port);
+  const tree = fs.buildVmwareTree({ port, rpc, transport: description });
+  let served: Awaited<ReturnType<typeof fs.serveVmwareTree>>;
+  try {
+    served = await fs.serveVmwareTree(tree, {
+      ...(opts.listen ? { listen: opts.listen } : {}),
+      log: (l) => o.err(`vmw9 serve: ${l}`),
+    });
+  } catch (e) {
+    throw new CliError(
+      `cannot listen on ${opts.listen ?? 'the runtime directory'}: ${(e as Error).message}`,
+      Exit.FAILED,
+    );
+  }
+  o.err(`vmw9 serve: the /mnt/vmware tree for ${description} is served on ${served.address}`);
+  if (o.json) o.out(JSON.stringify({ address: served.address, host: description }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await served.close();
+  await rpc.close().catch(() => undefined);
+  await port.close?.();
+  o.err('vmw9 serve: stopped');
+  return Exit.OK;
+}

@@ -1,0 +1,11 @@
+export * as format from './format.js';
+export { type ServedTree, type ServeOptions, serveVmwareTree } from './serve.js';
+export {
+  type Clipboard,
+  type EventSource,
+  type FsServices,
+  LegacyClipboard,
+  type PowerRequest,
+} from './services.js';
+export { Counters, STAT_FIELDS } from './stats.js';
+export { buildVmwareTree, FS_VERSION, type TreeOptions, type VmwareTree } from './tree.js';

@@ -1,0 +1,42 @@
+/** Serves the tree with ninep: a Unix socket (mode 0600) in a runtime directory unless told otherwise. */
+
+import { join } from 'node:path';
+import { NinepServer, runtimeDir } from 'ninep';
+import type { VmwareTree } from './tree.js';
+
+export interface ServeOptions {
+  /** A dial string (`unix!PATH`, `tcp!HOST!PORT`); default a Unix socket in the runtime directory. */
+  listen?: string;
+  log?: (line: string) => void;
+}
+
+export interface ServedTree {
+  server: NinepServer;
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {}): Promise<ServedTree> {
+  // Who may connect is decided by the socket (mode 0600 by default; TCP only when asked), as with
+  // aux/vmwarefs: per-user Plan 9 permission checks would refuse every attach user but `vmware`.
+  // The modes still show what each file is for, and read-only files refuse writes themselves.
+  const server = new NinepServer({
+    root: tree.root,
+    permissions: false,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const listen = opts.listen ?? `unix!${join(runtimeDir(), 'vmware.sock')}`;
+  const listener = await server.listen(listen);
+  tree.onHangup = () => {
+    for (const c of server.connections) c.close();
+  };
+  return {
+    server,
+    address: listener.address,
+    async close() {
+      await listener.close();
+      await server.close();
+      tree.close();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Text files whose content comes from the host. Plan 9's fixed-string semantics (cons(3)): the text
+ * is produced at a read at offset 0 (a fresh snapshot for this fid), later reads slice that
+ * snapshot, and a read past its end is EOF, so `cat` terminates and `dd` sees stable records.
+ * A host failure is the read's error, never invented data.
+ */
+import { type FidContext, File, type MaybePromise } from 'ninep';
+import { hostError } from './errors.js';
+
+export class TextFile extends File {
+  constructor(
+    name: string,
+    private readonly produce: (fid: FidContext) => MaybePromise<string | Uint8Array>,
+    mode = 0o444,
+    uid?: string,
+  ) {
+    super(name, mode, uid);
+  }
+
+  override async read(fid: FidContext, offset: number, count: number): Promise<Uint8Array> {
+    const state = (fid.aux ??= {}) as { text?: Uint8Array };
+    if (offset === 0 || state.text === undefined) {
+      try {
+        const v = await this.produce(fid);
+        state.text = typeof v === 'string' ? Buffer.from(v) : v;
+      } catch (e) {
+        throw hostError(e);
+      }
+    }
+    const t = state.text;
+    return t.subarray(Math.min(offset, t.length), Math.min(offset + count, t.length));
+  }
+}
+
+/** A write-only file: each write goes to `accept` (errors are the write's errors). */
+export class WriteFile extends File {
+  constructor(
+    name: string,
+    private readonly accept: (text: string, fid: FidContext) => MaybePromise<void>,
+    mode = 0o222,
+    uid?: string,
+  ) {
+    super(name, mode, uid);
+  }
+
+  override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
+    await this.accept(Buffer.from(data).toString('utf8'), fid);
+    return data.length;
+  }
+}
+
+/** Something that changes over time: readers wait for a newer version than the one they saw. */
+export class Watched<T> {
+  private seq = 0;
+  private waiters = new Set<() => void>();
+
+  constructor(private current: T) {}
+
+  get value(): T {
+    return this.current;
+  }
+  get version(): number {
+    return this.seq;
+  }
+  /** Readers waiting now (pollers run only while there are some). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  set(v: T): void {
+    this.current = v;
+    this.seq++;
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves once the version is past `seen`; rejects when `signal` aborts (Tflush). */
+  async next(seen: number, signal: AbortSignal, onWait?: () => void): Promise<T> {
+    while (this.seq <= seen) {
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          signal.removeEventListener('abort', abort);
+          resolve();
+        };
+        const abort = () => {
+          this.waiters.delete(wake);
+          reject(signal.reason ?? new Error('interrupted'));
+        };
+        if (signal.aborted) return abort();
+        this.waiters.add(wake);
+        signal.addEventListener('abort', abort, { once: true });
+        onWait?.();
+      });
+    }
+    return this.current;
+  }
+}
