@@ -18,7 +18,8 @@ export class TextFile extends File {
   }
 
   override async read(fid: FidContext, offset: number, count: number): Promise<Uint8Array> {
-    const state = (fid.aux ??= {}) as { text?: Uint8Array };
+    if (!fid.aux) fid.aux = {};
+    const state = fid.aux as { text?: Uint8Array };
     if (offset === 0 || state.text === undefined) {
       try {
         const v = await this.produce(fid);
