@@ -4,7 +4,7 @@
  * and set at clunk (one trailing newline dropped, so `echo v > KEY` sets `v`); create makes a
  * local entry; remove sets the value empty (VMware has no delete) and forgets it. VMware offers
  * no key enumeration, so the listing holds the keys this tree knows; walking to an unknown name
- * asks the host.
+ * asks the host and finds it when its value is not empty.
  */
 import { guestinfoGet, guestinfoSet, type RpcSender } from '@vmw9/rpc';
 import { canWrite, Dir, Errno, type FidContext, File, type Node, type OpenMode, p9err } from 'ninep';
@@ -179,7 +179,10 @@ export class GuestinfoDir extends Dir {
     } catch {
       return undefined;
     }
-    if (v === null) return undefined;
+    // VMware cannot delete a variable, so removing one here sets it empty: an empty value is how a
+    // removed key looks, and a walk does not bring it back. (Keys created or declared here stay
+    // listed even when empty.)
+    if (v === null || v === '') return undefined;
     const f = this.add(new GuestinfoFile(name, this.rpc, this.counters));
     f.cached = Buffer.from(v);
     return f;

@@ -161,6 +161,8 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
     await c.remove('/guestinfo/newkey');
     expect(host.rpci.getGuestinfo('guestinfo.newkey')).toBe('');
     expect((await c.readdir('/guestinfo')).map((f) => f.name)).not.toContain('newkey');
+    // A removed key stays gone (its host value is empty, as VMware cannot delete it).
+    await failsWith(c, c.stat('/guestinfo/newkey'), /not exist|no such file|not found/i, 2);
     await failsWith(c, text(c, '/guestinfo/nosuchkey'), /not exist|no such file/i, 2);
   });
 

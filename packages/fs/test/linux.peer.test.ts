@@ -1,0 +1,179 @@
+/**
+ * The Linux kernel's 9P client (Debian 6.1 in the QEMU TCG guest) mounts the /mnt/vmware tree
+ * served by this process on vmx-sim, once per dialect, and runs the issue's script. The guest
+ * reaches our Unix socket through QEMU guestfwd rules (user networking, restrict=on: no host IP
+ * traffic). Every file is also read once and what Linux saw is written to
+ * .reports/fs-linux-files.txt (the table in the closing note).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runGuest } from '@vmw9/qemu-harness';
+import { RpciClient } from '@vmw9/rpc';
+import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildVmwareTree, type ServedTree, serveVmwareTree } from '../src/index.js';
+
+const DIALECTS = ['9p2000', '9p2000.u', '9p2000.L'] as const;
+const STEPS = [
+  'mount',
+  'ls',
+  'status-files-end',
+  'snarf-host',
+  'snarf',
+  'guestinfo-write',
+  'guestinfo-read',
+  'guestinfo-host',
+  'guestinfo-create',
+  'guestinfo-remove',
+  'mouse',
+  'log',
+  'interrupt',
+  'usable',
+  'umount',
+];
+const FILES = [
+  'ctl',
+  'version',
+  'snarf',
+  'snarfwait',
+  'mouse',
+  'pointer',
+  'wctl',
+  'time',
+  'bintime',
+  'events',
+  'power',
+  'kmesg',
+  'stats',
+  'info/cpumhz',
+  'info/uuid',
+  'info/memsize',
+  'info/hwversion',
+  'info/screensize',
+  'guestinfo/hostset',
+  'rpc1',
+  'gui',
+  'dev',
+  'msg',
+];
+
+const host = new VmxHost();
+const port = new SimBackdoorPort(host);
+const tree = buildVmwareTree(
+  {
+    port,
+    rpc: new RpciClient(port),
+    transport: 'sim (vmx-sim, for the Linux conformance test)',
+    poll: { mouseMs: 10 },
+  },
+  { guestinfoKeys: ['declared'] },
+);
+let served: ServedTree;
+let sock: string;
+beforeAll(async () => {
+  sock = join(mkdtempSync(join(tmpdir(), 'vmw9-fs-linux-')), 'fs.sock');
+  served = await serveVmwareTree(tree, { listen: `unix!${sock}` });
+  host.setHostClipboard('from-the-host');
+  host.rpci.setGuestinfo('guestinfo.hostset', 'set-by-the-host');
+});
+afterAll(() => served.close());
+
+const script = `
+ok() { echo "STEP $V $1 ok"; }
+bad() { echo "STEP $V $1 FAIL $2"; }
+check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
+ip link set lo up
+IF=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
+ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" || echo "network setup failed"
+P=5640
+HOSTCLIP=from-the-host
+for V in ${DIALECTS.join(' ')}; do
+  M=/dev/shm/m-$V; mkdir -p $M
+  if mount -t 9p -o trans=tcp,port=$P,version=$V,uname=root,access=any,dfltuid=0,dfltgid=0 10.0.2.100 $M; then ok mount; else bad mount "mount failed"; P=$((P+1)); continue; fi
+  P=$((P+1))
+  L=$(ls -la $M); for f in ctl version snarf mouse time bintime info guestinfo rpc log events power stats; do echo "$L" | grep -q " $f\\$" || bad ls "no $f"; done; echo "$L" | grep -q ' snarf$' && ok ls
+  echo "LS $V"; echo "$L" | sed "s/^/LS $V /"
+  ends=1; for f in version ctl time bintime kmesg stats pointer gui info/cpumhz info/uuid info/memsize info/hwversion info/screensize rpc1 dev msg; do timeout 10 cat $M/$f >/dev/null 2>&1; [ $? = 124 ] && { ends=0; bad status-files-end "cat $f hung"; }; done; [ $ends = 1 ] && ok status-files-end
+  for f in ${FILES.join(' ')}; do
+    out=$(timeout 1 dd if=$M/$f bs=4096 count=1 2>/dev/null | od -An -c | tr -s ' ' | head -c 90); rc=$?
+    size=$(stat -c '%A %s' $M/$f 2>&1)
+    timeout 1 cat $M/$f >/dev/null 2>/dev/shm/err; crc=$?
+    echo "FILE $V $f|$size|cat rc=$crc $(head -c 60 /dev/shm/err)|$out"
+  done
+  # The host's clipboard: what the host set for the first mount, then what the last mount copied.
+  check snarf-host "$HOSTCLIP" cat $M/snarf
+  echo "x-$V" > $M/snarf; check snarf "x-$V" cat $M/snarf; HOSTCLIP="x-$V"
+  echo "value-$V" > $M/guestinfo/declared && ok guestinfo-write || bad guestinfo-write "write failed"
+  check guestinfo-read "value-$V" cat $M/guestinfo/declared
+  check guestinfo-host set-by-the-host cat $M/guestinfo/hostset
+  echo "new-$V" > $M/guestinfo/made-$V && ok guestinfo-create || bad guestinfo-create "create failed"
+  err=$(rm $M/guestinfo/made-$V 2>&1) && [ ! -e $M/guestinfo/made-$V ] && ok guestinfo-remove || bad guestinfo-remove "rm: $err"
+  echo "MOUSE-READY $V"
+  R=$(timeout 20 dd if=$M/mouse bs=49 count=2 2>/dev/null | tail -c 49); echo "MOUSE $V [$R]"
+  [ \${#R} = 49 ] && ok mouse || bad mouse "got [$R]"
+  echo "log from $V" > $M/log && ok log || bad log "write failed"
+  timeout -s INT 3 cat $M/events; rc=$?
+  [ $rc = 124 ] && ok interrupt || bad interrupt "timeout exit $rc"
+  check usable "protocol 9P2000 9P2000.u 9P2000.L" sed -n 2p $M/version
+  umount $M && ok umount || bad umount "umount failed"
+done
+echo DONE
+`;
+
+it('Linux v9fs mounts the tree with each dialect and runs the script', async () => {
+  const chardevs = DIALECTS.flatMap((_, i) => ['-chardev', `socket,id=c${i},path=${sock}`]);
+  const fwd = DIALECTS.map((_, i) => `guestfwd=tcp:10.0.2.100:${5640 + i}-chardev:c${i}`).join(',');
+  const moves: Record<string, { x: number; y: number }> = {};
+  const r = await runGuest({
+    qemuArgs: [
+      ...chardevs,
+      '-netdev',
+      `user,id=n0,restrict=on,${fwd}`,
+      '-device',
+      'virtio-net-pci,netdev=n0',
+    ],
+    ioperm: false,
+    command: ['sh', '-c', script],
+    timeoutMs: 280_000,
+    readyMarker: /MOUSE-READY/,
+    onQmp: async (_qmp, guest) => {
+      // For each dialect: once the guest's dd has enabled the vmmouse, move the pointer.
+      for (const [i, v] of DIALECTS.entries()) {
+        if (i > 0) await guest.waitForOutput(new RegExp(`MOUSE-READY ${v.replace('.', '\\.')}`), 120_000);
+        const start = Date.now();
+        while (host.mouse.status !== 0 && Date.now() - start < 15_000)
+          await new Promise((res) => setTimeout(res, 20));
+        await new Promise((res) => setTimeout(res, 300));
+        const x = 0x2000 * (i + 1);
+        host.mouse.event({ x, y: 0x1000, right: true });
+        moves[v] = { x: Math.round((x * 1919) / 0xffff), y: Math.round((0x1000 * 1079) / 0xffff) };
+        await guest.waitForOutput(new RegExp(`MOUSE ${v.replace('.', '\\.')} `), 60_000);
+      }
+    },
+  });
+  const out = r.stdout;
+  const reports = join(fileURLToPath(new URL('../../../', import.meta.url)), '.reports');
+  mkdirSync(reports, { recursive: true });
+  writeFileSync(
+    join(reports, 'fs-linux-files.txt'),
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('FILE ') || l.startsWith('LS '))
+      .join('\n') + '\n',
+  );
+  expect(out).toContain('DONE');
+  for (const v of DIALECTS) for (const s of STEPS) expect(out, `${v} ${s}`).toContain(`STEP ${v} ${s} ok`);
+  expect(out).not.toContain('FAIL');
+  for (const v of DIALECTS) {
+    const rec = new RegExp(`MOUSE ${v.replace('.', '\\.')} \\[m +(\\d+) +(\\d+) +4 +\\d+ \\]`).exec(out);
+    expect(rec, `mouse record for ${v}`).not.toBeNull();
+    expect({ x: Number(rec![1]), y: Number(rec![2]) }).toEqual(moves[v]);
+  }
+  // What the guest did is in the simulator.
+  expect(host.clipboard.host.toString()).toBe('x-9p2000.L\n');
+  expect(host.rpci.getGuestinfo('guestinfo.declared')).toBe('value-9p2000.L');
+  for (const v of DIALECTS) expect(host.rpci.getGuestinfo(`guestinfo.made-${v}`)).toBe('');
+  expect(host.rpci.logs).toEqual(DIALECTS.map((v) => `log from ${v}`));
+}, 300_000);
