@@ -2,8 +2,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { detectCommand } from './commands/detect.js';
 import { hostCommand } from './commands/host.js';
+import { mountCommand } from './commands/mount.js';
 import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
 import { serveCommand } from './commands/serve.js';
+import { mouseCommand, snarfCommand, statCommand, timeCommand, versionCommand } from './commands/services.js';
 import { simCommand } from './commands/sim.js';
 import { CliError, Exit } from './exit.js';
 import { stdio } from './output.js';
@@ -128,6 +130,60 @@ export async function main(argv: string[]): Promise<number> {
         stdout: process.stdout,
         stderr: process.stderr,
       });
+    });
+
+  program
+    .command('version')
+    .description('print the version of vmw9')
+    .action(() => {
+      code = versionCommand(out());
+    });
+
+  program
+    .command('snarf')
+    .description('the host clipboard: paste it to standard output, or with - copy standard input to it')
+    .argument('[-]', 'copy standard input to the host clipboard')
+    .addHelpText('after', '\nExamples:\n  vmw9 snarf > pasted.txt\n  echo hello | vmw9 snarf -')
+    .action(async (dash: string | undefined) => {
+      code = await snarfCommand(out(), dash, { host: globals().host });
+    });
+
+  program
+    .command('mouse')
+    .description('watch the absolute pointer (vmmouse): one line per event until interrupted')
+    .option('--count <n>', 'stop after n events')
+    .option('--interval <ms>', 'polling interval (default 10)')
+    .action(async (opts: { count?: string; interval?: string }) => {
+      code = await mouseCommand(out(), { host: globals().host, ...opts });
+    });
+
+  program
+    .command('stat')
+    .argument('<what>', 'hosttime, speed, memory or uuid')
+    .description('one host statistic, as vmware-toolbox-cmd stat words it')
+    .action(async (what: string) => {
+      code = await statCommand(out(), what, { host: globals().host });
+    });
+
+  program
+    .command('time')
+    .description("the host clock against this machine's, and the difference")
+    .action(async () => {
+      code = await timeCommand(out(), { host: globals().host });
+    });
+
+  program
+    .command('mount')
+    .description("mount the agent's tree with the Linux kernel's 9P client (needs root and 9p)")
+    .option('--socket <path>', "the agent's socket (default: /run/vmw9/vmware.sock)", '/run/vmw9/vmware.sock')
+    .option('--dir <dir>', 'where to mount', '/mnt/vmware')
+    .option('--dry-run', 'print the mount command instead of running it')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sudo vmw9 mount\n  sudo vmw9 mount --socket /run/vmw9/vmware.sock --dir /mnt/vmware',
+    )
+    .action((opts: { socket: string; dir: string; dryRun?: boolean }) => {
+      code = mountCommand(out(), opts);
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -1,0 +1,102 @@
+/** vmw9 snarf / mouse / stat / time / version / mount against a simulated host in this process. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type SimServer, serveHost, VmxHost } from '@vmw9/vmx-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+let host: VmxHost;
+let server: SimServer;
+let addr: string;
+beforeAll(async () => {
+  host = new VmxHost({
+    facts: {
+      cpuMhz: 3100,
+      memoryMB: 8192,
+      biosUuid: '00112233-4455-6677-8899-aabbccddeeff',
+      timeOffsetMs: -5000,
+    },
+  });
+  const path = join(mkdtempSync(join(tmpdir(), 'vmw9-svc-')), 'h.sock');
+  server = await serveHost(host, path);
+  addr = `unix!${path}`;
+});
+afterAll(() => server.close());
+
+function vmw9(args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [bin, '--host', addr, ...args]);
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('close', (code) => resolve({ code, out, err }));
+    c.stdin.end(stdin);
+  });
+}
+
+describe('host services from the shell', () => {
+  it('snarf: copy from stdin, paste to stdout', async () => {
+    expect((await vmw9(['snarf', '-'], 'copied ✓')).code).toBe(0);
+    expect(host.guestClipboard?.data.toString()).toBe('copied ✓');
+    host.setHostClipboard('pasted from the host');
+    expect(await vmw9(['snarf'])).toMatchObject({ code: 0, out: 'pasted from the host' });
+    expect((await vmw9(['snarf', 'x'])).code).toBe(2);
+  });
+
+  it('stat speed / memory / uuid / hosttime, like vmware-toolbox-cmd', async () => {
+    expect((await vmw9(['stat', 'speed'])).out).toBe('3100 MHz\n');
+    expect((await vmw9(['stat', 'memory'])).out).toBe('8192 MB\n');
+    expect((await vmw9(['stat', 'uuid'])).out).toBe('00112233-4455-6677-8899-aabbccddeeff\n');
+    expect((await vmw9(['stat', 'hosttime'])).out).toMatch(/^\d\d \w{3} \d{4} \d\d:\d\d:\d\d\n$/);
+    expect((await vmw9(['stat', 'bogus'])).code).toBe(2);
+  });
+
+  it('time: the host 5 s behind shows the guest about 5 s ahead', async () => {
+    const r = await vmw9(['--json', 'time']);
+    const diff = JSON.parse(r.out).guestMinusHostMs;
+    expect(diff).toBeGreaterThan(4000);
+    expect(diff).toBeLessThan(6000);
+  });
+
+  it('mouse: prints the packets the host sends', async () => {
+    const run = vmw9(['--json', 'mouse', '--count', '2', '--interval', '5']);
+    const t0 = Date.now();
+    while (host.mouse.status !== 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    host.mouse.event({ x: 100, y: 200, left: true });
+    host.mouse.event({ x: 300, y: 400, wheel: -1 });
+    const r = await run;
+    expect(r.code).toBe(0);
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toMatchObject([
+      { x: 100, y: 200, left: true },
+      { x: 300, y: 400, wheel: -1 },
+    ]);
+  });
+
+  it('version', async () => {
+    expect((await vmw9(['version'])).out).toMatch(/^vmw9 \d+\.\d+\.\d+ \(node v\d+/);
+  });
+
+  it('mount: a clear error without a socket; --dry-run shows the 9P mount', async () => {
+    const none = await vmw9(['mount', '--socket', '/nonexistent.sock']);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/not a socket: start the agent first/);
+    const dir = mkdtempSync(join(tmpdir(), 'vmw9-mnt-'));
+    const sock = join(dir, 's.sock');
+    const srv = createServer().listen(sock);
+    await new Promise((r) => srv.once('listening', r));
+    const dry = await vmw9(['mount', '--socket', sock, '--dir', join(dir, 'mnt'), '--dry-run']);
+    srv.close();
+    expect(dry.out).toBe(
+      `mount -t 9p -o trans=unix,version=9p2000.L,access=any,cache=none,msize=131072 ${sock} ${join(dir, 'mnt')}\n`,
+    );
+  });
+});
