@@ -8,6 +8,7 @@ import { serveCommand } from './commands/serve.js';
 import { mouseCommand, snarfCommand, statCommand, timeCommand, versionCommand } from './commands/services.js';
 import { simCommand } from './commands/sim.js';
 import { CliError, Exit } from './exit.js';
+import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
 
 interface Globals {
@@ -130,6 +131,49 @@ export async function main(argv: string[]): Promise<number> {
         stdout: process.stdout,
         stderr: process.stderr,
       });
+    });
+
+  program
+    .command('agent')
+    .description(
+      'run the guest-tools daemon in the foreground: TCLO services and the /mnt/vmware tree (on the embedded simulated host where no VMware backdoor answers)',
+    )
+    .option(
+      '--config <file>',
+      'configuration file (INI, like tools.conf; default /etc/vmw9/agent.conf when it exists)',
+    )
+    .option(
+      '--listen <addr>',
+      'where to serve the tree: unix!PATH or tcp!HOST!PORT (default: [fs] listen, else a 0600 socket in the runtime directory)',
+    )
+    .option('--level <level>', 'log level: fatal, error, warn, info, debug, trace')
+    .option('--print-config', 'print the default configuration, commented, and exit')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 agent\n  vmw9 --host sim agent --listen unix!/tmp/vmware.sock\n  vmw9 agent --print-config > /etc/vmw9/agent.conf',
+    )
+    .action(async (opts: { config?: string; listen?: string; level?: string; printConfig?: boolean }) => {
+      const agent = await import('@vmw9/agent');
+      if (opts.printConfig) {
+        process.stdout.write(agent.defaultConfigText());
+        code = Exit.OK;
+        return;
+      }
+      const host = program.getOptionValueSource('host') === 'default' ? undefined : globals().host;
+      try {
+        await agent.runAgent({
+          ...(opts.config ? { configFile: opts.config } : {}),
+          ...(host ? { host: host as 'native' | 'sim' } : {}),
+          ...(opts.listen ? { listen: opts.listen } : {}),
+          ...(opts.level ? { level: opts.level as never } : {}),
+          signal: stopSignal(),
+          handleSignals: false,
+        });
+        code = Exit.OK;
+      } catch (e) {
+        if (e instanceof agent.ConfigError) throw new CliError(e.message, Exit.USAGE);
+        throw new CliError((e as Error).message, Exit.FAILED);
+      }
     });
 
   program

@@ -34,8 +34,9 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
     server,
     address: listener.address,
     async close() {
-      await listener.close();
-      await server.close();
+      // Drop the connections first: a listener's close waits for open connections to end.
+      for (const c of server.connections) c.close();
+      await Promise.all([listener.close(), server.close()]);
       tree.close();
     },
   };

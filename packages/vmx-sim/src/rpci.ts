@@ -102,7 +102,14 @@ export class RpciHost extends EventEmitter {
 
   /** Answers one request: the message the guest sent on an RPCI channel. */
   handle(raw: Buffer): Buffer {
-    const req = raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, raw.length - 1) : raw;
+    const sp0 = raw.indexOf(0x20);
+    const word = (sp0 < 0 ? raw : raw.subarray(0, sp0)).toString('latin1').replace(/\0$/, '');
+    // Text requests may end in one NUL (vmtoolsd sends strlen+1); binary SetGuestInfo payloads
+    // (XDR NIC info, memory structs) have an exact length and may end in zero bytes, so their
+    // handler decides (guestInfoServer.c sends them without a NUL).
+    const binary = word === 'SetGuestInfo';
+    const req =
+      !binary && raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, raw.length - 1) : raw;
     const sp = req.indexOf(0x20);
     const command = (sp < 0 ? req : req.subarray(0, sp)).toString('latin1');
     const args = sp < 0 ? Buffer.alloc(0) : req.subarray(sp + 1);
@@ -177,7 +184,10 @@ export class RpciHost extends EventEmitter {
     const name = GuestInfoType[type];
     if (!name) return fail('Invalid guest info type');
     let value = args.subarray(m[0].length);
-    if (value.length > 0 && value[value.length - 1] === 0) value = value.subarray(0, value.length - 1);
+    // Text types carry a trailing NUL; binary types (2, 3, 8, 9, 10, 11) are kept byte for byte.
+    const text = [1, 4, 5, 6, 7].includes(type);
+    if (text && value.length > 0 && value[value.length - 1] === 0)
+      value = value.subarray(0, value.length - 1);
     this.guestInfo.set(name, Buffer.from(value));
     this.emit('guestInfo', { type, name, value });
     return ok();

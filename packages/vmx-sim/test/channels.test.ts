@@ -186,3 +186,15 @@ describe('malformed guest input: answered with status 0, never a crash', () => {
     expect(await rpc(port, 'SetGuestInfo  999999999999 x')).toMatch(/^0 /);
   });
 });
+
+describe('binary SetGuestInfo', () => {
+  it('keeps a binary payload byte for byte, trailing zeros included; text types lose one NUL', async () => {
+    const host = new VmxHost();
+    const port = new SimBackdoorPort(host);
+    const xdr = Buffer.from([0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expect(await rpc(port, Buffer.concat([Buffer.from('SetGuestInfo  10 '), xdr]))).toBe('1 ');
+    expect(host.rpci.guestInfo.get('IPADDRESS_V3')).toEqual(xdr);
+    expect(await rpc(port, Buffer.from('SetGuestInfo  1 myhost\0'))).toBe('1 ');
+    expect(host.rpci.guestInfo.get('DNS_NAME')?.toString()).toBe('myhost');
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
+import { stopped, stopSignal } from '../lifecycle.js';
 import type { Output } from '../output.js';
 
 export async function serveCommand(o: Output, opts: HostOptions & { listen?: string }): Promise<number> {
@@ -26,10 +27,7 @@ export async function serveCommand(o: Output, opts: HostOptions & { listen?: str
   }
   o.err(`vmw9 serve: the /mnt/vmware tree for ${description} is served on ${served.address}`);
   if (o.json) o.out(JSON.stringify({ address: served.address, host: description }));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stopped(stopSignal());
   await served.close();
   await rpc.close().catch(() => undefined);
   await port.close?.();

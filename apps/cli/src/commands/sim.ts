@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CliError, Exit } from '../exit.js';
+import { stopped, stopSignal } from '../lifecycle.js';
 import type { Output } from '../output.js';
 
 export interface SimOptions {
@@ -78,11 +79,7 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
     const answer = sim.runConsoleCommand(host, line);
     if (answer) o.out(answer);
   });
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped(stopSignal());
   rl.close();
   await server.close();
   o.err('vmw9 sim: stopped');

@@ -1,0 +1,405 @@
+/**
+ * The agent's configuration: an INI file in the spirit of open-vm-tools' tools.conf. Every
+ * setting, its default and its meaning are in SETTINGS below, the one place they are documented;
+ * `defaultConfigText()` prints them as a commented file. Unknown sections or keys and bad values
+ * are errors naming the file and line: a typo must never silently fall back to a default.
+ */
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from './errors.js';
+import { BadGlob, compileGlob } from './glob.js';
+import { readIni } from './ini.js';
+
+export type PowerState = 'halt' | 'reboot' | 'poweron' | 'resume' | 'suspend';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface AgentConfig {
+  powerops: {
+    /** Script run for each host power request; null = none. */
+    scripts: Record<PowerState, string | null>;
+    scriptTimeoutMs: number;
+    /** Run after a successful halt script (a shell command line). */
+    shutdownCommand: string;
+    /** Run after a successful reboot script. */
+    rebootCommand: string;
+    /** false: never run shutdownCommand/rebootCommand (containers, tests). */
+    systemActions: boolean;
+  };
+  timesync: {
+    /** false: ignore the host's Time_Synchronize and synctime entirely. */
+    enabled: boolean;
+    /** Steps the guest clock backwards when the host is behind (never by default). */
+    allowBackward: boolean;
+    /** Syncs even while an NTP daemon (chronyd, ntpd, systemd-timesyncd) is active. */
+    ignoreNtp: boolean;
+    /** Differences below this are left alone. */
+    thresholdMs: number;
+  };
+  guestinfo: {
+    /** How often guest info is gathered and changes sent; 0 = only on start, ping and reset. */
+    pollIntervalMs: number;
+    excludeNics: string[];
+    includeNics: string[];
+    primaryNics: string[];
+    /** Sends disk usage (SetGuestDiskInfo). */
+    disks: boolean;
+  };
+  logging: { level: LogLevel };
+  fs: {
+    /** Dial string the tree is served on; null = a 0600 Unix socket in the runtime directory. */
+    listen: string | null;
+    guestinfoKeys: string[];
+  };
+}
+
+/** Container and virtual interfaces: addresses on them are never the VM's address (open-vm-tools #100, #128, #373). */
+export const DEFAULT_EXCLUDE_NICS = [
+  'lo',
+  'docker*',
+  'veth*',
+  'br-*',
+  'cni*',
+  'flannel*',
+  'cali*',
+  'cilium*',
+  'weave*',
+  'vxlan*',
+  'kube-*',
+  'lxc*',
+  'podman*',
+  'virbr*',
+  'vnet*',
+  'tun*',
+  'tap*',
+  'zt*',
+];
+
+type Kind = 'boolean' | 'duration' | 'path' | 'command' | 'text' | 'globs' | 'words' | 'level' | 'listen';
+
+interface Setting {
+  kind: Kind;
+  /** The default as written in the file ('' = none). */
+  default: string;
+  doc: string;
+  apply(c: AgentConfig, v: unknown): void;
+}
+
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const script = (state: PowerState, doc: string): Setting => ({
+  kind: 'path',
+  default: '',
+  doc,
+  apply: (c, v) => {
+    c.powerops.scripts[state] = (v as string) || null;
+  },
+});
+
+/** Every setting: section → key → kind, default, meaning. */
+export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>>> = {
+  powerops: {
+    'poweroff-script': script('halt', 'run when the host asks the guest to halt (OS_Halt)'),
+    'reboot-script': script('reboot', 'run when the host asks the guest to reboot (OS_Reboot)'),
+    'poweron-script': script('poweron', 'run after the VM powers on (OS_PowerOn)'),
+    'resume-script': script('resume', 'run after the VM resumes (OS_Resume)'),
+    'suspend-script': script('suspend', 'run before the VM suspends (OS_Suspend)'),
+    'script-timeout': {
+      kind: 'duration',
+      default: '60s',
+      doc: 'a script still running after this is killed and the request reported failed',
+      apply: (c, v) => {
+        c.powerops.scriptTimeoutMs = v as number;
+      },
+    },
+    'shutdown-command': {
+      kind: 'command',
+      default: 'shutdown -h now',
+      doc: 'run (by /bin/sh) after a halt request once the script succeeded',
+      apply: (c, v) => {
+        c.powerops.shutdownCommand = v as string;
+      },
+    },
+    'reboot-command': {
+      kind: 'command',
+      default: 'shutdown -r now',
+      doc: 'run (by /bin/sh) after a reboot request once the script succeeded',
+      apply: (c, v) => {
+        c.powerops.rebootCommand = v as string;
+      },
+    },
+    'system-actions': {
+      kind: 'boolean',
+      default: 'true',
+      doc: 'false: run the scripts only, never shutdown-command or reboot-command (containers)',
+      apply: (c, v) => {
+        c.powerops.systemActions = v as boolean;
+      },
+    },
+  },
+  timesync: {
+    enabled: {
+      kind: 'boolean',
+      default: 'true',
+      doc: "false: ignore the host's time synchronisation requests",
+      apply: (c, v) => {
+        c.timesync.enabled = v as boolean;
+      },
+    },
+    'allow-backward': {
+      kind: 'boolean',
+      default: 'false',
+      doc: 'true: step the clock backwards when the host is behind',
+      apply: (c, v) => {
+        c.timesync.allowBackward = v as boolean;
+      },
+    },
+    'ignore-ntp': {
+      kind: 'boolean',
+      default: 'false',
+      doc: 'true: sync even while chronyd, ntpd or systemd-timesyncd keeps the clock',
+      apply: (c, v) => {
+        c.timesync.ignoreNtp = v as boolean;
+      },
+    },
+    threshold: {
+      kind: 'duration',
+      default: '1s',
+      doc: 'differences smaller than this are left alone',
+      apply: (c, v) => {
+        c.timesync.thresholdMs = v as number;
+      },
+    },
+  },
+  guestinfo: {
+    'poll-interval': {
+      kind: 'duration',
+      default: '30s',
+      doc: 'how often guest info is gathered (changes only are sent); 0 = on start, ping and reset only',
+      apply: (c, v) => {
+        c.guestinfo.pollIntervalMs = v as number;
+      },
+    },
+    'exclude-nics': {
+      kind: 'globs',
+      default: DEFAULT_EXCLUDE_NICS.join(','),
+      doc: 'interfaces never reported (globs, comma or blank separated; empty = none excluded)',
+      apply: (c, v) => {
+        c.guestinfo.excludeNics = v as string[];
+      },
+    },
+    'include-nics': {
+      kind: 'globs',
+      default: '',
+      doc: 'when set, only these interfaces are reported (exclude-nics still applies)',
+      apply: (c, v) => {
+        c.guestinfo.includeNics = v as string[];
+      },
+    },
+    'primary-nics': {
+      kind: 'globs',
+      default: '',
+      doc: 'interfaces reported first, in this order; the primary IP comes from the first',
+      apply: (c, v) => {
+        c.guestinfo.primaryNics = v as string[];
+      },
+    },
+    disks: {
+      kind: 'boolean',
+      default: 'true',
+      doc: 'report disk usage of mounted filesystems',
+      apply: (c, v) => {
+        c.guestinfo.disks = v as boolean;
+      },
+    },
+  },
+  logging: {
+    level: {
+      kind: 'level',
+      default: 'info',
+      doc: `one of ${LEVELS.join(', ')}`,
+      apply: (c, v) => {
+        c.logging.level = v as LogLevel;
+      },
+    },
+  },
+  fs: {
+    listen: {
+      kind: 'listen',
+      default: '',
+      doc: 'where the tree is served: unix!PATH or tcp!HOST!PORT; empty = a 0600 Unix socket in the runtime directory',
+      apply: (c, v) => {
+        c.fs.listen = (v as string) || null;
+      },
+    },
+    'guestinfo-keys': {
+      kind: 'words',
+      default: '',
+      doc: 'guestinfo keys listed in guestinfo/ from the start (VMware cannot enumerate them)',
+      apply: (c, v) => {
+        c.fs.guestinfoKeys = v as string[];
+      },
+    },
+  },
+};
+
+function blank(): AgentConfig {
+  return {
+    powerops: {
+      scripts: { halt: null, reboot: null, poweron: null, resume: null, suspend: null },
+      scriptTimeoutMs: 0,
+      shutdownCommand: '',
+      rebootCommand: '',
+      systemActions: true,
+    },
+    timesync: { enabled: true, allowBackward: false, ignoreNtp: false, thresholdMs: 0 },
+    guestinfo: { pollIntervalMs: 0, excludeNics: [], includeNics: [], primaryNics: [], disks: true },
+    logging: { level: 'info' },
+    fs: { listen: null, guestinfoKeys: [] },
+  };
+}
+
+/** The configuration with every default applied. */
+export function defaultConfig(): AgentConfig {
+  const c = blank();
+  for (const keys of Object.values(SETTINGS))
+    for (const [key, s] of Object.entries(keys))
+      s.apply(c, parseValue(s.kind, s.default, key, '(defaults)', 0));
+  return c;
+}
+
+/** Parses a configuration file's text; the result has every default the file does not override. */
+export function parseConfig(text: string, file = 'agent.conf'): AgentConfig {
+  const c = defaultConfig();
+  const seen = new Map<string, number>();
+  for (const e of readIni(text, file)) {
+    const section = SETTINGS[e.section];
+    if (!section)
+      throw new ConfigError(
+        file,
+        e.line,
+        `unknown section [${e.section}]; known: ${Object.keys(SETTINGS)
+          .map((s) => `[${s}]`)
+          .join(' ')}`,
+      );
+    if (e.key === '') continue;
+    const s = section[e.key];
+    if (!s)
+      throw new ConfigError(
+        file,
+        e.line,
+        `unknown key "${e.key}" in [${e.section}]; known: ${Object.keys(section).join(', ')}`,
+      );
+    const id = `${e.section}.${e.key}`;
+    const first = seen.get(id);
+    if (first !== undefined)
+      throw new ConfigError(
+        file,
+        e.line,
+        `"${e.key}" in [${e.section}] is set twice (first on line ${first})`,
+      );
+    seen.set(id, e.line);
+    s.apply(c, parseValue(s.kind, e.value, e.key, file, e.line));
+  }
+  return c;
+}
+
+/** Reads and parses a configuration file. A missing file is an error unless `optional`. */
+export async function loadConfig(path: string, opts: { optional?: boolean } = {}): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && opts.optional) return defaultConfig();
+    throw new ConfigError(path, 0, `cannot read it (${code ?? (e as Error).message})`);
+  }
+  return parseConfig(text, path);
+}
+
+/** The defaults as a commented configuration file (`vmw9 agent --print-config`). */
+export function defaultConfigText(): string {
+  const out: string[] = [];
+  for (const [section, keys] of Object.entries(SETTINGS)) {
+    out.push(`[${section}]`);
+    for (const [key, s] of Object.entries(keys)) out.push(`# ${s.doc}`, `# ${key} = ${s.default}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+const BOOLEANS: Readonly<Record<string, boolean>> = {
+  true: true,
+  yes: true,
+  on: true,
+  '1': true,
+  false: false,
+  no: false,
+  off: false,
+  '0': false,
+};
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30`, `30s`, `500ms`, `5m`, `1h`; a bare number is seconds, as in tools.conf. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return null;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
+}
+
+function parseValue(kind: Kind, value: string, key: string, file: string, line: number): unknown {
+  const bad = (why: string) => new ConfigError(file, line, `"${key}": ${why}`);
+  switch (kind) {
+    case 'boolean': {
+      const b = BOOLEANS[value.toLowerCase()];
+      if (b === undefined) throw bad(`expected true or false, got ${JSON.stringify(value)}`);
+      return b;
+    }
+    case 'duration': {
+      const d = parseDuration(value);
+      if (d === null)
+        throw bad(
+          `expected a duration such as 30s, 500ms, 5m (a bare number is seconds), got ${JSON.stringify(value)}`,
+        );
+      return d;
+    }
+    case 'path':
+      if (value !== '' && !value.startsWith('/'))
+        throw bad(`expected an absolute path, got ${JSON.stringify(value)}`);
+      return value;
+    case 'command':
+      if (value === '') throw bad('expected a command line (set system-actions = false to run none)');
+      return value;
+    case 'text':
+      return value;
+    case 'globs': {
+      const list = splitList(value);
+      for (const g of list) {
+        try {
+          compileGlob(g);
+        } catch (e) {
+          if (e instanceof BadGlob) throw bad(`bad pattern: ${e.message}`);
+          throw e;
+        }
+      }
+      return list;
+    }
+    case 'words': {
+      const list = splitList(value);
+      for (const w of list)
+        if (/[/\0\x00-\x1f\x7f]/.test(w)) throw bad(`${JSON.stringify(w)} cannot be a guestinfo key name`);
+      return list;
+    }
+    case 'level': {
+      const l = value.toLowerCase() as LogLevel;
+      if (!LEVELS.includes(l))
+        throw bad(`expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+      return l;
+    }
+    case 'listen':
+      if (value !== '' && !/^(unix!.+|tcp!.+!\d+|tcp!\d+)$/.test(value))
+        throw bad(`expected unix!PATH or tcp!HOST!PORT, got ${JSON.stringify(value)}`);
+      return value;
+  }
+}
+
+const splitList = (v: string): string[] => v.split(/[\s,]+/).filter(Boolean);

@@ -1,0 +1,76 @@
+/**
+ * Chooses how the agent reaches its host: the native backdoor when detection finds VMware, else
+ * the embedded simulated host (said plainly: it is not a real VMware host), or a simulated host
+ * in another process (`unix!PATH`). The native package is imported only when it may be used, so
+ * an agent on the simulator never loads the addon.
+ */
+import type { BackdoorPort } from '@vmw9/backdoor';
+import type { VmxHost } from '@vmw9/vmx-sim';
+import { TransportError } from './errors.js';
+
+export type HostChoice = 'native' | 'sim' | `unix!${string}`;
+
+export interface Transport {
+  port: BackdoorPort;
+  kind: 'native' | 'sim' | 'unix';
+  /** For /version and the log: how the host is reached. */
+  description: string;
+  /** The embedded simulated host, when that is what runs. */
+  simHost?: VmxHost;
+  /** Why the native backdoor was not used, when the choice was automatic. */
+  fallbackReason?: string;
+  close(): Promise<void>;
+}
+
+export const EMBEDDED_SIM = 'sim (the embedded simulated host, not a real VMware host)';
+
+export async function openTransport(host: HostChoice | undefined, simHost?: VmxHost): Promise<Transport> {
+  if (host === 'sim') return embedded(simHost);
+  if (host?.startsWith('unix!')) {
+    const sim = await import('@vmw9/vmx-sim');
+    try {
+      const port = await sim.SocketBackdoorPort.connect(host);
+      return {
+        port,
+        kind: 'unix',
+        description: `sim at ${port.address} (a simulated host in another process, not a real VMware host)`,
+        close: () => port.close(),
+      };
+    } catch (e) {
+      throw new TransportError(`cannot reach the simulated host at ${host}: ${(e as Error).message}`);
+    }
+  }
+  if (host !== undefined && host !== 'native')
+    throw new TransportError(`host must be native, sim or unix!PATH, got ${JSON.stringify(host)}`);
+  let native: typeof import('@vmw9/backdoor-native');
+  try {
+    native = await import('@vmw9/backdoor-native');
+  } catch (e) {
+    if (host === 'native')
+      throw new TransportError(`the native backdoor package is not installed: ${(e as Error).message}`);
+    return { ...(await embedded(simHost)), fallbackReason: 'the native backdoor package is not installed' };
+  }
+  const d = native.detect();
+  if (!d.available) {
+    if (host === 'native') throw new TransportError(`no VMware backdoor here: ${d.message}`);
+    return { ...(await embedded(simHost)), fallbackReason: d.message };
+  }
+  return {
+    port: native.NativeBackdoorPort.open(),
+    kind: 'native',
+    description: `native (${d.message})`,
+    close: async () => {},
+  };
+}
+
+async function embedded(given?: VmxHost): Promise<Transport> {
+  const sim = await import('@vmw9/vmx-sim');
+  const simHost = given ?? new sim.VmxHost();
+  return {
+    port: new sim.SimBackdoorPort(simHost),
+    kind: 'sim',
+    description: EMBEDDED_SIM,
+    simHost,
+    close: async () => {},
+  };
+}

@@ -1,0 +1,112 @@
+/** Configuration: defaults, every kind of value, and errors that name the file and line. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  DEFAULT_EXCLUDE_NICS,
+  defaultConfig,
+  defaultConfigText,
+  loadConfig,
+  parseConfig,
+} from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+const errorOf = (text: string): ConfigError => {
+  try {
+    parseConfig(text, '/etc/vmw9/agent.conf');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('accepted a bad configuration');
+};
+
+describe('configuration', () => {
+  it('has documented defaults: scripts off, forward-only sync, virtual NICs excluded', () => {
+    const c = defaultConfig();
+    expect(c.powerops).toMatchObject({
+      shutdownCommand: 'shutdown -h now',
+      rebootCommand: 'shutdown -r now',
+      systemActions: true,
+      scriptTimeoutMs: 60_000,
+    });
+    expect(c.powerops.scripts.halt).toBeNull();
+    expect(c.timesync).toEqual({ enabled: true, allowBackward: false, ignoreNtp: false, thresholdMs: 1000 });
+    expect(c.guestinfo.pollIntervalMs).toBe(30_000);
+    expect(c.guestinfo.excludeNics).toEqual(DEFAULT_EXCLUDE_NICS);
+    expect(defaultConfigText()).toContain('# poll-interval = 30s');
+    // The commented defaults parse back to the defaults once uncommented.
+    const uncommented = defaultConfigText().replace(/^# (\S+ = .*)$/gm, '$1');
+    expect(parseConfig(uncommented.replace(/^# .*$/gm, ''))).toEqual(c);
+  });
+
+  it('reads every kind of value', () => {
+    const c = parseConfig(
+      [
+        '# a comment',
+        '[powerops]',
+        'poweroff-script = /usr/local/sbin/halt-hook',
+        'script-timeout = 500ms',
+        'system-actions = no',
+        '[timesync]',
+        'allow-backward = yes',
+        '[guestinfo]',
+        'poll-interval = 2m',
+        'exclude-nics = lo, docker* veth?',
+        'primary-nics = "ens[0-9]*"',
+        '[logging]',
+        'level = warn',
+        '[fs]',
+        'listen = tcp!127.0.0.1!5640',
+        'guestinfo-keys = a b,c',
+      ].join('\n'),
+    );
+    expect(c.powerops.scripts.halt).toBe('/usr/local/sbin/halt-hook');
+    expect(c.powerops.scriptTimeoutMs).toBe(500);
+    expect(c.powerops.systemActions).toBe(false);
+    expect(c.timesync.allowBackward).toBe(true);
+    expect(c.guestinfo.pollIntervalMs).toBe(120_000);
+    expect(c.guestinfo.excludeNics).toEqual(['lo', 'docker*', 'veth?']);
+    expect(c.guestinfo.primaryNics).toEqual(['ens[0-9]*']);
+    expect(c.logging.level).toBe('warn');
+    expect(c.fs).toEqual({ listen: 'tcp!127.0.0.1!5640', guestinfoKeys: ['a', 'b', 'c'] });
+  });
+
+  it.each([
+    ['[power]\nx = 1\n', 1, /unknown section \[power\]; known: \[powerops\]/],
+    ['[powerops]\n\npoweroff-scirpt = /x\n', 3, /unknown key "poweroff-scirpt" in \[powerops\]/],
+    ['[timesync]\nenabled = sometimes\n', 2, /"enabled": expected true or false, got "sometimes"/],
+    ['[guestinfo]\n# x\npoll-interval = soon\n', 3, /"poll-interval": expected a duration/],
+    [
+      '[guestinfo]\nexclude-nics = eth[0-\n',
+      2,
+      /"exclude-nics": bad pattern: "eth\[0-": "\[" without a closing "\]"/,
+    ],
+    ['[powerops]\npoweroff-script = halt.sh\n', 2, /expected an absolute path/],
+    ['[powerops]\nshutdown-command =\n', 2, /expected a command line/],
+    ['[logging]\nlevel = loud\n', 2, /expected one of fatal, error/],
+    ['[fs]\nlisten = 5640\n', 2, /expected unix!PATH or tcp!HOST!PORT/],
+    ['level = info\n', 1, /outside any \[section\]/],
+    ['[logging]\nlevel\n', 2, /expected "key = value"/],
+    ['[logging]\nlevel = info\nlevel = debug\n', 3, /set twice \(first on line 2\)/],
+    ['[logging\n', 1, /a section header is "\[name\]"/],
+  ])('rejects %j at line %i', (text, line, re) => {
+    const e = errorOf(text);
+    expect(e.line).toBe(line);
+    expect(e.file).toBe('/etc/vmw9/agent.conf');
+    expect(e.message).toMatch(new RegExp(`^/etc/vmw9/agent\\.conf:${line}: `));
+    expect(e.message).toMatch(re);
+  });
+
+  it('loads files: a missing named file is an error, a missing default is the defaults', async () => {
+    const dir = tempDir();
+    const p = join(dir, 'agent.conf');
+    writeFileSync(p, '[timesync]\nenabled = false\n');
+    expect((await loadConfig(p)).timesync.enabled).toBe(false);
+    await expect(loadConfig(join(dir, 'none.conf'))).rejects.toThrow(/none\.conf: cannot read it \(ENOENT\)/);
+    expect(await loadConfig(join(dir, 'none.conf'), { optional: true })).toEqual(defaultConfig());
+    writeFileSync(p, '[timesync]\nenabled = false\nbogus = 1\n');
+    await expect(loadConfig(p)).rejects.toThrow(`${p}:3: unknown key "bogus"`);
+  });
+});
