@@ -69,3 +69,10 @@ describe('usage', () => {
     expect(r.out).toMatch(/host/);
   });
 });
+
+describe('output to a closed pipe', () => {
+  it('stops quietly when the reader goes away (| head)', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --help | head -c 1 >/dev/null; echo "rc=$?"`], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+  });
+});
