@@ -71,8 +71,8 @@ describe('usage', () => {
 });
 
 describe('output to a closed pipe', () => {
-  it('stops quietly when the reader goes away (| head)', () => {
-    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --help | head -c 1 >/dev/null; echo "rc=$?"`], { encoding: 'utf8' });
-    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+  it('stops quietly when the reader goes away (| true: the pipe is closed before node writes)', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --help | true`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
   });
 });
