@@ -9,28 +9,9 @@
  * Standing conditions (not one-shot): `restricted` (every call faults, as a restricted backdoor
  * does from user mode) and `silent` (the host never answers).
  */
-export type MessageStep =
-  | 'OPEN'
-  | 'SENDSIZE'
-  | 'SENDPAYLOAD'
-  | 'HBOUT'
-  | 'RECVSIZE'
-  | 'RECVPAYLOAD'
-  | 'HBIN'
-  | 'RECVSTATUS'
-  | 'CLOSE';
+import { MESSAGE_STEPS, type MessageStep } from '@vmw9/backdoor';
 
-export const MESSAGE_STEPS: readonly MessageStep[] = [
-  'OPEN',
-  'SENDSIZE',
-  'SENDPAYLOAD',
-  'HBOUT',
-  'RECVSIZE',
-  'RECVPAYLOAD',
-  'HBIN',
-  'RECVSTATUS',
-  'CLOSE',
-];
+export { MESSAGE_STEPS, type MessageStep };
 
 export interface ArmedFault {
   kind: 'cpt' | 'reset' | 'garbage';

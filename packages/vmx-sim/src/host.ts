@@ -172,13 +172,7 @@ export class VmxHost {
     if (standing) return standing;
     const done = (status: number, c?: Channel, fault?: string): CallResult =>
       this.hbAnswer('hbout', r, pid, status, data.length, undefined, c, fault);
-    if (
-      !this.hb ||
-      r.eax !== BDOOR_MAGIC ||
-      (r.edx & 0xffff) !== BDOORHB_PORT ||
-      (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE
-    )
-      return done(0);
+    if (!this.isHbMessage(r)) return done(0);
     // HB OUT carries the cookies in edi (low) and ebp (high): rsi holds the buffer.
     const c = this.channels.find(r.edx >>> 16, r.ebp, r.edi);
     if (!c) return done(0);
@@ -200,13 +194,7 @@ export class VmxHost {
     if (standing) return standing;
     const done = (status: number, data?: Buffer, c?: Channel, fault?: string): CallResult =>
       this.hbAnswer('hbin', r, pid, status, data?.length ?? 0, data, c, fault);
-    if (
-      !this.hb ||
-      r.eax !== BDOOR_MAGIC ||
-      (r.edx & 0xffff) !== BDOORHB_PORT ||
-      (r.ebx & 0xffff) !== BDOORHB_CMD_MESSAGE
-    )
-      return done(0);
+    if (!this.isHbMessage(r)) return done(0);
     // HB IN carries the cookies in esi (high) and ebp (low): rdi holds the buffer.
     const c = this.channels.find(r.edx >>> 16, r.esi, r.ebp);
     if (!c) return done(0);
@@ -220,6 +208,16 @@ export class VmxHost {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /** An HB transfer this host takes: HB offered, the magic, port 0x5659, and the MESSAGE HB command. */
+  private isHbMessage(r: Registers): boolean {
+    return (
+      this.hb &&
+      r.eax === BDOOR_MAGIC &&
+      (r.edx & 0xffff) === BDOORHB_PORT &&
+      (r.ebx & 0xffff) === BDOORHB_CMD_MESSAGE
+    );
+  }
 
   /** An HB call's answer: the status in ebx.hi (the HB command stays in ebx.lo), logged. */
   private hbAnswer(
