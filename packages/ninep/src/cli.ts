@@ -12,8 +12,9 @@ export interface CommandIO {
   stderr: Writable;
 }
 
-export const NINEP_USAGE = `usage: 9p ls|read|write|stat|create|rm ADDR PATH
+export const NINEP_USAGE = `usage: 9p [--aname NAME] ls|read|write|stat|create|rm ADDR PATH
   ADDR  unix!PATH | tcp!HOST!PORT
+  --aname NAME  the tree to attach (default $NINEP_ANAME, else empty); diod needs its export path
   ls PATH       list a directory (or show one file), one line per entry
   read PATH     copy a file to stdout
   write PATH    replace a file's contents with stdin (creating it if needed)
@@ -38,7 +39,13 @@ async function readAll(s: Readable): Promise<Buffer> {
 }
 
 /** Runs one command; resolves with the exit status (0 ok, 1 failure, 2 usage). */
-export async function ninepCommand(argv: string[], io: CommandIO): Promise<number> {
+export async function ninepCommand(args: string[], io: CommandIO): Promise<number> {
+  let aname = process.env['NINEP_ANAME'] ?? '';
+  const argv = [...args];
+  if (argv[0] === '--aname' && argv.length > 1) {
+    aname = argv[1]!;
+    argv.splice(0, 2);
+  }
   const [cmd, addr, path] = argv;
   if (
     !cmd ||
@@ -52,7 +59,7 @@ export async function ninepCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   let client: NinepClient | undefined;
   try {
-    client = await NinepClient.connect(addr);
+    client = await NinepClient.connect(addr, { aname });
     switch (cmd) {
       case 'ls': {
         const info = await client.stat(path);

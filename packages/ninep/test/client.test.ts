@@ -145,3 +145,52 @@ describe('listening', () => {
     expect(() => parseDial('udp!x!1')).toThrow(/expected/);
   });
 });
+
+describe('ninepCommand --aname', () => {
+  it('attaches the named tree (diod needs its export path as the aname)', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { PassThrough } = await import('node:stream');
+    const { NinepServer, createRamfs, RamFile } = await import('../src/index.js');
+    const trees: Record<string, ReturnType<typeof createRamfs>> = {
+      '': createRamfs('root'),
+      '/export': createRamfs('root'),
+    };
+    const f = trees['/export']!.add(new RamFile('f', 0o644, 'root'));
+    await f.write(
+      { user: { uname: 'root', nUname: 0 }, mode: null, aux: undefined },
+      0,
+      Buffer.from('from the export'),
+      new AbortController().signal,
+    );
+    const server = new NinepServer({
+      root: (a) => {
+        const t = trees[a.aname];
+        if (!t) throw new Error('no such export');
+        return t;
+      },
+      permissions: false,
+    });
+    const sock = join(mkdtempSync(join(tmpdir(), 'ninep-aname-')), 's.sock');
+    const l = await server.listen(`unix!${sock}`);
+    const run = async (args: string[]) => {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (d) => chunks.push(d));
+      const code = await ninepCommand(args, {
+        stdin: new PassThrough(),
+        stdout: out,
+        stderr: new PassThrough(),
+      });
+      return { code, out: Buffer.concat(chunks).toString() };
+    };
+    expect(await run(['--aname', '/export', 'read', `unix!${sock}`, '/f'])).toEqual({
+      code: 0,
+      out: 'from the export',
+    });
+    expect((await run(['read', `unix!${sock}`, '/f'])).code).toBe(1);
+    await l.close();
+    await server.close();
+  });
+});
