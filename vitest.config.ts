@@ -10,6 +10,7 @@ export default defineConfig({
       'packages/*/vitest.peers.config.ts',
       'apps/*/vitest.config.ts',
       'apps/*/vitest.peers.config.ts',
+      'tools/*/vitest.config.ts',
       'tools/*/vitest.peers.config.ts',
     ],
   },
