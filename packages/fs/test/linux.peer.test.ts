@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runGuest } from '@vmw9/qemu-harness';
+import { runGuest, socketForwards } from '@vmw9/qemu-harness';
 import { RpciClient } from '@vmw9/rpc';
 import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -71,9 +71,10 @@ const tree = buildVmwareTree(
   { guestinfoKeys: ['declared'] },
 );
 let served: ServedTree;
-let sock: string;
+// The guest reaches this socket through one QEMU guestfwd rule per mount.
+const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-fs-linux-')), 'fs.sock');
+const FORWARD = socketForwards(sock, DIALECTS.length);
 beforeAll(async () => {
-  sock = join(mkdtempSync(join(tmpdir(), 'vmw9-fs-linux-')), 'fs.sock');
   served = await serveVmwareTree(tree, { listen: `unix!${sock}` });
   host.setHostClipboard('from-the-host');
   host.rpci.setGuestinfo('guestinfo.hostset', 'set-by-the-host');
@@ -84,9 +85,7 @@ const script = `
 ok() { echo "STEP $V $1 ok"; }
 bad() { echo "STEP $V $1 FAIL $2"; }
 check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
-ip link set lo up
-IF=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
-ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" || echo "network setup failed"
+${FORWARD.guestSetup}
 P=5640
 HOSTCLIP=from-the-host
 for V in ${DIALECTS.join(' ')}; do
@@ -123,17 +122,9 @@ echo DONE
 `;
 
 it('Linux v9fs mounts the tree with each dialect and runs the script', async () => {
-  const chardevs = DIALECTS.flatMap((_, i) => ['-chardev', `socket,id=c${i},path=${sock}`]);
-  const fwd = DIALECTS.map((_, i) => `guestfwd=tcp:10.0.2.100:${5640 + i}-chardev:c${i}`).join(',');
   const moves: Record<string, { x: number; y: number }> = {};
   const r = await runGuest({
-    qemuArgs: [
-      ...chardevs,
-      '-netdev',
-      `user,id=n0,restrict=on,${fwd}`,
-      '-device',
-      'virtio-net-pci,netdev=n0',
-    ],
+    qemuArgs: FORWARD.qemuArgs,
     ioperm: false,
     command: ['sh', '-c', script],
     timeoutMs: 280_000,

@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runGuest } from '@vmw9/qemu-harness';
+import { runGuest, socketForwards } from '@vmw9/qemu-harness';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRamfs, EventFile, NinepServer } from '../src/index.js';
 
@@ -42,9 +42,10 @@ const server = new NinepServer({
     if (dir === '<-' && m.type === 'Tflush') flushes++;
   },
 });
-let sock: string;
+// The guest reaches this socket through one QEMU guestfwd rule per mount.
+const sock = join(mkdtempSync(join(tmpdir(), 'ninep-linux-')), 'ramfs.sock');
+const FORWARD = socketForwards(sock, DIALECTS.length);
 beforeAll(async () => {
-  sock = join(mkdtempSync(join(tmpdir(), 'ninep-linux-')), 'ramfs.sock');
   await server.listen(`unix!${sock}`);
 });
 afterAll(() => server.close());
@@ -54,9 +55,7 @@ const script = `
 ok() { echo "STEP $V $1 ok"; }
 bad() { echo "STEP $V $1 FAIL $2"; }
 check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
-ip link set lo up
-IF=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
-ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" || echo "network setup failed"
+${FORWARD.guestSetup}
 dd if=/dev/urandom of=/dev/shm/big bs=1M count=16 status=none
 WANT=$(sha256sum </dev/shm/big)
 P=5640
@@ -88,16 +87,8 @@ echo DONE
 `;
 
 it('Linux v9fs mounts ninep-ramfs with each dialect and runs the file operations', async () => {
-  const chardevs = DIALECTS.flatMap((_, i) => ['-chardev', `socket,id=c${i},path=${sock}`]);
-  const fwd = DIALECTS.map((_, i) => `guestfwd=tcp:10.0.2.100:${5640 + i}-chardev:c${i}`).join(',');
   const r = await runGuest({
-    qemuArgs: [
-      ...chardevs,
-      '-netdev',
-      `user,id=n0,restrict=on,${fwd}`,
-      '-device',
-      'virtio-net-pci,netdev=n0',
-    ],
+    qemuArgs: FORWARD.qemuArgs,
     ioperm: false,
     command: ['sh', '-c', script],
     timeoutMs: 280_000,

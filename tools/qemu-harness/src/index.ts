@@ -853,3 +853,37 @@ function errMsg(err: unknown): string {
 function tail(text: string, n: number): string {
   return text.split('\n').slice(-n).join('\n');
 }
+
+/**
+ * Lets a guest reach a Unix socket of this machine over TCP, without any host IP traffic: QEMU
+ * user networking (restrict=on) with one guestfwd rule per connection, each handed to a chardev
+ * connected to `socketPath` (a guestfwd chardev carries one connection, so `count` of them).
+ * The guest connects to `host`:`ports[i]` after running `guestSetup` (brings the NIC up).
+ */
+export function socketForwards(
+  socketPath: string,
+  count: number,
+  basePort = 5640,
+): { qemuArgs: string[]; guestSetup: string; host: string; ports: number[] } {
+  const host = '10.0.2.100';
+  const ports = Array.from({ length: count }, (_, i) => basePort + i);
+  const chardevs = ports.flatMap((_, i) => ['-chardev', `socket,id=fwd${i},path=${socketPath}`]);
+  const rules = ports.map((p, i) => `guestfwd=tcp:${host}:${p}-chardev:fwd${i}`).join(',');
+  const guestSetup = [
+    'ip link set lo up',
+    "IF=$(ls /sys/class/net | grep -v '^lo$' | head -n1)",
+    'ip link set "$IF" up && ip addr add 10.0.2.15/24 dev "$IF" || echo "network setup failed"',
+  ].join('\n');
+  return {
+    qemuArgs: [
+      ...chardevs,
+      '-netdev',
+      `user,id=n0,restrict=on,${rules}`,
+      '-device',
+      'virtio-net-pci,netdev=n0',
+    ],
+    guestSetup,
+    host,
+    ports,
+  };
+}
