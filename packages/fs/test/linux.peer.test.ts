@@ -149,10 +149,10 @@ it('Linux v9fs mounts the tree with each dialect and runs the script', async () 
   mkdirSync(reports, { recursive: true });
   writeFileSync(
     join(reports, 'fs-linux-files.txt'),
-    out
+    `${out
       .split('\n')
       .filter((l) => l.startsWith('FILE ') || l.startsWith('LS '))
-      .join('\n') + '\n',
+      .join('\n')}\n`,
   );
   expect(out).toContain('DONE');
   for (const v of DIALECTS) for (const s of STEPS) expect(out, `${v} ${s}`).toContain(`STEP ${v} ${s} ok`);

@@ -134,7 +134,7 @@ describe('MessageChannel', () => {
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) => ch.exchange(echo(Buffer.from(`message number ${i}`)))),
     );
-    replies.forEach((r, i) => expect(r!.toString()).toBe(`1 message number ${i}|`));
+    for (const [i, r] of replies.entries()) expect(r!.toString()).toBe(`1 message number ${i}|`);
   });
 
   it('falls back to a channel without cookies on a host that refuses them', async () => {

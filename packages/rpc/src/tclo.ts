@@ -15,10 +15,10 @@ import { EventEmitter } from 'node:events';
 import type { BackdoorPort } from '@vmw9/backdoor';
 import { type ChannelOptions, MessageChannel, PROTOCOL_TCLO } from '@vmw9/msgchan';
 
-export type TcloHandler = (
-  args: string,
-  command: string,
-) => string | undefined | void | Promise<string | undefined | void>;
+/** What a handler returns: the text after `OK `; returning nothing answers `OK ` alone. */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are the common case.
+type TcloResult = string | undefined | void;
+export type TcloHandler = (args: string, command: string) => TcloResult | Promise<TcloResult>;
 
 export interface TcloOptions {
   /** The name answered to `reset` (`OK ATR <app>`): `toolbox` for the system service. */

@@ -26,7 +26,10 @@ describe('pollDelay', () => {
   it('is 0 after a command and doubles from min to max when idle', () => {
     const seq: number[] = [];
     let d = 0;
-    for (let i = 0; i < 10; i++) seq.push((d = pollDelay(d, false, 10, 1000)));
+    for (let i = 0; i < 10; i++) {
+      d = pollDelay(d, false, 10, 1000);
+      seq.push(d);
+    }
     expect(seq).toEqual([10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
     expect(pollDelay(640, true, 10, 1000)).toBe(0);
   });

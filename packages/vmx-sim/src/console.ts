@@ -122,11 +122,9 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
         );
       }
       case 'counts':
-        return (
-          Object.entries(host.log.counts())
-            .map(([k, v]) => `${k} ${v}`)
-            .join('\n') + `\ntotal ${host.log.total()}`
-        );
+        return `${Object.entries(host.log.counts())
+          .map(([k, v]) => `${k} ${v}`)
+          .join('\n')}\ntotal ${host.log.total()}`;
       default:
         return `error: unknown command "${cmd}" (try help)`;
     }
