@@ -23,34 +23,22 @@ export interface HostOptions {
   force?: boolean;
 }
 
-/** Opens the chosen host, or explains why it cannot. */
+/**
+ * Opens the chosen host, or explains why it cannot. The choosing is the agent's openTransport
+ * (one place for native detection, the embedded simulator and unix!PATH); only the command-line
+ * check above is the CLI's own, so a malformed --host is a usage error (exit 2).
+ */
 export async function openHost(opts: HostOptions): Promise<{ port: BackdoorPort; description: string }> {
   const spec = parseHost(opts.host ?? 'native');
-  if (spec.kind === 'sim') {
-    const sim = await import('@vmw9/vmx-sim');
-    return {
-      port: new sim.SimBackdoorPort(new sim.VmxHost()),
-      description: 'sim (an embedded simulated VMware host, not a real one)',
-    };
+  const { openTransport, TransportError } = await import('@vmw9/agent/transport');
+  const choice = spec.kind === 'unix' ? (`unix!${spec.path}` as const) : spec.kind;
+  try {
+    const t = await openTransport(choice, undefined, { force: opts.force === true });
+    return { port: t.port, description: t.description };
+  } catch (e) {
+    if (e instanceof TransportError) throw new CliError(e.message, Exit.FAILED);
+    throw e;
   }
-  if (spec.kind === 'unix') {
-    const sim = await import('@vmw9/vmx-sim');
-    try {
-      return {
-        port: await sim.SocketBackdoorPort.connect(`unix!${spec.path}`),
-        description: `the simulated host at unix!${spec.path}`,
-      };
-    } catch (e) {
-      throw new CliError((e as Error).message, Exit.FAILED);
-    }
-  }
-  const native = await importNative();
-  const d = native.detect({ force: opts.force === true });
-  if (!d.available) throw new CliError(`no VMware backdoor: ${d.message}`, Exit.FAILED, { detection: d });
-  return {
-    port: native.NativeBackdoorPort.open({ force: opts.force === true }),
-    description: `native (${d.message})`,
-  };
 }
 
 export async function importNative(): Promise<typeof import('@vmw9/backdoor-native')> {

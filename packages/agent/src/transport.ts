@@ -2,11 +2,14 @@
  * Chooses how the agent reaches its host: the native backdoor when detection finds VMware, else
  * the embedded simulated host (said plainly: it is not a real VMware host), or a simulated host
  * in another process (`unix!PATH`). The native package is imported only when it may be used, so
- * an agent on the simulator never loads the addon.
+ * an agent on the simulator never loads the addon. The vmw9 CLI resolves its `--host` here too
+ * (through the light `@vmw9/agent/transport` entry point, which loads nothing else of the agent).
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
 import type { VmxHost } from '@vmw9/vmx-sim';
 import { TransportError } from './errors.js';
+
+export { TransportError };
 
 export type HostChoice = 'native' | 'sim' | `unix!${string}`;
 
@@ -24,7 +27,16 @@ export interface Transport {
 
 export const EMBEDDED_SIM = 'sim (the embedded simulated host, not a real VMware host)';
 
-export async function openTransport(host: HostChoice | undefined, simHost?: VmxHost): Promise<Transport> {
+export interface TransportOptions {
+  /** Probe the native backdoor whatever the CPU says (QEMU vmport guests); see @vmw9/backdoor-native. */
+  force?: boolean;
+}
+
+export async function openTransport(
+  host: HostChoice | undefined,
+  simHost?: VmxHost,
+  opts: TransportOptions = {},
+): Promise<Transport> {
   if (host === 'sim') return embedded(simHost);
   if (host?.startsWith('unix!')) {
     const sim = await import('@vmw9/vmx-sim');
@@ -37,7 +49,8 @@ export async function openTransport(host: HostChoice | undefined, simHost?: VmxH
         close: () => port.close(),
       };
     } catch (e) {
-      throw new TransportError(`cannot reach the simulated host at ${host}: ${(e as Error).message}`);
+      // SocketBackdoorPort's message already names the address and says what to start.
+      throw new TransportError((e as Error).message);
     }
   }
   if (host !== undefined && host !== 'native')
@@ -50,13 +63,13 @@ export async function openTransport(host: HostChoice | undefined, simHost?: VmxH
       throw new TransportError(`the native backdoor package is not installed: ${(e as Error).message}`);
     return { ...(await embedded(simHost)), fallbackReason: 'the native backdoor package is not installed' };
   }
-  const d = native.detect();
+  const d = native.detect({ force: opts.force === true });
   if (!d.available) {
-    if (host === 'native') throw new TransportError(`no VMware backdoor here: ${d.message}`);
+    if (host === 'native') throw new TransportError(`no VMware backdoor: ${d.message}`);
     return { ...(await embedded(simHost)), fallbackReason: d.message };
   }
   return {
-    port: native.NativeBackdoorPort.open(),
+    port: native.NativeBackdoorPort.open({ force: opts.force === true }),
     kind: 'native',
     description: `native (${d.message})`,
     close: async () => {},
