@@ -7,7 +7,7 @@
  * asks the host and finds it when its value is not empty.
  */
 import { guestinfoGet, guestinfoSet, type RpcSender } from '@vmw9/rpc';
-import { canWrite, Dir, Errno, type FidContext, File, type Node, type OpenMode, p9err } from 'ninep';
+import { canWrite, Dir, Errno, type FidContext, File, type Node, type OpenMode, p9err, readBuf } from 'ninep';
 import { badArg, ctlError, hostError, notFound, tooLarge } from './errors.js';
 import type { Counters } from './stats.js';
 
@@ -76,10 +76,7 @@ export class GuestinfoFile extends File {
       a.snapshot = Buffer.from(v);
       this.cached = a.snapshot;
     }
-    return a.snapshot.subarray(
-      Math.min(offset, a.snapshot.length),
-      Math.min(offset + count, a.snapshot.length),
-    );
+    return readBuf(a.snapshot, offset, count);
   }
 
   override write(fid: FidContext, _offset: number, data: Uint8Array): number {

@@ -13,7 +13,7 @@
 import type { BackdoorPort } from '@vmw9/backdoor';
 import { MessageChannel, PROTOCOL_RPCI, PROTOCOL_TCLO } from '@vmw9/msgchan';
 import type { RpcSender } from '@vmw9/rpc';
-import { Dir, Errno, type FidContext, File, type Node, p9err } from 'ninep';
+import { Dir, Errno, type FidContext, File, type Node, p9err, readBuf } from 'ninep';
 import { badArg, ctlError, hostError } from './errors.js';
 import type { Counters } from './stats.js';
 
@@ -47,8 +47,7 @@ export function rpc1File(rpc: RpcSender, counters: Counters): File {
     return data.length;
   };
   f.read = (fid: FidContext, offset: number, count: number) => {
-    const r = (fid.aux as { reply: Buffer }).reply;
-    return r.subarray(Math.min(offset, r.length), Math.min(offset + count, r.length));
+    return readBuf((fid.aux as { reply: Buffer }).reply, offset, count);
   };
   return f;
 }
@@ -89,7 +88,7 @@ export class RpcDir extends Dir {
       fid.aux = this.newConversation();
     };
     clone.read = (fid, offset, count) =>
-      slice(Buffer.from(String((fid.aux as Conversation).n)), offset, count);
+      readBuf(Buffer.from(String((fid.aux as Conversation).n)), offset, count);
     clone.write = (fid, _o, data) => this.ctl(fid.aux as Conversation, data);
     clone.clunk = (fid) => this.release(fid.aux as Conversation | undefined);
     this.add(clone);
@@ -104,7 +103,7 @@ export class RpcDir extends Dir {
       conv.refs++;
       fid.aux = conv;
     };
-    ctl.read = (_fid, offset, count) => slice(Buffer.from(conv.describe()), offset, count);
+    ctl.read = (_fid, offset, count) => readBuf(Buffer.from(conv.describe()), offset, count);
     ctl.write = (_fid, _o, data) => this.ctl(conv, data);
     ctl.clunk = (fid) => this.release(fid.aux as Conversation | undefined);
     const data = new File('data', 0o666);
@@ -221,16 +220,12 @@ export function msgFile(port: BackdoorPort): File {
       if (!m) throw p9err(Errno.EAGAIN, 'no messages waiting');
       a.last = m;
     }
-    return slice(a.last ?? Buffer.alloc(0), offset, count);
+    return readBuf(a.last ?? Buffer.alloc(0), offset, count);
   };
   f.clunk = async (fid) => {
     await (fid.aux as MsgFid | undefined)?.channel?.close().catch(() => undefined);
   };
   return f;
-}
-
-function slice(b: Uint8Array, offset: number, count: number): Uint8Array {
-  return b.subarray(Math.min(offset, b.length), Math.min(offset + count, b.length));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

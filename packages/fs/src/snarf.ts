@@ -4,7 +4,7 @@
  * is ignored; a zero-length write empties it) that is set on the host at clunk. `snarfwait` blocks
  * until the host clipboard changes, one line per change: `%11d %11d \n` = change count, length.
  */
-import { canWrite, Errno, type FidContext, File, type OpenMode, p9err } from 'ninep';
+import { canWrite, Errno, type FidContext, File, type OpenMode, p9err, readBuf } from 'ninep';
 import { hostError, tooLarge } from './errors.js';
 import { num11 } from './format.js';
 import type { Clipboard } from './services.js';
@@ -44,10 +44,7 @@ export class SnarfFile extends File {
         throw hostError(e);
       }
     }
-    return a.snapshot.subarray(
-      Math.min(offset, a.snapshot.length),
-      Math.min(offset + count, a.snapshot.length),
-    );
+    return readBuf(a.snapshot, offset, count);
   }
 
   override write(fid: FidContext, _offset: number, data: Uint8Array): number {

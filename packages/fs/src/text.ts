@@ -4,7 +4,7 @@
  * snapshot, and a read past its end is EOF, so `cat` terminates and `dd` sees stable records.
  * A host failure is the read's error, never invented data.
  */
-import { type FidContext, File, type MaybePromise } from 'ninep';
+import { type FidContext, File, type MaybePromise, readBuf } from 'ninep';
 import { hostError } from './errors.js';
 
 export class TextFile extends File {
@@ -28,8 +28,7 @@ export class TextFile extends File {
         throw hostError(e);
       }
     }
-    const t = state.text;
-    return t.subarray(Math.min(offset, t.length), Math.min(offset + count, t.length));
+    return readBuf(state.text, offset, count);
   }
 }
 

@@ -18,7 +18,7 @@ import {
   requireSupported,
 } from '@vmw9/backdoor';
 import { log as rpcLog, setCapability } from '@vmw9/rpc';
-import { Dir, DMAPPEND, Errno, EventFile, type FidContext, File, p9err, tokenize } from 'ninep';
+import { Dir, DMAPPEND, Errno, EventFile, type FidContext, File, p9err, readBuf, tokenize } from 'ninep';
 import { badArg, ctlError, hostError } from './errors.js';
 import { bintimeRecord, num11, statsLine, timeRecord, wctlRecord } from './format.js';
 import { GuestinfoDir } from './guestinfo.js';
@@ -87,7 +87,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
 
   // ---- ctl and version ------------------------------------------------------------------------
   const ctl = new File('ctl', 0o664);
-  ctl.read = async (fid, offset, count) => {
+  ctl.read = async (_fid, offset, count) => {
     const text = [
       `backdoor ${await getVersion(counted).then(
         () => 'ok',
@@ -100,7 +100,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
       `debug ${settings.debug}`,
       '',
     ].join('\n');
-    return slice(fid, Buffer.from(text), offset, count);
+    return readBuf(Buffer.from(text), offset, count);
   };
   ctl.write = async (_fid, _o, data) => {
     for (const line of Buffer.from(data).toString('utf8').split('\n')) {
@@ -221,7 +221,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
     // `cat` terminates; any read below that is a fresh sample from that position.
     if (offset >= 24) return new Uint8Array(0);
     try {
-      return bintimeRecord(await hostNs()).subarray(offset, Math.min(offset + count, 24));
+      return readBuf(bintimeRecord(await hostNs()), offset, count);
     } catch (e) {
       throw hostError(e);
     }
@@ -451,10 +451,6 @@ function countingPort(port: BackdoorPort, c: Counters): BackdoorPort {
     hbOut: wrap((r, d) => port.hbOut(r, d)),
     hbIn: wrap((r, d) => port.hbIn(r, d)),
   };
-}
-
-function slice(_fid: FidContext, b: Buffer, offset: number, count: number): Uint8Array {
-  return b.subarray(Math.min(offset, b.length), Math.min(offset + count, b.length));
 }
 
 function* walkNodes(d: Dir): Generator<Dir | File> {

@@ -7,6 +7,14 @@
 import { Errno, p9err } from './errors.js';
 import { canRead, type FidContext, File, type MaybePromise } from './tree.js';
 
+/**
+ * The part of `data` that a read of `count` bytes at `offset` returns: lib9p's readbuf. Past the
+ * end it is empty, which is EOF.
+ */
+export function readBuf(data: Uint8Array, offset: number, count: number): Uint8Array {
+  return data.subarray(Math.min(offset, data.length), Math.min(offset + count, data.length));
+}
+
 /** Text generated at open (a snapshot per fid), read with ordinary offset rules, EOF past its end. */
 export class StatusFile extends File {
   constructor(
@@ -24,8 +32,7 @@ export class StatusFile extends File {
     }
   }
   override read(fid: FidContext, offset: number, count: number): Uint8Array {
-    const text = fid.aux as Uint8Array;
-    return text.subarray(Math.min(offset, text.length), Math.min(offset + count, text.length));
+    return readBuf(fid.aux as Uint8Array, offset, count);
   }
 }
 
@@ -152,8 +159,7 @@ export class CtlFile extends File {
     if (canRead(fid.mode)) fid.aux = Buffer.from(this.describe());
   }
   override read(fid: FidContext, offset: number, count: number): Uint8Array {
-    const text = (fid.aux as Uint8Array | undefined) ?? new Uint8Array(0);
-    return text.subarray(Math.min(offset, text.length), Math.min(offset + count, text.length));
+    return readBuf((fid.aux as Uint8Array | undefined) ?? new Uint8Array(0), offset, count);
   }
   override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
     for (const line of Buffer.from(data).toString('utf8').split('\n')) {

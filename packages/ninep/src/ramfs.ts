@@ -4,6 +4,7 @@
  */
 import { DMDIR } from './constants.js';
 import { Errno, p9err } from './errors.js';
+import { readBuf } from './helpers.js';
 import { type AttrChanges, Dir, type FidContext, File, type Node } from './tree.js';
 
 /** Largest file ramfs keeps (a guard against one client eating the host's memory). */
@@ -18,7 +19,7 @@ export class RamFile extends File {
     if (fid.mode?.truncate && !this.appendOnly) this.resize(0);
   }
   override read(_fid: FidContext, offset: number, count: number): Uint8Array {
-    return this.data.subarray(Math.min(offset, this.data.length), Math.min(offset + count, this.data.length));
+    return readBuf(this.data, offset, count);
   }
   override write(fid: FidContext, offset: number, data: Uint8Array): number {
     const at = this.appendOnly ? this.data.length : offset;
