@@ -1,49 +1,26 @@
 /** vmw9 snarf / mouse / stat / time / version / mount against a simulated host in this process. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type SimServer, serveHost, VmxHost } from '@vmw9/vmx-sim';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useSimHost } from './sim-host.js';
 
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-let host: VmxHost;
-let server: SimServer;
-let addr: string;
-beforeAll(async () => {
-  host = new VmxHost({
-    facts: {
-      cpuMhz: 3100,
-      memoryMB: 8192,
-      biosUuid: '00112233-4455-6677-8899-aabbccddeeff',
-      timeOffsetMs: -5000,
-    },
-  });
-  const path = join(mkdtempSync(join(tmpdir(), 'vmw9-svc-')), 'h.sock');
-  server = await serveHost(host, path);
-  addr = `unix!${path}`;
+const sim = useSimHost({
+  facts: {
+    cpuMhz: 3100,
+    memoryMB: 8192,
+    biosUuid: '00112233-4455-6677-8899-aabbccddeeff',
+    timeOffsetMs: -5000,
+  },
 });
-afterAll(() => server.close());
-
-function vmw9(args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [bin, '--host', addr, ...args]);
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    c.on('close', (code) => resolve({ code, out, err }));
-    c.stdin.end(stdin);
-  });
-}
+const vmw9 = sim.vmw9;
 
 describe('host services from the shell', () => {
   it('snarf: copy from stdin, paste to stdout', async () => {
     expect((await vmw9(['snarf', '-'], 'copied ✓')).code).toBe(0);
-    expect(host.guestClipboard?.data.toString()).toBe('copied ✓');
-    host.setHostClipboard('pasted from the host');
+    expect(sim.host.guestClipboard?.data.toString()).toBe('copied ✓');
+    sim.host.setHostClipboard('pasted from the host');
     expect(await vmw9(['snarf'])).toMatchObject({ code: 0, out: 'pasted from the host' });
     expect((await vmw9(['snarf', 'x'])).code).toBe(2);
   });
@@ -66,9 +43,9 @@ describe('host services from the shell', () => {
   it('mouse: prints the packets the host sends', async () => {
     const run = vmw9(['--json', 'mouse', '--count', '2', '--interval', '5']);
     const t0 = Date.now();
-    while (host.mouse.status !== 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
-    host.mouse.event({ x: 100, y: 200, left: true });
-    host.mouse.event({ x: 300, y: 400, wheel: -1 });
+    while (sim.host.mouse.status !== 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    sim.host.mouse.event({ x: 100, y: 200, left: true });
+    sim.host.mouse.event({ x: 300, y: 400, wheel: -1 });
     const r = await run;
     expect(r.code).toBe(0);
     const lines = r.out
