@@ -13,16 +13,18 @@
 
 namespace {
 
-bool RegsArg(const Napi::CallbackInfo &info, size_t i, uint32_t **out) {
-  Napi::Env env = info.Env();
-  if (info.Length() <= i || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
-      info[i].As<Napi::Uint32Array>().ElementLength() != 7) {
-    Napi::TypeError::New(env, "registers must be a Uint32Array of 7 (eax, ebx, ecx, edx, esi, edi, ebp)")
-        .ThrowAsJavaScriptException();
+// Register blocks are checked against raw Node-API: one napi_get_typedarray_info (the wrapper
+// classes' extra type queries cost microseconds per call under emulation, on the hot path).
+bool RawRegs(napi_env env, napi_value v, uint32_t **out) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint32_array || length != 7) {
+    napi_throw_type_error(env, nullptr, "registers must be a Uint32Array of 7 (eax, ebx, ecx, edx, esi, edi, ebp)");
     return false;
   }
-  *out = info[i].As<Napi::Uint32Array>().Data();
+  *out = static_cast<uint32_t *>(data);
   return true;
 }
 
@@ -57,21 +59,6 @@ void Store(uint32_t *a, const vmw9_regs *r) {
   a[4] = (uint32_t)r->si;
   a[5] = (uint32_t)r->di;
   a[6] = (uint32_t)r->bp;
-}
-
-// The hot path is written against raw Node-API: one napi_get_cb_info, one napi_get_typedarray_info.
-// The wrapper classes' extra type queries cost microseconds per call under emulation.
-bool RawRegs(napi_env env, napi_value v, uint32_t **out) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint32_array || length != 7) {
-    napi_throw_type_error(env, nullptr, "registers must be a Uint32Array of 7 (eax, ebx, ecx, edx, esi, edi, ebp)");
-    return false;
-  }
-  *out = static_cast<uint32_t *>(data);
-  return true;
 }
 
 napi_value LowBandwidth(napi_env env, napi_callback_info info) {
@@ -121,7 +108,7 @@ Napi::Value HbOut(const Napi::CallbackInfo &info) {
   uint32_t *a;
   uint8_t *data;
   size_t len;
-  if (!RegsArg(info, 0, &a) || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
+  if (!RawRegs(info.Env(), info[0], &a) || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
   vmw9_regs r;
   Load(&r, a);
   r.si = (uint64_t)(uintptr_t)data;
@@ -136,7 +123,7 @@ Napi::Value HbIn(const Napi::CallbackInfo &info) {
   uint32_t *a;
   uint8_t *data;
   size_t len;
-  if (!RegsArg(info, 0, &a) || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
+  if (!RawRegs(info.Env(), info[0], &a) || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
   vmw9_regs r;
   Load(&r, a);
   r.di = (uint64_t)(uintptr_t)data;
@@ -150,7 +137,7 @@ Napi::Value HbIn(const Napi::CallbackInfo &info) {
 Napi::Value Probe(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint32_t *a;
-  if (!RegsArg(info, 0, &a)) return env.Undefined();
+  if (!RawRegs(env, info[0], &a)) return env.Undefined();
   int timeout = 2000;
   if (info.Length() > 1 && info[1].IsNumber()) timeout = info[1].As<Napi::Number>().Int32Value();
   if (timeout < 1 || timeout > 60000) timeout = 2000;
