@@ -6,7 +6,7 @@
  * fallback); a host refusing both gets the primary IP as `guestinfo.ip`.
  */
 import { hostname } from 'node:os';
-import { GuestInfo, guestinfoSet, type RpcSender, setGuestInfo } from '@vmw9/rpc';
+import { GuestInfo, guestinfoSet, RpcFailed, type RpcSender, setGuestInfo } from '@vmw9/rpc';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config.js';
 import { diskInfoJson, diskUsage } from './disks.js';
@@ -108,10 +108,13 @@ export class GuestInfoReporter {
           ? [INFO_IPADDRESS_V2]
           : [];
     for (const type of tries) {
-      const r = await this.rpc.send(Buffer.concat([Buffer.from(`SetGuestInfo  ${type} `), xdr]));
-      if (r.ok) {
+      try {
+        await setGuestInfo(this.rpc, type, xdr);
         this.nicType = type;
         return;
+      } catch (e) {
+        // The host refused this format (`0 …`): try the next one, as guestInfoServer.c does.
+        if (!(e instanceof RpcFailed)) throw e;
       }
     }
     this.nicType = 'ip';

@@ -1,6 +1,7 @@
 /** Guest info as the host receives it, checked against this machine's real interfaces and files. */
 import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces, uptime } from 'node:os';
+import { VmxHost } from '@vmw9/vmx-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeNicInfoV3, encodeNicInfoV3, type Nic, primaryIp, selectNics } from '../src/index.js';
 import { cleanup, startOnSim, waitFor } from './helpers.js';
@@ -40,6 +41,33 @@ describe('what the host receives', () => {
     const got = gi.get('IPADDRESS_V3')!;
     expect(got.length % 4).toBe(0);
     expect(decodeNicInfoV3(got)).toEqual(expected);
+  });
+
+  it('falls back to the older NIC type when the host refuses V3, and keeps to it', async () => {
+    const host = new VmxHost();
+    const handle = host.rpci.handle.bind(host.rpci);
+    let refused = 0;
+    host.rpci.handle = (raw: Buffer) => {
+      if (raw.subarray(0, 17).toString('latin1') !== 'SetGuestInfo  10 ') return handle(raw);
+      refused++;
+      return Buffer.from('0 Unsupported');
+    };
+    const s = await startOnSim({ host });
+    const gi = s.host.rpci.guestInfo;
+    await waitFor('NICs over type 9', () => gi.has('IPADDRESS_V2'));
+    expect(gi.has('IPADDRESS_V3')).toBe(false);
+    // The same GuestNicProto V3 XDR, carried by the older type (guestInfoServer.c falls back so).
+    const nics = decodeNicInfoV3(gi.get('IPADDRESS_V2')!);
+    expect(Array.isArray(nics)).toBe(true);
+    // A host reset makes the agent report everything again: with type 9, not V3 again.
+    s.host.reset();
+    await waitFor(
+      'a second type-9 report',
+      () =>
+        s.host.rpci.history.filter((h) => h.request.subarray(0, 16).toString('latin1') === 'SetGuestInfo  9 ')
+          .length >= 2,
+    );
+    expect(refused).toBe(1);
   });
 
   it('sends only what changed, and everything again after a host reset', async () => {

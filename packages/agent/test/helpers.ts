@@ -39,12 +39,14 @@ export async function startOnSim(
   opts: {
     config?: string;
     hostOptions?: VmxHostOptions;
+    /** A host prepared by the test (its handlers changed before the agent starts). */
+    host?: VmxHost;
     agent?: Partial<AgentStartOptions>;
     dir?: string;
   } = {},
 ): Promise<Started> {
   const dir = opts.dir ?? tempDir();
-  const host = new VmxHost(opts.hostOptions);
+  const host = opts.host ?? new VmxHost(opts.hostOptions);
   const logs: string[] = [];
   const clock: number[] = [];
   const fsPath = join(dir, 'fs.sock');
