@@ -212,7 +212,7 @@ export class NinepClient {
   rpc<T extends RequestBody>(body: T, signal?: AbortSignal, tag?: number): Promise<ReplyFor<T['type']>> {
     if (this.closedError) return Promise.reject(this.closedError);
     const t = tag ?? this.allocTag();
-    const frame = encode({ ...body, tag: t } as Message, this.dialect);
+    const frame = encode(body as Omit<Message, 'tag'>, this.dialect, t);
     return new Promise<RMessage>((resolve, reject) => {
       const waiter: Waiter = { request: body.type, resolve, reject };
       this.waiting.set(t, waiter);

@@ -337,8 +337,11 @@ function optionalDefault(name: string): unknown {
   }
 }
 
-/** Encodes one message as a complete frame for the given dialect. Throws EncodeError. */
-export function encode(msg: Message, dialect: Dialect): Buffer {
+/**
+ * Encodes one message as a complete frame for the given dialect. Throws EncodeError. `tag`, when
+ * given, replaces `msg.tag`: a server encodes a handler's reply body without copying it to add one.
+ */
+export function encode(msg: Message | Omit<Message, 'tag'>, dialect: Dialect, tag?: number): Buffer {
   const layout = LAYOUTS.get(msg.type);
   if (!layout) throw new EncodeError(`unknown message type "${String(msg.type)}"`, 'type');
   const m = msg as unknown as Record<string, unknown>;
@@ -353,7 +356,7 @@ export function encode(msg: Message, dialect: Dialect): Buffer {
   const w = new FrameWriter(buf, 0, layout.name);
   w.u32(size, 'size');
   w.u8(layout.id, 'type');
-  w.u16(msg.tag, 'tag');
+  w.u16(tag ?? (msg as Message).tag, 'tag');
   for (const [name, kind, only] of layout.fields) {
     if (!fieldPresent(only, dialect)) continue;
     const v = m[name] ?? optionalDefault(name);

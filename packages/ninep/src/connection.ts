@@ -15,17 +15,39 @@ import type { ServerOptions } from './server.js';
 /** The reply a handler produces: an R-message without its tag. */
 export type ReplyBody = RMessage extends infer R ? (R extends RMessage ? Omit<R, 'tag'> : never) : never;
 
+const interrupted = () => new NinepError(Errno.EINTR);
+
 /** One outstanding request. */
-export interface Request {
-  readonly tag: number;
-  readonly msg: TMessage;
-  readonly abort: AbortController;
+export class Request {
   /** Tags of Tflushes to answer right after this request's reply (or instead of it). */
-  readonly flushes: number[];
+  readonly flushes: number[] = [];
   /** Set when no reply may be sent any more (flushed past its grace, Tversion, connection gone). */
-  dead: boolean;
+  dead = false;
+  /** Set by Tflush or the connection's end. */
+  aborted = false;
   /** Applied only if the reply is actually sent: fid-table changes such as a walk's newfid. */
   commit?: () => void;
+  // Made on first use: most requests finish without anyone listening for an abort, and an
+  // AbortController per request is a measurable share of a small request's cost.
+  private controller?: AbortController;
+
+  constructor(
+    readonly tag: number,
+    readonly msg: TMessage,
+  ) {}
+
+  /** Aborted when the request is flushed or its connection ends; blocking handlers listen to it. */
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.aborted && !this.controller.signal.aborted) this.controller.abort(interrupted());
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort(interrupted());
+  }
 }
 
 export interface ConnectionStats {
@@ -43,6 +65,10 @@ export class Connection {
   closed = false;
   private readonly framer: Framer;
   private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.output.uncork();
+  };
   private readonly onClosed: Array<() => void> = [];
 
   constructor(
@@ -98,7 +124,7 @@ export class Connection {
   private reset(): void {
     for (const req of this.pending.values()) {
       req.dead = true;
-      req.abort.abort(new NinepError(Errno.EINTR));
+      req.abort();
     }
     this.pending.clear();
     const fids = [...this.fids.values()];
@@ -162,7 +188,7 @@ export class Connection {
   }
 
   private start(msg: TMessage): void {
-    const req: Request = { tag: msg.tag, msg, abort: new AbortController(), flushes: [], dead: false };
+    const req = new Request(msg.tag, msg);
     this.pending.set(msg.tag, req);
     this.stats.requests++;
     const handler = handlers[msg.type as MessageName] as Handler | undefined;
@@ -186,8 +212,7 @@ export class Connection {
     if (req.dead) return;
     this.pending.delete(req.tag);
     // A request interrupted by Tflush gets no reply of its own: only the Rflush(es).
-    const interrupted = req.abort.signal.aborted && err !== undefined;
-    if (!interrupted) {
+    if (!(req.aborted && err !== undefined)) {
       req.commit?.();
       this.send(req.tag, reply ?? this.errorBody(toNinepError(err)));
     }
@@ -208,7 +233,7 @@ export class Connection {
     }
     old.flushes.push(tag);
     if (old.flushes.length > 1) return;
-    old.abort.abort(new NinepError(Errno.EINTR));
+    old.abort();
     const timer = setTimeout(() => {
       if (old.dead || this.pending.get(oldtag) !== old) return;
       old.dead = true;
@@ -263,26 +288,25 @@ export class Connection {
 
   send(tag: number, body: ReplyBody): void {
     if (this.closed) return;
-    const msg = { ...body, tag } as RMessage;
+    const msg = body as RMessage;
     let frame: Buffer;
     try {
-      frame = encode(msg, this.dialect);
+      frame = encode(msg, this.dialect, tag);
       // Linux drops the connection on any reply >= msize.
       if (frame.length >= this.msize && msg.type !== 'Rversion') {
-        frame = encode({ ...this.errorBody(new NinepError(Errno.EMSGSIZE)), tag } as RMessage, this.dialect);
+        frame = encode(this.errorBody(new NinepError(Errno.EMSGSIZE)) as RMessage, this.dialect, tag);
       }
     } catch (err) {
-      frame = encode({ ...this.errorBody(toNinepError(err)), tag } as RMessage, this.dialect);
+      frame = encode(this.errorBody(toNinepError(err)) as RMessage, this.dialect, tag);
     }
-    this.options.trace?.('->', msg);
-    // Replies produced in the same turn go out in one write.
+    if (this.options.trace) this.options.trace('->', { ...msg, tag });
+    // Replies produced in the same turn (one input chunk and the promise jobs it started) go out in
+    // one write. nextTick, not setImmediate: the tick queue runs once the current microtasks drain,
+    // so a lone reply leaves without waiting for the loop's check phase.
     if (!this.corked) {
       this.corked = true;
       this.output.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.output.uncork();
-      });
+      process.nextTick(this.uncork);
     }
     if (!this.output.write(frame)) this.input.pause();
   }

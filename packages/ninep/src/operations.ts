@@ -296,14 +296,14 @@ export const handlers: { [N in MessageName]?: H<N> } = {
       if (c.dialect === '9P2000.L') throw p9err(Errno.EISDIR);
       return { type: 'Rread', data: await dirRead(c, f, offset, count) };
     }
-    const data = await (f.node as File).read(f, offset, count, req.abort.signal);
+    const data = await (f.node as File).read(f, offset, count, req.signal);
     return { type: 'Rread', data: data.length > count ? data.subarray(0, count) : data };
   },
   Twrite: async (c, m, req) => {
     const f = fidOf(c, m.fid);
     if (!canWrite(f.mode)) throw p9err(Errno.EBADF, 'fid not open for writing');
     if (f.node instanceof Dir) throw p9err(Errno.EISDIR);
-    const n = await (f.node as File).write(f, safeOffset(m.offset), m.data, req.abort.signal);
+    const n = await (f.node as File).write(f, safeOffset(m.offset), m.data, req.signal);
     return { type: 'Rwrite', count: Math.min(n, m.data.length) };
   },
   Tclunk: async (c, m) => {
