@@ -5,6 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { type FileInfo, NinepClient } from './client.js';
 import { DMDIR } from './constants.js';
+import { RemoteError } from './errors.js';
 
 export interface CommandIO {
   stdin: Readable;
@@ -12,9 +13,9 @@ export interface CommandIO {
   stderr: Writable;
 }
 
-export const NINEP_USAGE = `usage: 9p [--aname NAME] ls|read|write|stat|create|rm ADDR PATH
+export const NINEP_USAGE = `usage: 9p [-A|--aname NAME] ls|read|write|stat|create|rm ADDR PATH
   ADDR  unix!PATH | tcp!HOST!PORT
-  --aname NAME  the tree to attach (default $NINEP_ANAME, else empty); diod needs its export path
+  -A, --aname NAME  the tree to attach (default $NINEP_ANAME, else empty); diod needs its export path
   ls PATH       list a directory (or show one file), one line per entry
   read PATH     copy a file to stdout
   write PATH    replace a file's contents with stdin (creating it if needed)
@@ -38,14 +39,48 @@ async function readAll(s: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/**
+ * Takes `-A NAME`, `--aname NAME` and `--aname=NAME` anywhere on the line (`--` ends options), as
+ * plan9port's 9p takes -A; returns the remaining words, or null for a malformed option.
+ */
+function parseOptions(args: string[]): { argv: string[]; aname?: string } | null {
+  const argv: string[] = [];
+  let aname: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      argv.push(...args.slice(i + 1));
+      break;
+    }
+    if (a === '-A' || a === '--aname') {
+      if (i + 1 >= args.length) return null;
+      aname = args[++i]!;
+    } else if (a.startsWith('--aname=')) aname = a.slice('--aname='.length);
+    else if (a.startsWith('-') && a.length > 1) return null;
+    else argv.push(a);
+  }
+  return aname === undefined ? { argv } : { argv, aname };
+}
+
+/**
+ * A refused attach with no tree named is almost always a server that serves named trees only:
+ * diod, for one, refuses every aname that is not one of its exports (src/libdiod/diod_exp.c,
+ * diod_match_exports), and the Linux client needs `-o aname=` for it too.
+ */
+function attachHint(e: unknown, aname: string): string {
+  if (!(e instanceof RemoteError) || e.request !== 'Tattach' || aname !== '') return '';
+  return '\n9p: the server refused an attach with an empty tree name; name its tree with --aname (for diod: the export path)';
+}
+
 /** Runs one command; resolves with the exit status (0 ok, 1 failure, 2 usage). */
 export async function ninepCommand(args: string[], io: CommandIO): Promise<number> {
-  let aname = process.env['NINEP_ANAME'] ?? '';
-  const argv = [...args];
-  if (argv[0] === '--aname' && argv.length > 1) {
-    aname = argv[1]!;
-    argv.splice(0, 2);
+  const parsed = parseOptions(args);
+  if (!parsed) {
+    io.stderr.write(NINEP_USAGE);
+    return 2;
   }
+  const { argv } = parsed;
+  const aname = parsed.aname ?? process.env['NINEP_ANAME'] ?? '';
   const [cmd, addr, path] = argv;
   if (
     !cmd ||
@@ -94,7 +129,7 @@ export async function ninepCommand(args: string[], io: CommandIO): Promise<numbe
     }
     return 0;
   } catch (e) {
-    io.stderr.write(`9p: ${cmd} ${path}: ${(e as Error).message}\n`);
+    io.stderr.write(`9p: ${cmd} ${path}: ${(e as Error).message}${attachHint(e, aname)}\n`);
     return 1;
   } finally {
     client?.close();

@@ -153,10 +153,8 @@ describe('ninepCommand --aname', () => {
     const { join } = await import('node:path');
     const { PassThrough } = await import('node:stream');
     const { NinepServer, createRamfs, RamFile } = await import('../src/index.js');
-    const trees: Record<string, ReturnType<typeof createRamfs>> = {
-      '': createRamfs('root'),
-      '/export': createRamfs('root'),
-    };
+    // Like diod: only the export can be attached; an empty aname is refused.
+    const trees: Record<string, ReturnType<typeof createRamfs>> = { '/export': createRamfs('root') };
     const f = trees['/export']!.add(new RamFile('f', 0o644, 'root'));
     await f.write(
       { user: { uname: 'root', nUname: 0 }, mode: null, aux: undefined },
@@ -176,20 +174,30 @@ describe('ninepCommand --aname', () => {
     const l = await server.listen(`unix!${sock}`);
     const run = async (args: string[]) => {
       const out = new PassThrough();
+      const err = new PassThrough();
       const chunks: Buffer[] = [];
+      const errs: Buffer[] = [];
       out.on('data', (d) => chunks.push(d));
-      const code = await ninepCommand(args, {
-        stdin: new PassThrough(),
-        stdout: out,
-        stderr: new PassThrough(),
-      });
-      return { code, out: Buffer.concat(chunks).toString() };
+      err.on('data', (d) => errs.push(d));
+      const code = await ninepCommand(args, { stdin: new PassThrough(), stdout: out, stderr: err });
+      return { code, out: Buffer.concat(chunks).toString(), err: Buffer.concat(errs).toString() };
     };
-    expect(await run(['--aname', '/export', 'read', `unix!${sock}`, '/f'])).toEqual({
-      code: 0,
-      out: 'from the export',
-    });
-    expect((await run(['read', `unix!${sock}`, '/f'])).code).toBe(1);
+    const addr = `unix!${sock}`;
+    for (const args of [
+      ['--aname', '/export', 'read', addr, '/f'],
+      ['read', '--aname', '/export', addr, '/f'],
+      ['read', addr, '/f', '-A', '/export'],
+      ['--aname=/export', 'read', addr, '/f'],
+    ]) {
+      expect(await run(args), args.join(' ')).toEqual({ code: 0, out: 'from the export', err: '' });
+    }
+    const refused = await run(['read', addr, '/f']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^9p: read \/f: Tattach: .*\n9p: .*empty tree name.*--aname/);
+    // A refused attach of a named tree gets no hint: the name was given, it was wrong.
+    expect((await run(['-A', '/elsewhere', 'read', addr, '/f'])).err).not.toMatch(/--aname/);
+    expect((await run(['read', addr, '/f', '--aname'])).code).toBe(2);
+    expect((await run(['read', addr, '/f', '--frob'])).code).toBe(2);
     await l.close();
     await server.close();
   });
