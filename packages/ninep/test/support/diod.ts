@@ -1,9 +1,11 @@
 /** Starts diod (the reference 9P2000.L server) exporting a fresh tmpfs directory on a Unix socket. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 export interface Diod {
+  /** A Unix socket path, or `tcp!127.0.0.1!PORT` when started with a TCP port. */
   sock: string;
   /** The exported directory (on /dev/shm, a tmpfs); also the aname to attach. */
   export: string;
@@ -18,12 +20,13 @@ export function requireCommand(cmd: string): void {
   }
 }
 
-export async function startDiod(threads = 16): Promise<Diod> {
+/** `tcpPort`: listen on 127.0.0.1:PORT instead of a Unix socket (the smoke check's setup). */
+export async function startDiod(threads = 16, tcpPort?: number): Promise<Diod> {
   requireCommand('diod');
   const dir = mkdtempSync('/dev/shm/ninep-diod-');
   const exp = join(dir, 'export');
   spawnSync('mkdir', ['-p', exp]);
-  const sock = join(dir, 'diod.sock');
+  const sock = tcpPort === undefined ? join(dir, 'diod.sock') : `127.0.0.1:${tcpPort}`;
   // -f foreground, -n no auth, -N no user db (runs as us), -l listen, -e export, -t worker threads.
   // cwd = the temp dir: diod 1.0.24 raises its own core limit and can dump core when stopped in the
   // middle of a session; the dump then goes away with the directory, not into the checkout.
@@ -31,16 +34,17 @@ export async function startDiod(threads = 16): Promise<Diod> {
   const p: ChildProcess = spawn('diod', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr?.on('data', (d) => (err += d));
-  for (let i = 0; i < 100 && !existsSync(sock); i++) {
+  const ready = () => (tcpPort === undefined ? Promise.resolve(existsSync(sock)) : canConnect(tcpPort));
+  for (let i = 0; i < 100 && !(await ready()); i++) {
     if (p.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!existsSync(sock)) {
+  if (!(await ready())) {
     p.kill('SIGKILL');
     throw new Error(`diod did not start: ${err}`);
   }
   return {
-    sock,
+    sock: tcpPort === undefined ? sock : `tcp!127.0.0.1!${tcpPort}`,
     export: exp,
     stop: async () => {
       if (p.exitCode === null) {
@@ -50,4 +54,15 @@ export async function startDiod(threads = 16): Promise<Diod> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
