@@ -3,9 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ninepCommand } from '../src/cli.js';
 import {
   createRamfs,
   DMDIR,
@@ -13,9 +11,11 @@ import {
   NinepClient,
   NinepServer,
   parseDial,
+  RamFile,
   RemoteError,
   runtimeDir,
 } from '../src/index.js';
+import { runNinepCommand } from './support/run-command.js';
 
 const root = createRamfs('none');
 const events = root.add(new EventFile('events', 0o444));
@@ -80,20 +80,7 @@ describe.each(['9P2000', '9P2000.u', '9P2000.L'] as const)('client over %s', (ve
 });
 
 describe('cli', () => {
-  const run = async (argv: string[], input = '') => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const chunks: Buffer[] = [];
-    const errs: Buffer[] = [];
-    out.on('data', (b) => chunks.push(b));
-    err.on('data', (b) => errs.push(b));
-    const code = await ninepCommand(argv, {
-      stdin: Readable.from([Buffer.from(input)]),
-      stdout: out,
-      stderr: err,
-    });
-    return { code, out: Buffer.concat(chunks).toString(), err: Buffer.concat(errs).toString() };
-  };
+  const run = runNinepCommand;
   it('ls, read, write, stat, create, rm', async () => {
     expect((await run(['create', addr, 'cli/'])).code).toBe(0);
     expect((await run(['create', addr, 'cli/a'], 'first')).code).toBe(0);
@@ -148,11 +135,6 @@ describe('listening', () => {
 
 describe('ninepCommand --aname', () => {
   it('attaches the named tree (diod needs its export path as the aname)', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { PassThrough } = await import('node:stream');
-    const { NinepServer, createRamfs, RamFile } = await import('../src/index.js');
     // Like diod: only the export can be attached; an empty aname is refused.
     const trees: Record<string, ReturnType<typeof createRamfs>> = { '/export': createRamfs('root') };
     const f = trees['/export']!.add(new RamFile('f', 0o644, 'root'));
@@ -172,16 +154,7 @@ describe('ninepCommand --aname', () => {
     });
     const sock = join(mkdtempSync(join(tmpdir(), 'ninep-aname-')), 's.sock');
     const l = await server.listen(`unix!${sock}`);
-    const run = async (args: string[]) => {
-      const out = new PassThrough();
-      const err = new PassThrough();
-      const chunks: Buffer[] = [];
-      const errs: Buffer[] = [];
-      out.on('data', (d) => chunks.push(d));
-      err.on('data', (d) => errs.push(d));
-      const code = await ninepCommand(args, { stdin: new PassThrough(), stdout: out, stderr: err });
-      return { code, out: Buffer.concat(chunks).toString(), err: Buffer.concat(errs).toString() };
-    };
+    const run = runNinepCommand;
     const addr = `unix!${sock}`;
     for (const args of [
       ['--aname', '/export', 'read', addr, '/f'],

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ninepCommand } from '../src/cli.js';
 import { createRamfs, DMDIR, NinepClient, NinepServer, RamFile } from '../src/index.js';
 import { type Diod, requireCommand, startDiod } from './support/diod.js';
+import { runNinepCommand } from './support/run-command.js';
 
 const run = promisify(execFile);
 
@@ -107,17 +107,7 @@ describe('the 9p command against diod over TCP (the smoke check ninep-diod-inter
     writeFileSync(join(diod.export, 'f'), 'hello-from-diod\n');
   });
   afterAll(() => diod?.stop());
-  const cmd = async (args: string[]) => {
-    const { PassThrough } = await import('node:stream');
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const o: Buffer[] = [];
-    const e: Buffer[] = [];
-    out.on('data', (d) => o.push(d));
-    err.on('data', (d) => e.push(d));
-    const code = await ninepCommand(args, { stdin: new PassThrough(), stdout: out, stderr: err });
-    return { code, out: Buffer.concat(o).toString(), err: Buffer.concat(e).toString() };
-  };
+  const cmd = runNinepCommand;
 
   it('reads the export when it is named, as diod requires', async () => {
     expect(await cmd(['read', '-A', diod.export, diod.sock, '/f'])).toEqual({
