@@ -1,8 +1,10 @@
 /**
  * Long-running commands (agent, serve, sim) stop on SIGINT/SIGTERM. Started through a package
- * manager script (`pnpm -s vmw9 agent`), the signal reaches the package manager, which exits
- * without passing it on: then our parent process changes (we are re-parented), and we stop as if
- * signalled, so no orphan daemon is left holding its socket.
+ * manager script (`pnpm -s vmw9 agent`), the signal reaches the package manager. pnpm passes it to
+ * the script's `sh -c`, and Debian's dash dies of it without passing it on, so the repository's
+ * scripts say `exec node …`: then we are the shell and get the signal ourselves. For any other
+ * script that does not exec, our parent process changes when the shell dies (we are re-parented),
+ * and we stop as if signalled, so no orphan daemon is left holding its socket.
  */
 export function stopSignal(): AbortSignal {
   const ac = new AbortController();

@@ -362,16 +362,19 @@ export class Agent {
   }
 
   private async shutdown(): Promise<void> {
+    // The 9P server first: its listening socket goes at once (nobody should reach a stopping
+    // agent, and a supervisor that checks for the socket right after the signal finds it gone),
+    // while the TCLO loop and pending reports wind down. net.Server.close waits for open
+    // connections, so they are dropped before the listener's close is awaited.
+    const served = this.served;
+    const serverClosed = served ? Promise.all([served.server.close(), served.close()]) : undefined;
     this.guestInfo.stop();
     this.timeSync.stop();
     await this.tclo.stop();
     await this.power.settle();
     await this.guestInfo.settle();
-    const served = this.served;
     if (served) {
-      // The 9P server first: net.Server.close waits for open connections, so they are dropped
-      // before the listener's close is awaited.
-      await Promise.all([served.server.close(), served.close()]);
+      await serverClosed;
       const path = /^unix!(.+)$/.exec(served.address)?.[1];
       if (path && existsSync(path)) this.logger.warn({ path }, 'the socket file is still there after close');
     }
