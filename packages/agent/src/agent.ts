@@ -368,6 +368,8 @@ export class Agent {
     // connections, so they are dropped before the listener's close is awaited.
     const served = this.served;
     const serverClosed = served ? Promise.all([served.server.close(), served.close()]) : undefined;
+    // Handled now, awaited below: a failure must not count as an unhandled rejection meanwhile.
+    serverClosed?.catch(() => undefined);
     this.guestInfo.stop();
     this.timeSync.stop();
     await this.tclo.stop();

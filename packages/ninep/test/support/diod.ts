@@ -27,6 +27,11 @@ export async function startDiod(threads = 16, tcpPort?: number): Promise<Diod> {
   const exp = join(dir, 'export');
   spawnSync('mkdir', ['-p', exp]);
   const sock = tcpPort === undefined ? join(dir, 'diod.sock') : `127.0.0.1:${tcpPort}`;
+  // Something else already answering on the port would pass for diod below.
+  if (tcpPort !== undefined && (await canConnect(tcpPort))) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`port ${tcpPort} is already in use`);
+  }
   // -f foreground, -n no auth, -N no user db (runs as us), -l listen, -e export, -t worker threads.
   // cwd = the temp dir: diod 1.0.24 raises its own core limit and can dump core when stopped in the
   // middle of a session; the dump then goes away with the directory, not into the checkout.
