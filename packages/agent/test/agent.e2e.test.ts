@@ -213,13 +213,14 @@ describe('stop', () => {
     const c = await s.client();
     const fid = await c.walk('events');
     await c.open(fid, 'r');
-    const pending = c.read(fid, 0, 8192);
+    // The client sees its connection end: a clean close or a reset, depending on timing. The
+    // expectation is attached before the stop: the read may fail while the stop is still running.
+    const ended = expect(c.read(fid, 0, 8192)).rejects.toThrow(/connection closed|ECONNRESET|EPIPE/);
     const t0 = Date.now();
     await s.agent.stop();
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(existsSync(s.fsPath)).toBe(false);
-    // The client sees its connection end: a clean close or a reset, depending on timing.
-    await expect(pending).rejects.toThrow(/connection closed|ECONNRESET|EPIPE/);
+    await ended;
     expect(s.logs.join('')).toContain('"msg":"stopped"');
     const polls = s.host.tclo.polls;
     await new Promise((r) => setTimeout(r, 100));
