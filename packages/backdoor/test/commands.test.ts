@@ -180,7 +180,7 @@ describe('other simple commands', () => {
 describe('legacy clipboard', () => {
   /** A host clipboard behind GETSELLENGTH/GETNEXTPIECE and SETSELLENGTH/SETNEXTPIECE. */
   function clipboardHost(initial: Uint8Array) {
-    let hostText = Buffer.from(initial);
+    let hostText: Buffer = Buffer.from(initial);
     let pos = 0;
     let incoming: Buffer = Buffer.alloc(0);
     let expected = 0;

@@ -142,7 +142,6 @@ describe('ninepCommand --aname', () => {
       { user: { uname: 'root', nUname: 0 }, mode: null, aux: undefined },
       0,
       Buffer.from('from the export'),
-      new AbortController().signal,
     );
     const server = new NinepServer({
       root: (a) => {

@@ -11,6 +11,7 @@ import {
   dontTouch,
   EventFile,
   encode,
+  File,
   NinepServer,
   ORCLOSE,
   ORDWR,
@@ -517,7 +518,7 @@ describe('flush', () => {
   });
   it('a handler that ignores its signal still gets Rflush after the grace period, and its late reply is dropped', async () => {
     let release: (v: Uint8Array) => void = () => {};
-    class Stubborn extends RamFile {
+    class Stubborn extends File {
       override read() {
         return new Promise<Uint8Array>((r) => (release = r));
       }

@@ -106,7 +106,7 @@ export async function receive(
     if (sz.edx >>> 16 !== T.SENDSIZE) throw new Error('RECVSIZE: edx.hi is not SENDSIZE');
     const len = sz.ebx;
     const buf = Buffer.alloc(len);
-    let st = S.SUCCESS;
+    let st: number = S.SUCCESS;
     if (opts.hb !== false && status(sz) & S.HB && len > 0) {
       const r = await port.hbIn(
         {
