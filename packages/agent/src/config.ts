@@ -83,6 +83,19 @@ interface Setting {
   apply(c: AgentConfig, v: unknown): void;
 }
 
+/**
+ * The usual `apply`: store the parsed value as it is in `c[section][name]`. The value's type is
+ * the setting's kind's (parseValue), which the table pairs with a field of that type.
+ */
+function field<S extends keyof AgentConfig>(
+  section: S,
+  name: keyof AgentConfig[S] & string,
+): Setting['apply'] {
+  return (c, v) => {
+    (c[section] as Record<string, unknown>)[name] = v;
+  };
+}
+
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const script = (state: PowerState, doc: string): Setting => ({
@@ -106,33 +119,25 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       kind: 'duration',
       default: '60s',
       doc: 'a script still running after this is killed and the request reported failed',
-      apply: (c, v) => {
-        c.powerops.scriptTimeoutMs = v as number;
-      },
+      apply: field('powerops', 'scriptTimeoutMs'),
     },
     'shutdown-command': {
       kind: 'command',
       default: 'shutdown -h now',
       doc: 'run (by /bin/sh) after a halt request once the script succeeded',
-      apply: (c, v) => {
-        c.powerops.shutdownCommand = v as string;
-      },
+      apply: field('powerops', 'shutdownCommand'),
     },
     'reboot-command': {
       kind: 'command',
       default: 'shutdown -r now',
       doc: 'run (by /bin/sh) after a reboot request once the script succeeded',
-      apply: (c, v) => {
-        c.powerops.rebootCommand = v as string;
-      },
+      apply: field('powerops', 'rebootCommand'),
     },
     'system-actions': {
       kind: 'boolean',
       default: 'true',
       doc: 'false: run the scripts only, never shutdown-command or reboot-command (containers)',
-      apply: (c, v) => {
-        c.powerops.systemActions = v as boolean;
-      },
+      apply: field('powerops', 'systemActions'),
     },
   },
   timesync: {
@@ -140,33 +145,25 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       kind: 'boolean',
       default: 'true',
       doc: "false: ignore the host's time synchronisation requests",
-      apply: (c, v) => {
-        c.timesync.enabled = v as boolean;
-      },
+      apply: field('timesync', 'enabled'),
     },
     'allow-backward': {
       kind: 'boolean',
       default: 'false',
       doc: 'true: step the clock backwards when the host is behind',
-      apply: (c, v) => {
-        c.timesync.allowBackward = v as boolean;
-      },
+      apply: field('timesync', 'allowBackward'),
     },
     'ignore-ntp': {
       kind: 'boolean',
       default: 'false',
       doc: 'true: sync even while chronyd, ntpd or systemd-timesyncd keeps the clock',
-      apply: (c, v) => {
-        c.timesync.ignoreNtp = v as boolean;
-      },
+      apply: field('timesync', 'ignoreNtp'),
     },
     threshold: {
       kind: 'duration',
       default: '1s',
       doc: 'differences smaller than this are left alone',
-      apply: (c, v) => {
-        c.timesync.thresholdMs = v as number;
-      },
+      apply: field('timesync', 'thresholdMs'),
     },
   },
   guestinfo: {
@@ -174,41 +171,31 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       kind: 'duration',
       default: '30s',
       doc: 'how often guest info is gathered (changes only are sent); 0 = on start, ping and reset only',
-      apply: (c, v) => {
-        c.guestinfo.pollIntervalMs = v as number;
-      },
+      apply: field('guestinfo', 'pollIntervalMs'),
     },
     'exclude-nics': {
       kind: 'globs',
       default: DEFAULT_EXCLUDE_NICS.join(','),
       doc: 'interfaces never reported (globs, comma or blank separated; empty = none excluded)',
-      apply: (c, v) => {
-        c.guestinfo.excludeNics = v as string[];
-      },
+      apply: field('guestinfo', 'excludeNics'),
     },
     'include-nics': {
       kind: 'globs',
       default: '',
       doc: 'when set, only these interfaces are reported (exclude-nics still applies)',
-      apply: (c, v) => {
-        c.guestinfo.includeNics = v as string[];
-      },
+      apply: field('guestinfo', 'includeNics'),
     },
     'primary-nics': {
       kind: 'globs',
       default: '',
       doc: 'interfaces reported first, in this order; the primary IP comes from the first',
-      apply: (c, v) => {
-        c.guestinfo.primaryNics = v as string[];
-      },
+      apply: field('guestinfo', 'primaryNics'),
     },
     disks: {
       kind: 'boolean',
       default: 'true',
       doc: 'report disk usage of mounted filesystems',
-      apply: (c, v) => {
-        c.guestinfo.disks = v as boolean;
-      },
+      apply: field('guestinfo', 'disks'),
     },
   },
   logging: {
@@ -216,9 +203,7 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       kind: 'level',
       default: 'info',
       doc: `one of ${LEVELS.join(', ')}`,
-      apply: (c, v) => {
-        c.logging.level = v as LogLevel;
-      },
+      apply: field('logging', 'level'),
     },
   },
   fs: {
@@ -234,9 +219,7 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       kind: 'words',
       default: '',
       doc: 'guestinfo keys listed in guestinfo/ from the start (VMware cannot enumerate them)',
-      apply: (c, v) => {
-        c.fs.guestinfoKeys = v as string[];
-      },
+      apply: field('fs', 'guestinfoKeys'),
     },
   },
 };
