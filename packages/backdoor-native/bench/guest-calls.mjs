@@ -4,7 +4,7 @@
 //   callSync   NativeBackdoorPort.callSync (argument checks + object registers)
 //   call       the async BackdoorPort.call every layer above uses
 // Prints one JSON line: { addon: {calls, ns}, callSync: {...}, call: {...} }.
-import { BDOOR_MAGIC } from '@vmw9/backdoor';
+import { BDOOR_MAGIC, Cmd, callRegisters } from '@vmw9/backdoor';
 import { detect, loadBinding, NativeBackdoorPort } from '../dist/index.js';
 
 const n = Number(process.argv[2] ?? 100000);
@@ -12,15 +12,8 @@ const n = Number(process.argv[2] ?? 100000);
 const d = detect();
 if (!d.available) throw new Error(`no backdoor in the benchmark guest: ${d.message}`);
 const binding = loadBinding();
-const regs = {
-  eax: BDOOR_MAGIC,
-  ebx: ~BDOOR_MAGIC >>> 0,
-  ecx: 0xffff000a,
-  edx: 0x5658,
-  esi: 0,
-  edi: 0,
-  ebp: 0,
-};
+// GETVERSION as VmCheck sends it: ebx = ~magic, ecx.hi = 0xffff.
+const regs = callRegisters(Cmd.GETVERSION, { ebx: ~BDOOR_MAGIC >>> 0, sub: 0xffff });
 const block = new Uint32Array(7);
 
 function time(fn) {

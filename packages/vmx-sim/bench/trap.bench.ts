@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BDOOR_MAGIC } from '@vmw9/backdoor';
+import { BDOOR_MAGIC, Cmd, callRegisters } from '@vmw9/backdoor';
 import { expect, it } from 'vitest';
 import { SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
 
@@ -18,15 +18,8 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const trap = join(root, 'packages/vmx-sim-linux-x64/vmx-trap');
 const bd = join(root, 'packages/vmx-sim-linux-x64/build/testprogs/bd');
 const N = Number(process.env['VMW9_BENCH_TRAPS'] ?? 20000);
-const getversion = {
-  eax: BDOOR_MAGIC,
-  ebx: ~BDOOR_MAGIC >>> 0,
-  ecx: 0xffff000a,
-  edx: 0x5658,
-  esi: 0,
-  edi: 0,
-  ebp: 0,
-};
+// GETVERSION as VmCheck sends it: ebx = ~magic, ecx.hi = 0xffff.
+const getversion = callRegisters(Cmd.GETVERSION, { ebx: ~BDOOR_MAGIC >>> 0, sub: 0xffff });
 
 it('rpctool call counts and the cost of a trapped call', async () => {
   const lines: string[] = [];
