@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runGuest, socketForwards } from '@vmw9/qemu-harness';
+import { runGuest, socketForwards, v9fsStepScript } from '@vmw9/qemu-harness';
 import { RpciClient } from '@vmw9/rpc';
 import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -81,18 +81,9 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-const script = `
-ok() { echo "STEP $V $1 ok"; }
-bad() { echo "STEP $V $1 FAIL $2"; }
-check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
-${FORWARD.guestSetup}
-P=5640
-HOSTCLIP=from-the-host
-for V in ${DIALECTS.join(' ')}; do
-  M=/dev/shm/m-$V; mkdir -p $M
-  if mount -t 9p -o trans=tcp,port=$P,version=$V,uname=root,access=any,dfltuid=0,dfltgid=0 10.0.2.100 $M; then ok mount; else bad mount "mount failed"; P=$((P+1)); continue; fi
-  P=$((P+1))
-  L=$(ls -la $M); for f in ctl version snarf mouse time bintime info guestinfo rpc log events power stats; do echo "$L" | grep -q " $f\\$" || bad ls "no $f"; done; echo "$L" | grep -q ' snarf$' && ok ls
+const script = v9fsStepScript(FORWARD, DIALECTS, {
+  setup: 'HOSTCLIP=from-the-host',
+  body: `  L=$(ls -la $M); for f in ctl version snarf mouse time bintime info guestinfo rpc log events power stats; do echo "$L" | grep -q " $f\\$" || bad ls "no $f"; done; echo "$L" | grep -q ' snarf$' && ok ls
   echo "LS $V"; echo "$L" | sed "s/^/LS $V /"
   ends=1; for f in version ctl time bintime kmesg stats pointer gui info/cpumhz info/uuid info/memsize info/hwversion info/screensize rpc1 dev msg; do timeout 10 cat $M/$f >/dev/null 2>&1; [ $? = 124 ] && { ends=0; bad status-files-end "cat $f hung"; }; done; [ $ends = 1 ] && ok status-files-end
   for f in ${FILES.join(' ')}; do
@@ -116,10 +107,8 @@ for V in ${DIALECTS.join(' ')}; do
   timeout -s INT 3 cat $M/events; rc=$?
   [ $rc = 124 ] && ok interrupt || bad interrupt "timeout exit $rc"
   check usable "protocol 9P2000 9P2000.u 9P2000.L" sed -n 2p $M/version
-  umount $M && ok umount || bad umount "umount failed"
-done
-echo DONE
-`;
+  umount $M && ok umount || bad umount "umount failed"`,
+});
 
 it('Linux v9fs mounts the tree with each dialect and runs the script', async () => {
   const moves: Record<string, { x: number; y: number }> = {};

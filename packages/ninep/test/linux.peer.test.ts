@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runGuest, socketForwards } from '@vmw9/qemu-harness';
+import { runGuest, socketForwards, v9fsStepScript } from '@vmw9/qemu-harness';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRamfs, EventFile, NinepServer } from '../src/index.js';
 
@@ -51,19 +51,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 // Each step prints "STEP <dialect> <name> ok|FAIL ..." so a failure names the step and dialect.
-const script = `
-ok() { echo "STEP $V $1 ok"; }
-bad() { echo "STEP $V $1 FAIL $2"; }
-check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
-${FORWARD.guestSetup}
-dd if=/dev/urandom of=/dev/shm/big bs=1M count=16 status=none
-WANT=$(sha256sum </dev/shm/big)
-P=5640
-for V in ${DIALECTS.join(' ')}; do
-  M=/dev/shm/m-$V; mkdir -p $M
-  if mount -t 9p -o trans=tcp,port=$P,version=$V,uname=root,access=any,dfltuid=0,dfltgid=0 10.0.2.100 $M; then ok mount; else bad mount "mount failed"; P=$((P+1)); continue; fi
-  P=$((P+1))
-  D=$M/$V; mkdir $D
+const script = v9fsStepScript(FORWARD, DIALECTS, {
+  setup: `dd if=/dev/urandom of=/dev/shm/big bs=1M count=16 status=none
+WANT=$(sha256sum </dev/shm/big)`,
+  body: `  D=$M/$V; mkdir $D
   echo hello > $D/a && ok create || bad create "write failed"
   check readback hello cat $D/a
   echo more >> $D/a; check append "hello
@@ -81,10 +72,8 @@ more" cat $D/a
   [ $rc = 124 ] && ok interrupt || bad interrupt "timeout exit $rc"
   check usable hel cat $D/b
   rm -r $D
-  umount $M && ok umount || bad umount "umount failed"
-done
-echo DONE
-`;
+  umount $M && ok umount || bad umount "umount failed"`,
+});
 
 it('Linux v9fs mounts ninep-ramfs with each dialect and runs the file operations', async () => {
   const r = await runGuest({

@@ -887,3 +887,37 @@ export function socketForwards(
     ports,
   };
 }
+
+/**
+ * A guest shell script that mounts a 9P server with the Linux kernel client once per dialect
+ * (`version=` spelling: 9p2000, 9p2000.u, 9p2000.L), the i-th dialect over the i-th of `forward`'s
+ * ports, and runs `body` on each mount with $V the dialect and $M the mount point. The body reports
+ * through the step helpers, which print `STEP <dialect> <name> ok` or `STEP <dialect> <name> FAIL
+ * <why>`: `ok NAME`, `bad NAME WHY`, and `check NAME WANT CMD...` (ok when CMD prints exactly WANT).
+ * The mount is step `mount`; a dialect whose mount fails skips its body. `setup` runs once after
+ * the network is up; the script ends by printing DONE.
+ */
+export function v9fsStepScript(
+  forward: ReturnType<typeof socketForwards>,
+  dialects: readonly string[],
+  opts: { setup?: string; body: string },
+): string {
+  if (forward.ports.length < dialects.length)
+    throw new Error(`${dialects.length} dialects need as many forwarded ports, got ${forward.ports.length}`);
+  const mountOpts = 'trans=tcp,port=$P,version=$V,uname=root,access=any,dfltuid=0,dfltgid=0';
+  return `
+ok() { echo "STEP $V $1 ok"; }
+bad() { echo "STEP $V $1 FAIL $2"; }
+check() { name=$1; want=$2; shift 2; got=$("$@" 2>&1); if [ "$got" = "$want" ]; then ok $name; else bad $name "got [$got] want [$want]"; fi; }
+${forward.guestSetup}
+${opts.setup ?? ''}
+P=${forward.ports[0]}
+for V in ${dialects.join(' ')}; do
+  M=/dev/shm/m-$V; mkdir -p $M
+  if mount -t 9p -o ${mountOpts} ${forward.host} $M; then ok mount; else bad mount "mount failed"; P=$((P+1)); continue; fi
+  P=$((P+1))
+${opts.body}
+done
+echo DONE
+`;
+}
