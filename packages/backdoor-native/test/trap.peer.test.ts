@@ -18,10 +18,14 @@ const script = fileURLToPath(new URL('./guest/native-rpc.mjs', import.meta.url))
 let server: SimServer | undefined;
 afterAll(() => server?.close());
 
-function run(
-  args: string[],
-  env: Record<string, string> = {},
+/** Runs guest/native-rpc.mjs (one RPC over our addon) under vmx-trap against the host at `path`. */
+function rpcUnderTrap(
+  path: string,
+  cpuid: 'vmware' | 'pass',
+  rpc: string,
+  env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = ['--host', `unix!${path}`, '--cpuid', cpuid, '-q', '--', process.execPath, script, rpc];
   return new Promise((resolve) => {
     const c = spawn(trap, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -46,20 +50,9 @@ describe('@vmw9/backdoor-native under vmx-trap', () => {
     host.rpci.setGuestinfo('guestinfo.big', value.toString('latin1'));
     // Guest→host stays under the 64 KiB limit: a 60 KiB info-set, then a 200 KB info-get back.
     const setValue = 'w'.repeat(60 * 1024);
-    const set = await run(
-      [
-        '--host',
-        `unix!${path}`,
-        '--cpuid',
-        'vmware',
-        '-q',
-        '--',
-        process.execPath,
-        script,
-        `info-set guestinfo.small ${setValue}`,
-      ],
-      { VMW9_BACKDOOR: '' },
-    );
+    const set = await rpcUnderTrap(path, 'vmware', `info-set guestinfo.small ${setValue}`, {
+      VMW9_BACKDOOR: '',
+    });
     expect(set.stderr).toBe('');
     expect(JSON.parse(set.stdout)).toMatchObject({
       detection: 'vmware',
@@ -69,20 +62,7 @@ describe('@vmw9/backdoor-native under vmx-trap', () => {
     expect(host.rpci.getGuestinfo('guestinfo.small')).toBe(setValue);
 
     const mark = host.log.mark();
-    const get = await run(
-      [
-        '--host',
-        `unix!${path}`,
-        '--cpuid',
-        'vmware',
-        '-q',
-        '--',
-        process.execPath,
-        script,
-        'info-get guestinfo.big',
-      ],
-      { VMW9_BACKDOOR: '' },
-    );
+    const get = await rpcUnderTrap(path, 'vmware', 'info-get guestinfo.big', { VMW9_BACKDOOR: '' });
     const r = JSON.parse(get.stdout);
     const expected = createHash('sha256')
       .update(Buffer.concat([Buffer.from('1 '), value]))
@@ -100,20 +80,7 @@ describe('@vmw9/backdoor-native under vmx-trap', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'bdn-trap-')), 'h.sock');
     const s = await serveHost(host, path);
     host.rpci.setGuestinfo('guestinfo.k', 'forced');
-    const r = await run(
-      [
-        '--host',
-        `unix!${path}`,
-        '--cpuid',
-        'pass',
-        '-q',
-        '--',
-        process.execPath,
-        script,
-        'info-get guestinfo.k',
-      ],
-      { VMW9_BACKDOOR: 'force' },
-    );
+    const r = await rpcUnderTrap(path, 'pass', 'info-get guestinfo.k', { VMW9_BACKDOOR: 'force' });
     await s.close();
     expect(JSON.parse(r.stdout)).toMatchObject({ detection: 'probed', head: '1 forced' });
   });
