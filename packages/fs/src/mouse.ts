@@ -138,9 +138,7 @@ export class MouseFile extends File {
     const a = fid.aux as { seen: number; resizeSeen: number };
     if (this.settings.eofmode && offset > 0) return new Uint8Array(0);
     if (this.src.mode === 'off') throw p9err(Errno.EIO, 'the pointer is off (mousectl)');
-    const st = this.src.state;
-    const v = a.seen < 0 ? st.value : await st.next(a.seen, signal, () => this.src.ensurePolling());
-    a.seen = st.version;
+    const v = await this.src.state.readNext(a, signal, () => this.src.ensurePolling());
     let type: 'm' | 'r' = 'm';
     if (a.resizeSeen !== this.resized.version) {
       a.resizeSeen = this.resized.version;

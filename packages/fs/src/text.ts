@@ -94,4 +94,14 @@ export class Watched<T> {
     }
     return this.current;
   }
+
+  /**
+   * An event file's read of this value: a fid's first read (`cursor.seen` < 0) gets the current
+   * value, every later one waits for the next change; the cursor remembers what the fid saw.
+   */
+  async readNext(cursor: { seen: number }, signal: AbortSignal, onWait?: () => void): Promise<T> {
+    const v = cursor.seen < 0 ? this.current : await this.next(cursor.seen, signal, onWait);
+    cursor.seen = this.seq;
+    return v;
+  }
 }

@@ -188,8 +188,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
         throw hostError(e);
       }
     }
-    const v = a.seen < 0 ? display.value : await display.next(a.seen, signal);
-    a.seen = display.version;
+    const v = await display.readNext(a, signal);
     return Buffer.from(wctlRecord(v.w, v.h, v.state)).subarray(0, count);
   };
   wctl.write = (_fid, _o, data) => {
@@ -255,8 +254,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
   powerFile.read = async (fid, offset, count, signal) => {
     const a = fid.aux as { seen: number };
     if (settings.eofmode && offset > 0) return new Uint8Array(0);
-    const v = a.seen < 0 ? power.value : await power.next(a.seen, signal);
-    a.seen = power.version;
+    const v = await power.readNext(a, signal);
     return Buffer.from(`${v}\n`).subarray(0, count);
   };
   powerFile.write = async (_fid, _o, data) => {
