@@ -1,4 +1,11 @@
 export * as format from './format.js';
+export {
+  eventLine,
+  type HostEvent,
+  HostEventHub,
+  type HostEventListener,
+  type HostEventSource,
+} from './host-events.js';
 export { type ServedTree, type ServeOptions, serveVmwareTree } from './serve.js';
 export {
   type Clipboard,

@@ -1,5 +1,15 @@
 export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
 export { RpciClient, type RpciOptions } from './rpci.js';
+export {
+  GUESTINFO_TYPES,
+  type GuestInfoTypeName,
+  guestInfoTypeName,
+  POWER_STATE_NAMES,
+  POWER_STATES,
+  type PowerStateEntry,
+  type PowerStateName,
+  powerState,
+} from './tables.js';
 export { pollDelay, type TcloHandler, TcloLoop, type TcloOptions, type TcloStats } from './tclo.js';
 export {
   checkGuestinfoKey,
