@@ -3,4 +3,14 @@ export * from './commands.js';
 export * from './constants.js';
 export * from './errors.js';
 export * from './port.js';
+export {
+  GUESTINFO_TYPES,
+  type GuestInfoTypeName,
+  guestInfoTypeName,
+  POWER_STATE_NAMES,
+  POWER_STATES,
+  type PowerStateEntry,
+  type PowerStateName,
+  powerState,
+} from './tables.js';
 export * from './vmmouse.js';

@@ -1,5 +1,3 @@
-export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
-export { RpciClient, type RpciOptions } from './rpci.js';
 export {
   GUESTINFO_TYPES,
   type GuestInfoTypeName,
@@ -9,7 +7,9 @@ export {
   type PowerStateEntry,
   type PowerStateName,
   powerState,
-} from './tables.js';
+} from '@vmw9/backdoor';
+export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
+export { RpciClient, type RpciOptions } from './rpci.js';
 export { pollDelay, type TcloHandler, TcloLoop, type TcloOptions, type TcloStats } from './tclo.js';
 export {
   checkGuestinfoKey,

@@ -1,5 +1,7 @@
 /**
- * Protocol tables every layer shares (one home each): power operations and SetGuestInfo types.
+ * GuestRPC protocol tables every layer shares, one home each: power operations and SetGuestInfo
+ * types. @vmw9/rpc re-exports them as their public home; they live here, below it, so that the
+ * simulated host (which @vmw9/rpc is tested against, and so cannot depend on) uses them too.
  * Sources: open-vm-tools lib/include/system.h and services/plugins/powerOps/powerOps.c (the
  * GuestOsState ids and the TCLO command names), lib/include/guestInfo.h (GuestInfoType); see
  * docs/protocol/guestrpc.md.
