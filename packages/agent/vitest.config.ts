@@ -1,5 +1,11 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { name: 'agent', include: ['test/**/*.test.ts'], testTimeout: 20_000 },
+  test: {
+    name: 'agent',
+    include: ['test/**/*.test.ts'],
+    // Sized for a slow, busy machine (CI shares 2 cores): a limit here catches a hang, never a slow pass.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
 });

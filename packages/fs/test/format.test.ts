@@ -30,8 +30,9 @@ describe('Plan 9 records', () => {
           expect([t, ...f.map(Number)]).toEqual(['r', x, y, b, ms >>> 0]);
         },
       ),
+      { numRuns: 200 },
     );
-  });
+  }, 120_000);
 
   it('buttons: 1 left, 2 middle, 4 right, 8 wheel up, 16 wheel down', () => {
     expect(plan9Buttons({ left: true, right: true })).toBe(5);

@@ -71,7 +71,7 @@ describe.each([
       );
       await ch.close();
       await done();
-    });
+    }, 120_000);
   }
 
   it('carries a 64 KiB guest→host message and a 1 MiB host→guest one on both paths', async () => {

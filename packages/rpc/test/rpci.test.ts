@@ -34,8 +34,9 @@ describe('reply framing', () => {
         expect(r.ok).toBe(ok);
         expect(Buffer.compare(r.reply, Buffer.from(body))).toBe(0);
       }),
+      { numRuns: 300 },
     );
-  });
+  }, 120_000);
 
   it('rejects anything else with RpcProtocolError, never another error', () => {
     fc.assert(
@@ -45,9 +46,10 @@ describe('reply framing', () => {
         if (valid) return;
         expect(() => parseReply(b)).toThrow(RpcProtocolError);
       }),
+      { numRuns: 300 },
     );
     expect(() => parseReply(null)).toThrow(RpcProtocolError);
-  });
+  }, 120_000);
 });
 
 describe('RpciClient', () => {
