@@ -43,7 +43,8 @@ describe('host services from the shell', () => {
   it('mouse: prints the packets the host sends', async () => {
     const run = vmw9(['--json', 'mouse', '--count', '2', '--interval', '5']);
     const t0 = Date.now();
-    while (sim.host.mouse.status !== 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    while (sim.host.mouse.status !== 0 && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 10));
     sim.host.mouse.event({ x: 100, y: 200, left: true });
     sim.host.mouse.event({ x: 300, y: 400, wheel: -1 });
     const r = await run;

@@ -8,6 +8,11 @@ import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
+/** Polls until `cond` holds; the test's own limit bounds the wait. */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe('vmw9 sim', () => {
   it('serves a host that another vmw9 reaches with --host unix!PATH; console answers; SIGTERM stops it cleanly', async () => {
     const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-sim-')), 'host.sock');
@@ -18,20 +23,21 @@ describe('vmw9 sim', () => {
     let err = '';
     sim.stdout.on('data', (d) => (out += d));
     sim.stderr.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    // Each step waits for the simulator's own answer, never for a fixed time (a busy machine is slow).
+    await until(() => existsSync(sock) && /listening on unix!/.test(err));
     expect(err).toMatch(/simulated VMware host \(not a real one\) is listening on unix!/);
     sim.stdin.write('fact memoryMB 2048\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => out.includes('memoryMB 2048'));
     const host = spawnSync(process.execPath, [bin, '--host', `unix!${sock}`, '--json', 'host'], {
       encoding: 'utf8',
-      timeout: 10_000,
+      timeout: 50_000,
     });
     expect(host.status).toBe(0);
     const facts = JSON.parse(host.stdout).facts;
     expect(facts.version.value.productType).toBe(4);
     expect(facts.memory.value.megabytes).toBe(2048);
     sim.stdin.write('counts\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => /total \d+/.test(out));
     expect(out).toMatch(/memoryMB 2048[\s\S]*GETVERSION \d+[\s\S]*total \d+/);
     sim.kill('SIGTERM');
     const code = await new Promise((r) => sim.on('close', r));

@@ -216,9 +216,11 @@ describe('stop', () => {
     // The client sees its connection end: a clean close or a reset, depending on timing. The
     // expectation is attached before the stop: the read may fail while the stop is still running.
     const ended = expect(c.read(fid, 0, 8192)).rejects.toThrow(/connection closed|ECONNRESET|EPIPE/);
+    // The stop does not wait for the client to let go: a stop that did would hang to the test's
+    // limit, so the bound below is generous on purpose (a busy machine is slow, never this slow).
     const t0 = Date.now();
     await s.agent.stop();
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(existsSync(s.fsPath)).toBe(false);
     await ended;
     expect(s.logs.join('')).toContain('"msg":"stopped"');

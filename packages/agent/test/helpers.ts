@@ -87,7 +87,8 @@ export async function startOnSim(
 export async function waitFor<T>(
   what: string,
   check: () => T | Promise<T>,
-  timeoutMs = 5000,
+  // Generous: a busy machine is slow; only a hang should reach it.
+  timeoutMs = 30_000,
 ): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {

@@ -40,7 +40,7 @@ export class RawPeer {
     this.toServer.write(encode(m, this.dialect));
   }
   /** The next reply with this tag (waits for it). */
-  async reply(tag: number, timeoutMs = 2000): Promise<RMessage> {
+  async reply(tag: number, timeoutMs = 30_000): Promise<RMessage> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.replies.findIndex((r) => r.tag === tag);

@@ -14,7 +14,8 @@ function recordingSleep() {
   };
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
+// Generous: a busy machine is slow; only a hang should reach it.
+const until = async (cond: () => boolean, ms = 30_000) => {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('timed out waiting');

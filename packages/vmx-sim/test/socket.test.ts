@@ -22,7 +22,7 @@ async function start(host = new VmxHost()) {
   return { host, path, errors };
 }
 
-/** Sends raw bytes and resolves when the server closes the connection (or after 2 s). */
+/** Sends raw bytes and resolves when the server closes the connection (or after 30 s). */
 function rawClient(path: string, bytes: Buffer): Promise<{ closed: boolean; got: Buffer }> {
   return new Promise((resolve) => {
     const s = createConnection(path, () => s.write(bytes));
@@ -33,7 +33,7 @@ function rawClient(path: string, bytes: Buffer): Promise<{ closed: boolean; got:
     const t = setTimeout(() => {
       s.destroy();
       resolve({ closed: false, got });
-    }, 2000);
+    }, 30_000);
     s.on('close', () => {
       clearTimeout(t);
       resolve({ closed: true, got });

@@ -97,7 +97,7 @@ describe('TCLO', () => {
     const port = new SimBackdoorPort(host);
     const ch = await open(port, TCLO);
     host.tclo.queueCommand('OS_Reboot');
-    const waiting = host.tclo.waitForReply('OS_Reboot', 2000);
+    const waiting = host.tclo.waitForReply('OS_Reboot', 30_000);
     await send(port, ch, Buffer.alloc(0));
     await receive(port, ch);
     await send(port, ch, Buffer.from('OK '));

@@ -270,14 +270,14 @@ describe.runIf(supported)('vmx-trap', { timeout: 30_000 }, () => {
     await fresh();
     let launcher = 0;
     const p = vmxTrap(['--', bd, 'lb', '97'], { onStart: (pid) => (launcher = pid) });
-    await expect.poll(() => host.calls.length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => host.calls.length, { timeout: 30_000 }).toBe(1);
     const tracee = host.calls[0]!.pid;
     expect(gone(tracee)).toBe(false);
     process.kill(launcher, 'SIGTERM');
     const r = await p;
     expect(r.code).toBe(143);
     expect(r.stderr).toContain('stopped by signal 15 while waiting for the host');
-    await expect.poll(() => gone(tracee), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => gone(tracee), { timeout: 30_000 }).toBe(true);
   });
 
   it('--log writes one line per trap, --stats the counts and the mean time per call', async () => {
@@ -297,7 +297,9 @@ describe.runIf(supported)('vmx-trap', { timeout: 30_000 }, () => {
     }
   });
 
-  it('costs tens of microseconds per trapped call (20000 calls)', { timeout: 120_000 }, async () => {
+  it('carries 20000 trapped calls, none bad (the cost per call is printed, not judged)', {
+    timeout: 120_000,
+  }, async () => {
     await fresh();
     const r = await vmxTrap(['--stats', '--', bd, 'bench', '20000'], { timeoutMs: 110_000 });
     expect(r.code).toBe(0);
@@ -327,7 +329,7 @@ describe.runIf(supported)('vmx-trap', { timeout: 30_000 }, () => {
         env: env(),
         onStart: (x) => (pid = x),
       });
-      await expect.poll(() => host.calls.length, { timeout: 5000 }).toBe(1);
+      await expect.poll(() => host.calls.length, { timeout: 30_000 }).toBe(1);
       process.kill(pid, 'SIGTERM');
       expect((await p).code).toBe(143);
     });
