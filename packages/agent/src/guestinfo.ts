@@ -1,5 +1,5 @@
 /**
- * Guest info reporting: what vmtoolsd's guestInfo plugin tells the host (vmware-protocol.md §4.4):
+ * Guest info reporting: what vmtoolsd's guestInfo plugin tells the host (docs/protocol/guestrpc.md §5):
  * hostname, OS names, disks, NICs, uptime. Gathered on start, on a schedule and after ping/reset;
  * only values that changed are sent (the cache is cleared on reset, when the host forgets).
  * NICs go as GuestNicProto V3 XDR on type 10, then type 9 if the host refuses 10 (as vmtoolsd's

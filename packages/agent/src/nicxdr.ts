@@ -1,5 +1,5 @@
 /**
- * GuestNicProto version 3 in XDR (open-vm-tools lib/guestRpc/nicinfo.x; vmware-protocol.md §4.4):
+ * GuestNicProto version 3 in XDR (open-vm-tools lib/guestRpc/nicinfo.x; docs/protocol/guestrpc.md §5):
  * what vmtoolsd sends with `SetGuestInfo  10 <xdr>` and vCenter shows as the VM's NICs and IPs.
  * We encode NICs and their addresses (origin and status absent, status PREFERRED would be a
  * guess); routes, DNS, WINS and DHCP are sent empty. The decoder reads back what we encode (and

@@ -1,6 +1,7 @@
 /**
- * Host power requests (OS_Halt, OS_Reboot, OS_PowerOn, OS_Resume, OS_Suspend; vmware-protocol.md
- * §5.6). As vmtoolsd: the TCLO reply is `OK ` at once, the configured script runs, and the outcome
+ * Host power requests (OS_Halt, OS_Reboot, OS_PowerOn, OS_Resume, OS_Suspend;
+ * docs/protocol/guestrpc.md §10).
+ * As vmtoolsd: the TCLO reply is `OK ` at once, the configured script runs, and the outcome
  * is reported with `tools.os.statechange.status <0|1> <state>`. One difference on purpose: for a
  * halt or reboot the system command runs *before* the report, so a shutdown that cannot start
  * (a container without an init that answers, open-vm-tools #685, rancher/os #1543) is reported as

@@ -1,5 +1,5 @@
 /**
- * Guest clock synchronisation with the host (vmware-protocol.md §6), made to stay out of the
+ * Guest clock synchronisation with the host (docs/protocol/guestrpc.md §11), made to stay out of the
  * user's way (open-vm-tools #302, #277, #85): it steps forward only unless allow-backward is
  * configured, and does nothing while an NTP daemon keeps the clock unless ignore-ntp is set.
  * The clock is set through an injected `setClock`, so tests never touch the machine's clock.

@@ -1,7 +1,7 @@
 /**
  * Backdoor calls per second through the addon against a plain C loop doing the same `in`,
  * measured in the same QEMU TCG guest in the same run (issue: foundation). Absolute numbers
- * differ between machines (harness-notes, Machine variance); the ratio is what we track.
+ * differ between machines (docs/testing.md §5); the ratio is what we track.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * x7 = 0x86 << 32 | encoding, where encoding bits are: 1:0 size (2 = 4 bytes), 2 DIR (1 = IN),
  * 3 WITH (port in dx), 4 STR (string instruction). x0..x6 carry eax..ebp.
  * Source: open-vm-tools lib/backdoor/backdoorGcc64_arm64.c and lib/include/backdoor_def.h
- * (X86_IO_MAGIC, X86_IO_W7_*), ../shared/spec/vmware-protocol.md §2.4.
+ * (X86_IO_MAGIC, X86_IO_W7_*), docs/protocol/backdoor.md §5.
  */
 #include "backdoor.h"
 

@@ -1,6 +1,6 @@
 /**
  * Ground truth for the low-bandwidth backdoor and the vmmouse: QEMU's vmport in a TCG guest
- * (harness-notes.md, Experiment A). The guest runs this machine's own node and our CLI from the
+ * (docs/testing.md §3). The guest runs this machine's own node and our CLI from the
  * read-only shared checkout, with ioperm(0x5658,4,1) granted by the harness's root wrapper.
  */
 import { execFileSync } from 'node:child_process';
@@ -147,7 +147,7 @@ describe('QEMU vmmouse driven through QMP', () => {
     const abs = (axis: 'x' | 'y', value: number) => ({ type: 'abs', data: { axis, value } });
     const btn = (button: string, down: boolean) => ({ type: 'btn', data: { button, down } });
     const none = { left: false, right: false, middle: false, relative: false };
-    // QEMU scales its 0..0x7FFF absolute range by <<1 (harness-notes); buttons LEFT 0x20, RIGHT 0x10, MIDDLE 0x08.
+    // QEMU scales its 0..0x7FFF absolute range by <<1 (docs/testing.md §3); buttons LEFT 0x20, RIGHT 0x10, MIDDLE 0x08.
     const steps: Array<[unknown[], Partial<Packet>]> = [
       [[abs('x', 0), abs('y', 0)], { ...none, x: 0, y: 0, wheel: 0 }],
       [[abs('x', 16384), abs('y', 8192)], { ...none, x: 32768, y: 16384, wheel: 0 }],

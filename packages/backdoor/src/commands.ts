@@ -1,5 +1,5 @@
 /**
- * Typed functions for the simple backdoor commands (vmware-protocol.md §1.4). Each one checks its
+ * Typed functions for the simple backdoor commands (docs/protocol/backdoor.md §3). Each one checks its
  * arguments before anything reaches the port and refuses to invent a value: a host that does not
  * implement a command gives UnsupportedCommand.
  */
@@ -64,7 +64,7 @@ export async function getCpuMhz(port: BackdoorPort): Promise<number> {
 export interface MemorySize {
   /**
    * `MB` on VMware (eax = megabytes). `bytes` on QEMU's vmport, which answers the RAM size in bytes
-   * cut to 32 bits and marks itself with ebx = 0x1177 (QEMU hw/i386/vmport.c, harness-notes A(4)).
+   * cut to 32 bits and marks itself with ebx = 0x1177 (QEMU hw/i386/vmport.c, docs/testing.md §3).
    */
   unit: 'MB' | 'bytes';
   /** eax as the host answered it. */

@@ -1,7 +1,7 @@
 /**
  * Backdoor constants. Values from open-vm-tools `lib/include/backdoor_def.h`,
  * `lib/include/vm_vmx_type.h`, `lib/include/vmware/guestrpc/tclodefs.h` and Linux
- * `drivers/input/mouse/vmmouse.c` (see ../shared/spec/vmware-protocol.md §1).
+ * `drivers/input/mouse/vmmouse.c` (see docs/protocol/backdoor.md §2–§7).
  */
 
 /** "VMXh" as a little-endian dword: always in eax on entry. */
@@ -14,7 +14,7 @@ export const BDOORHB_PORT = 0x5659;
 export const BDOORHB_CMD_MESSAGE = 0;
 export const BDOORHB_CMD_VASSERT = 1;
 
-/** Hypercall flags in dx.lo when VMCALL/VMMCALL carry the backdoor (we never use them, see harness-notes). */
+/** Hypercall flags in dx.lo when VMCALL/VMMCALL carry the backdoor (never used: docs/testing.md §5). */
 export const BDOOR_FLAGS_LB = 0;
 export const BDOOR_FLAGS_HB = 1;
 export const BDOOR_FLAGS_WRITE = 2;

@@ -2,9 +2,9 @@
  * GuestRPC protocol tables every layer shares, one home each: power operations and SetGuestInfo
  * types. @vmw9/rpc re-exports them as their public home; they live here, below it, so that the
  * simulated host (which @vmw9/rpc is tested against, and so cannot depend on) uses them too.
- * Sources: open-vm-tools lib/include/system.h and services/plugins/powerOps/powerOps.c (the
- * GuestOsState ids and the TCLO command names), lib/include/guestInfo.h (GuestInfoType); see
- * docs/protocol/guestrpc.md.
+ * Sources: open-vm-tools lib/include/vmware/guestrpc/powerops.h (the GuestOsState ids and the
+ * TCLO command names), lib/include/guestInfo.h (GuestInfoType); see docs/protocol/guestrpc.md
+ * §5 and §10.
  */
 
 /** A power operation the host asks for, by the name the tree and the config use. */

@@ -22,7 +22,7 @@ import {
 } from '../src/index.js';
 import { FakeHost } from './fake-host.js';
 
-/** What QEMU 7.2's vmport answers (harness-notes A(4)). */
+/** What QEMU 7.2's vmport answers (docs/testing.md §3). */
 const qemu = () =>
   new FakeHost({
     [Cmd.GETVERSION]: () => ({ eax: 6, ebx: BDOOR_MAGIC, ecx: 2 }),

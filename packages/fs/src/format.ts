@@ -1,5 +1,5 @@
 /**
- * Plan 9 record formats, byte for byte (plan9-interfaces.md §1–§6, sources: 9front devmouse.c,
+ * Plan 9 record formats, byte for byte (docs/protocol/tree.md §1, sources: 9front devmouse.c,
  * devcons.c, rio xfid.c). Numbers are decimal text in fixed columns: `%11d ` (NUMSIZE, 12 bytes)
  * for 32-bit values and `%21lld ` (VLNUMSIZE, 22 bytes) for 64-bit ones.
  */

@@ -1,6 +1,6 @@
 /**
- * `guestinfo/`: one file per `guestinfo.KEY` variable, like Plan 9's /env (plan9-interfaces.md
- * §11.15). Reading fetches the value at offset 0 (a per-fid snapshot); writes are buffered per fid
+ * `guestinfo/`: one file per `guestinfo.KEY` variable, like Plan 9's /env (docs/protocol/tree.md
+ * §13). Reading fetches the value at offset 0 (a per-fid snapshot); writes are buffered per fid
  * and set at clunk (one trailing newline dropped, so `echo v > KEY` sets `v`); create makes a
  * local entry; remove sets the value empty (VMware has no delete) and forgets it. VMware offers
  * no key enumeration, so the listing holds the keys this tree knows; walking to an unknown name

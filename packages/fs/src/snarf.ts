@@ -1,5 +1,5 @@
 /**
- * `snarf` with rio's semantics (plan9-interfaces.md §3, §11.3): a read at offset 0 fetches the host
+ * `snarf` with rio's semantics (docs/protocol/tree.md §4): a read at offset 0 fetches the host
  * clipboard into a per-fid snapshot; writes go to a per-fid buffer (every Twrite appends, the offset
  * is ignored; a zero-length write empties it) that is set on the host at clunk. `snarfwait` blocks
  * until the host clipboard changes, one line per change: `%11d %11d \n` = change count, length.

@@ -1,4 +1,4 @@
-/** The counters behind `stats` (plan9-interfaces.md §11.13), in their documented field order. */
+/** The counters behind `stats` (docs/protocol/tree.md §11), in their documented field order. */
 export const STAT_FIELDS = [
   'backdoorCalls',
   'backdoorErrors',

@@ -1,5 +1,5 @@
 /**
- * The /mnt/vmware tree (plan9-interfaces.md §11) over injected services. The tree serves the
+ * The /mnt/vmware tree (docs/protocol/tree.md) over injected services. The tree serves the
  * host's services as files; an agent adds TCLO events (power, resolution, options) through
  * `services.events` and answers power requests through `services.power`.
  */
@@ -70,7 +70,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
   const settings = { eofmode: false, debug: 0, tclo: s.events ? 'on' : 'off' };
   const events = new EventFile('events', 0o444);
   const eventRead = events.read.bind(events);
-  // eofmode (plan9-interfaces.md §11): event files answer EOF at offset > 0, for readers that read to EOF.
+  // eofmode (docs/protocol/tree.md §1): event files answer EOF at offset > 0, for readers that read to EOF.
   events.read = async (fid, offset, count, signal) =>
     settings.eofmode && offset > 0 ? new Uint8Array(0) : eventRead(fid, offset, count, signal);
   const mouseSrc = new MouseSource(counted, counters, s.poll?.mouseMs ?? 20);

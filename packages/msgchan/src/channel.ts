@@ -1,6 +1,6 @@
 /**
  * A GuestMsg channel (BDOOR_CMD_MESSAGE = 30) over any BackdoorPort, following open-vm-tools
- * lib/message/message.c step for step (vmware-protocol.md §3):
+ * lib/message/message.c step for step (docs/protocol/backdoor.md §7–§11):
  *  - OPEN with the cookie flag, retried once without it on a host that refuses cookies;
  *  - send: SENDSIZE, then one HB OUT when the host offers HB, else SENDPAYLOAD 4 bytes at a time;
  *    a checkpoint (CPT) during the payload restarts the whole send from SENDSIZE;

@@ -1,4 +1,4 @@
-/** Protocol constants shared by the codec, the server and the client (9p-protocol.md §1.4, §3.3, §7.2). */
+/** Protocol constants shared by the codec, the server and the client (docs/protocol/9p.md §1, §8). */
 
 export const NOTAG = 0xffff;
 export const NOFID = 0xffffffff;

@@ -45,7 +45,7 @@ interface EventQueue {
  * A stream of records. Each fid opened for reading gets the records posted after its open; each
  * read returns exactly one record (truncated to the read's count) and ignores the offset, blocking
  * while none is queued. A Tflush (or the connection closing) aborts the blocked read.
- * Linux note (9p-protocol.md §10.15): a plain read(2) loops until its buffer is full, so readers
+ * Linux note (docs/protocol/9p.md §10): a plain read(2) loops until its buffer is full, so readers
  * should use O_NONBLOCK or a buffer of one record.
  */
 export class EventFile extends File {

@@ -1,6 +1,6 @@
 /**
  * Every 9P2000 / 9P2000.u / 9P2000.L message as a typed object, and the wire layout the codec
- * follows for each (9p-protocol.md §2, §6, §7.1). 8-byte fields are bigint so qid paths and
+ * follows for each (docs/protocol/9p.md §2). 8-byte fields are bigint so qid paths and
  * offsets round-trip exactly.
  */
 import type { Dialect } from './constants.js';

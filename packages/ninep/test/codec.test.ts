@@ -15,7 +15,7 @@ import { onlyDecodeErrors, roundTrip } from './decoder-properties.js';
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('codec', () => {
-  it('encodes the worked example of 9p-protocol.md §2.3 byte for byte', () => {
+  it('encodes the worked example of docs/protocol/9p.md §2 byte for byte', () => {
     expect(encode({ type: 'Tversion', tag: NOTAG, msize: 8192, version: '9P2000' }, '9P2000')).toEqual(
       hex('13000000 64 ffff 00200000 0600 395032303030'),
     );

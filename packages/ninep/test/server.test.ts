@@ -1,4 +1,4 @@
-/** The server against hand-built frames: the conformance checklist of 9p-protocol.md §11. */
+/** The server against hand-built frames: the conformance checklist of docs/protocol/9p.md §12. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CtlFile,

@@ -1,5 +1,5 @@
 /**
- * RPCI: guest→host requests over a GuestMsg channel of protocol RPCI (vmware-protocol.md §4).
+ * RPCI: guest→host requests over a GuestMsg channel of protocol RPCI (docs/protocol/guestrpc.md §1–§2).
  *
  * Persistent mode (the default) keeps one channel, as vmtoolsd does, and reopens it when the host
  * lost it (a reset, a restore, an idle timeout). A request is sent again only when the failure

@@ -1,5 +1,6 @@
 /**
- * The TCLO loop: host→guest commands fetched by polling a TCLO channel (vmware-protocol.md §5).
+ * The TCLO loop: host→guest commands fetched by polling a TCLO channel (docs/protocol/guestrpc.md
+ * §6–§7).
  * Each turn sends the previous command's result (an empty message when there was none: that
  * empty send is the poll, and the only sign of life VMware gets from us), then receives. Handlers
  * return the text after `OK `; a thrown error becomes `ERROR <message>`; an unknown command gets

@@ -1,6 +1,6 @@
 /**
  * Typed RPCs, each a thin, checked wrapper over one RPCI command as open-vm-tools sends it
- * (vmware-protocol.md §4.3–§4.6, §5.6).
+ * (docs/protocol/guestrpc.md §3–§5, §10).
  */
 import { RpcFailed, type RpcReply } from './reply.js';
 

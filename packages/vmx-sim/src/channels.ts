@@ -1,6 +1,6 @@
 /**
  * GuestMsg channels (BDOOR_CMD_MESSAGE = 30), the host side of open-vm-tools lib/message/message.c
- * and Linux vmwgfx_msg.c (vmware-protocol.md §3, §8.2–§8.3).
+ * and Linux vmwgfx_msg.c (docs/protocol/backdoor.md §7–§13).
  *
  * Per channel: id, cookies, protocol; a send side (the message the guest is sending: expected size
  * and bytes so far) and a receive side (the message waiting for the guest: an RPCI reply or a TCLO

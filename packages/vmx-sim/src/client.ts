@@ -1,6 +1,6 @@
 /**
  * SocketBackdoorPort: a BackdoorPort that reaches a `vmw9 sim` in another process over its Unix
- * socket (WIRE.md). Calls are queued and answered in order on one connection.
+ * socket (docs/protocol/sim-wire.md). Calls are queued and answered in order on one connection.
  */
 import { createConnection, type Socket } from 'node:net';
 import {

@@ -20,7 +20,7 @@ export interface HostFacts {
   screenHeight: number;
   /** Host clock = this process's clock + offset (ms): tests move the host ahead or behind. */
   timeOffsetMs: number;
-  /** GETTIMEFULL ecx: maximum time lag, µs (UNCONFIRMED VMware default; vmware-protocol.md §6). */
+  /** GETTIMEFULL ecx: maximum time lag, µs (UNCONFIRMED VMware default; docs/protocol/guestrpc.md §11). */
   maxTimeLagMicros: number;
   /** GETGUIOPTIONS bitmask. */
   guiOptions: number;

@@ -3,7 +3,7 @@
  * `times` says otherwise). Kinds:
  *   cpt        a checkpoint (snapshot, suspend, vMotion) at a given step of a message: that call
  *              fails with status CPT and SUCCESS clear; the host discards a partly received guest
- *              message and rewinds an undelivered reply (vmware-protocol.md §8.3)
+ *              message and rewinds an undelivered reply (docs/protocol/backdoor.md §11)
  *   reset      the host resets at that step: every channel is closed, as after a restore
  *   garbage    the RPCI reply of that step's message is replaced by bytes of no protocol
  * Standing conditions (not one-shot): `restricted` (every call faults, as a restricted backdoor

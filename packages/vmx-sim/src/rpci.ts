@@ -1,6 +1,6 @@
 /**
  * The host side of RPCI: guest→host requests, answered synchronously with `1 …` or `0 …`
- * (vmware-protocol.md §4). Parsing follows what real guests send: one optional trailing NUL
+ * (docs/protocol/guestrpc.md §2, §13). Parsing follows what real guests send: one optional trailing NUL
  * (vmtoolsd sends strlen+1), the command up to the first space, the rest raw (SetGuestInfo may be
  * binary). Anything unknown is `0 Unknown command`, the exact text VMGuestLib compares against
  * (tclodefs.h RPCI_UNKNOWN_COMMAND).

@@ -1,5 +1,5 @@
 /**
- * Serves a VmxHost to other processes over a Unix socket (WIRE.md). Each connection is one caller
+ * Serves a VmxHost to other processes over a Unix socket (docs/protocol/sim-wire.md). Each connection is one caller
  * (a vmx-trap launcher, a SocketBackdoorPort); requests are answered in order. A malformed frame
  * or an unknown op closes that connection and logs why; it never disturbs the host or other callers.
  */

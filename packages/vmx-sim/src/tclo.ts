@@ -1,6 +1,6 @@
 /**
  * The host side of TCLO: host→guest commands that the guest fetches by polling its TCLO channel
- * (vmware-protocol.md §5, §8.5). Commands wait in a FIFO; one is outstanding at a time; the
+ * (docs/protocol/guestrpc.md §6, §13). Commands wait in a FIFO; one is outstanding at a time; the
  * guest's next non-empty send on that channel is its reply, recorded with the command.
  * Like VMware, a new TCLO channel is first sent `reset`; after the guest's `OK ATR <app>` the host
  * follows with `ping`, `Capabilities_Register` and its option list (`Set_Option …`). The exact

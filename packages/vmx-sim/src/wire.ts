@@ -1,4 +1,4 @@
-/** Encoding of the socket wire format (WIRE.md), shared by the server and the client. */
+/** Encoding of the socket wire format (docs/protocol/sim-wire.md), shared by the server and the client. */
 import type { Registers } from '@vmw9/backdoor';
 
 export const HELLO_MAGIC = Buffer.from('VMW9SIM\0', 'latin1');

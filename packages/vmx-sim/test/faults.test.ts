@@ -19,7 +19,8 @@ function counting() {
 }
 
 describe('a checkpoint at each step', () => {
-  // message.c restarts a send or a receive on CPT from a payload or ack step (vmware-protocol.md §3.4-3.5).
+  // message.c restarts a send or a receive on CPT from a payload or ack step
+  // (docs/protocol/backdoor.md §9–§11).
   const retried: MessageStep[] = ['SENDPAYLOAD', 'HBOUT', 'RECVPAYLOAD', 'HBIN', 'RECVSTATUS'];
   // Each step on the path(s) that use it: HB steps with HB, 4-byte steps without, RECVSTATUS on both.
   const cases = retried.flatMap((step) =>

@@ -1,6 +1,6 @@
 /**
  * A test-only GuestMsg guest that follows open-vm-tools lib/message/message.c step by step
- * (vmware-protocol.md §3.4–§3.5), including its restart-on-CPT rules, so the simulator can be
+ * (docs/protocol/backdoor.md §9–§11), including its restart-on-CPT rules, so the simulator can be
  * driven exactly as the real guest drives it, and also off the protocol's path on purpose.
  */
 import {

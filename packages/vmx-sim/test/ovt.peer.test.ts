@@ -130,13 +130,13 @@ describe('vmware-rpctool', () => {
     },
   );
 
-  it('the call sequence of one info-get matches harness-notes (HB path)', async () => {
+  it('the call sequence of one info-get matches docs/testing.md §4 (HB path)', async () => {
     const { host, path } = await start();
     host.rpci.setGuestinfo('guestinfo.foo', 'bar');
     const mark = host.log.mark();
     await underTrap(path, ['vmware-rpctool', 'info-get guestinfo.foo']);
     const seq = host.log.entries(mark).map((e) => e.name);
-    // harness-notes Experiment B: TouchBackDoor and VmCheck GETVERSIONs, then OPEN, SENDSIZE, HB OUT,
+    // docs/testing.md §4: TouchBackDoor and VmCheck GETVERSIONs, then OPEN, SENDSIZE, HB OUT,
     // RECVSIZE, HB IN, RECVSTATUS, CLOSE. The number of leading GETVERSIONs depends on the CPUID path.
     const firstMessage = seq.indexOf('MESSAGE.OPEN');
     expect(seq.slice(0, firstMessage).every((n) => n === 'GETVERSION')).toBe(true);
@@ -169,7 +169,7 @@ describe('vmtoolsd', () => {
     expect(replies['reset']).toBe('OK ATR toolbox');
     expect(replies['ping']).toBe('OK ');
     expect(replies['Capabilities_Register']).toBe('OK ');
-    // Version information, as harness-notes saw it (info-set guestinfo.vmtools.* and/or tools.set.versiontype).
+    // Version information as docs/testing.md §4 saw it: info-set guestinfo.vmtools.* and/or tools.set.versiontype.
     const vmtools = [...host.rpci.guestinfo.keys()].filter((k) => k.startsWith('guestinfo.vmtools.'));
     expect(vmtools).toEqual(
       expect.arrayContaining(['guestinfo.vmtools.versionString', 'guestinfo.vmtools.versionNumber']),

@@ -1,5 +1,5 @@
 /**
- * The untouched open-vm-tools binaries inside the QEMU TCG guest (harness-notes A2), under vmx-trap
+ * The untouched open-vm-tools binaries inside the QEMU TCG guest (docs/testing.md §3–§4), under vmx-trap
  * against a `vmw9 sim` running in the same guest. There the CPUID signature is TCGTCGTCGTCG, which
  * open-vm-tools accepts after its Xen probe, so the launcher needs no CPUID tricks (--cpuid pass).
  * No I/O privilege and vmport=off: every backdoor instruction traps to vmx-trap.

@@ -1,4 +1,4 @@
-/** The host over its Unix socket (WIRE.md): the same protocol from another connection, and bad clients. */
+/** The host over its Unix socket (docs/protocol/sim-wire.md): the same protocol from another connection, and bad clients. */
 import { mkdtempSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /*
  * vmx-trap: decoding the faulting backdoor instruction and performing it on the simulated host over
- * the socket (packages/vmx-sim/WIRE.md).
+ * the socket (docs/protocol/sim-wire.md).
  *
  * Emulated (anything else is passed on as the signal it raised):
  *   in eax,dx / in ax,dx / in al,dx with dx = 0x5658      -> op 1 (LB)
@@ -21,7 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_PAYLOAD (16u << 20) /* WIRE.md: larger requests are refused by the server */
+#define MAX_PAYLOAD (16u << 20) /* docs/protocol/sim-wire.md §2: larger requests are refused */
 
 static int host_fd = -1;
 static const char *host_addr;
@@ -99,8 +99,8 @@ void host_connect(const char *addr) {
 static int host_call(int op, int flags, pid_t tid, const uint32_t in[7], const uint8_t *payload,
                      uint32_t count, uint32_t out[7], uint32_t *out_count, uint8_t **data, uint32_t *ndata) {
   uint8_t h[44];
-  /* WIRE.md's offset table: 40 bytes follow the length field, then the payload. (Its prose says
-   * 36 + payload, which is the response's figure; the offsets are what both sides implement.) */
+  /* docs/protocol/sim-wire.md §2: 40 bytes follow the length field, then the payload (the
+   * response's figure, §3, is 36 + payload). */
   put32(h, 40 + (op == 2 ? count : 0));
   h[4] = (uint8_t)op;
   h[5] = (uint8_t)flags;
@@ -195,7 +195,7 @@ again:
 
   uint32_t in[7] = {(uint32_t)r->rax, (uint32_t)r->rbx, (uint32_t)r->rcx, (uint32_t)r->rdx,
                     (uint32_t)r->rsi, (uint32_t)r->rdi, (uint32_t)r->rbp};
-  if (hcall) /* the host sees the port form (WIRE.md flag bit 0 tells it what it was) */
+  if (hcall) /* the host sees the port form (docs/protocol/sim-wire.md §2, flag bit 0, tells it what it was) */
     in[3] = (in[3] & 0xFFFF0000u) | (k == K_LB ? BDOOR_PORT : BDOORHB_PORT);
   uint64_t count = 0, buf = 0;
   uint8_t *payload = NULL;

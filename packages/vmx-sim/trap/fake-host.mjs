@@ -1,4 +1,4 @@
-// A tiny stand-in for the simulated host, for testing vmx-trap only: it speaks WIRE.md, records
+// A tiny stand-in for the simulated host, for testing vmx-trap only: it speaks docs/protocol/sim-wire.md, records
 // every call, and answers just enough for the tests and for open-vm-tools' GuestRPC:
 //   GETVERSION (10)       eax=6, ebx=VMXh, ecx=2 (ESX)
 //   MESSAGE (30)          a minimal GuestMsg host: OPEN/SENDSIZE/SENDPAYLOAD/RECVSIZE/RECVPAYLOAD/

