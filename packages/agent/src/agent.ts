@@ -74,7 +74,7 @@ export class Agent {
   /** Host resets of the system channel recovered from (the first `reset` of a session included). */
   resets = 0;
   private readonly hub = new HostEventHub();
-  private readonly services = new Map<ServiceFactory, AgentService>();
+  private readonly services: ReadonlyMap<ServiceFactory, AgentService>;
   private readonly routes: Routes;
   private stopping: Promise<void> | null = null;
   private announcedVersion = false;
@@ -95,8 +95,10 @@ export class Agent {
       events: this.hub,
       startOptions: opts,
     };
-    for (const make of [...SERVICES, ...(opts.services ?? [])]) this.services.set(make, make(ctx));
-    this.routes = new Routes([...this.services.values()]);
+    const made = [...SERVICES, ...(opts.services ?? [])].map((make) => [make, make(ctx)] as const);
+    // Routes refuses two services of one name, so a factory listed twice never replaces the first.
+    this.routes = new Routes(made.map(([, s]) => s));
+    this.services = new Map(made);
     this.loops = new Map(this.routes.apps.map((app) => [app, this.openLoop(app, opts)]));
   }
 
@@ -169,7 +171,7 @@ export class Agent {
     if (listen !== false) {
       const tree = buildVmwareTree(this.fsServices(), { guestinfoKeys: this.config.fs.guestinfoKeys });
       // The services' files, at the root (to become TreeOptions.files).
-      for (const s of this.services.values()) for (const f of s.files ?? []) tree.root.add(f);
+      for (const f of this.routes.files) tree.root.add(f);
       this.served = await serveVmwareTree(tree, {
         ...(listen ? { listen } : {}),
         log: (line) => this.logger.debug({ ninep: line }, '9P server'),

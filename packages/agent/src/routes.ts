@@ -5,6 +5,7 @@
  * starts, never a silent override.
  */
 import type { TcloHandler } from '@vmw9/rpc';
+import type { Node } from 'ninep';
 import { ServiceConflict } from './errors.js';
 import {
   type AgentService,
@@ -24,6 +25,8 @@ export class Routes {
   /** The channels that get a TCLO loop: `toolbox` always, then each one a service lives on. */
   readonly apps: readonly TcloApp[];
   readonly treeHooks: TreeHooks = {};
+  /** The files the services add at the tree's root. */
+  readonly files: Node[] = [];
   private readonly byApp = new Map<TcloApp, AgentService[]>();
   /** What is claimed → who has it (`the service "NAME"` or the core). */
   private readonly owners = new Map<string, string>(CORE_CAPABILITIES.map((c) => [`capability ${c}`, CORE]));
@@ -41,7 +44,10 @@ export class Routes {
         this.claim(`the option ${o} on ${app}`, `${app} option ${o}`, s);
       for (const c of Object.keys(s.capabilities ?? {}))
         this.claim(`the capability ${c}`, `capability ${c}`, s);
-      for (const f of s.files ?? []) this.claim(`the file ${f.name}`, `file ${f.name}`, s);
+      for (const f of s.files ?? []) {
+        this.claim(`the file ${f.name}`, `file ${f.name}`, s);
+        this.files.push(f);
+      }
       for (const [k, hook] of Object.entries(s.treeHooks ?? {})) {
         this.claim(`the tree hook ${k}`, `hook ${k}`, s);
         Object.assign(this.treeHooks, { [k]: hook });

@@ -103,5 +103,8 @@ describe('an extra service', () => {
     );
     const stealsCapability = () => ({ name: 'thief', capabilities: { statechange: null } });
     await expect(startOnSim({ agent: { services: [stealsCapability] } })).rejects.toThrow(ServiceConflict);
+    await expect(startOnSim({ agent: { services: [powerService] } })).rejects.toThrow(
+      /the service "power" claims its name/,
+    );
   });
 });
