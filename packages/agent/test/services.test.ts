@@ -6,7 +6,7 @@
 import type { HostEvent } from '@vmw9/fs';
 import { StatusFile } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentService, ServiceConflict, type ServiceContext } from '../src/index.js';
+import { type AgentService, powerService, ServiceConflict, type ServiceContext } from '../src/index.js';
 import { cleanup, handshake, startOnSim, waitFor } from './helpers.js';
 
 afterEach(cleanup);
