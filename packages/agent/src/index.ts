@@ -37,14 +37,12 @@ export {
   type TcloApp,
   type TreeHooks,
 } from './service.js';
-export {
-  featureOptionsService,
-  guestInfoService,
-  powerService,
-  resolutionService,
-  SERVICES,
-  timeSyncService,
-} from './services/index.js';
+export { featureOptionsService } from './services/feature-options.js';
+export { guestInfoService } from './services/guestinfo.js';
+export { SERVICES } from './services/index.js';
+export { powerService } from './services/power.js';
+export { resolutionService } from './services/resolution.js';
+export { timeSyncService } from './services/timesync.js';
 export { type OsNames, osNames, parseOsRelease, uptimeHundredths, vmwareOsId } from './system.js';
 export {
   detectNtpDaemon,

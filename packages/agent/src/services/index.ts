@@ -12,5 +12,3 @@ export const SERVICES = [
   resolutionService,
   featureOptionsService,
 ] as const;
-
-export { featureOptionsService, guestInfoService, powerService, resolutionService, timeSyncService };
