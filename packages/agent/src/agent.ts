@@ -1,84 +1,45 @@
 /**
- * The agent: vmtoolsd's main service for a headless or Plan 9-minded guest. It reaches the host
- * (native backdoor, else the embedded simulator, said plainly), tells it who we are, runs the TCLO
- * loop (reset, ping, capabilities, options, power, time, resolution), reports guest info, and
- * serves /mnt/vmware over 9P. The tree lives as long as the agent: a host reset, a checkpoint or a
- * lost channel is recovered underneath it (RpciClient and TcloLoop reopen their channels), so
- * nothing a client wrote or holds open is lost.
+ * The agent core: vmtoolsd's main loop for a headless or Plan 9-minded guest. It reaches the host
+ * (native backdoor, else the embedded simulator, said plainly), tells it who we are, runs a TCLO
+ * loop per app channel its services live on, and serves /mnt/vmware over 9P. It answers reset,
+ * ping, Capabilities_Register and Set_Option itself and routes everything else to the services
+ * (./services: power, time, guest info, resolution…), which publish what the tree should know on
+ * the agent's event hub. The tree lives as long as the agent: a host reset, a checkpoint or a lost
+ * channel is recovered underneath it (RpciClient and TcloLoop reopen their channels).
  */
-import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import {
   buildVmwareTree,
   type FsServices,
-  type PowerRequest,
+  HostEventHub,
+  type HostEventSource,
   type ServedTree,
   serveVmwareTree,
 } from '@vmw9/fs';
-import {
-  guestinfoSet,
-  RpciClient,
-  log as rpcLog,
-  setCapability,
-  setToolsVersion,
-  TcloLoop,
-  toolsVersion,
-} from '@vmw9/rpc';
+import { RpciClient, log as rpcLog, setCapability, TcloLoop } from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
 import type { Logger } from 'pino';
-import { type AgentConfig, defaultConfig, type PowerState } from './config.js';
-import { GuestInfoReporter } from './guestinfo.js';
+import { type AgentConfig, defaultConfig } from './config.js';
+import { legacyEventEmitter } from './fs-events.js';
+import {
+  AGENT_NAME,
+  AGENT_VERSION,
+  announceTools,
+  registerIdentity,
+  TOOLS_VERSION_TEXT,
+} from './identity.js';
 import { AgentLog, type LogOptions } from './log.js';
-import { POWER_COMMANDS, PowerOps } from './power.js';
-import { type SetClock, TimeSync } from './timesync.js';
+import { Routes } from './routes.js';
+import {
+  type AgentService,
+  type ServiceContext,
+  type ServiceFactory,
+  SYSTEM_APP,
+  type TcloApp,
+} from './service.js';
+import { SERVICES } from './services/index.js';
+import type { SetClock } from './timesync.js';
 import { type HostChoice, openTransport, type Transport } from './transport.js';
-
-export const AGENT_NAME = 'vmw9-agent';
-export const AGENT_VERSION = '0.1.0';
-/**
- * The open-vm-tools version we speak for: the host decides what to send by it. 12.5.0 is the
- * release whose protocol the spec describes; the type is 4 (OVT: guest-managed, never upgraded).
- */
-export const TOOLS_VERSION = { major: 12, minor: 5, base: 0, type: 4 } as const;
-export const GUEST_CONF_DIRECTORY = '/etc/vmw9';
-
-/** Set_Option names a host sends (tclodefs.h, timesync.h, powerops.h): others are refused. */
-export const KNOWN_OPTIONS = new Set([
-  'copypaste',
-  'autohide',
-  'broadcastIP',
-  'enableDnD',
-  'mapRootHgfsShare',
-  'linkRootHgfsShare',
-  'enableMessageBusTunnel',
-  'guestLogLevel',
-  'enableAppInfo',
-  'enableGuestStoreAccess',
-  'enableDeviceHelper',
-  'synctime',
-  'synctime.period',
-  'time.synchronize.allow',
-  'time.synchronize.tools.enable',
-  'time.synchronize.tools.startup',
-  'time.synchronize.tools.startup.backward',
-  'time.synchronize.tools.slewCorrection',
-  'time.synchronize.tools.percentCorrection',
-  'time.synchronize.guest.resync',
-  'time.synchronize.guest.resync.timeout',
-  'toolScripts.afterPowerOn',
-  'toolScripts.afterResume',
-  'toolScripts.beforeSuspend',
-  'toolScripts.beforePowerOff',
-]);
-
-/** Which toolScripts option turns each state's script off (powerOps plugin). */
-const SCRIPT_OPTION: Readonly<Record<PowerState, string | null>> = {
-  halt: 'toolScripts.beforePowerOff',
-  reboot: 'toolScripts.beforePowerOff',
-  poweron: 'toolScripts.afterPowerOn',
-  resume: 'toolScripts.afterResume',
-  suspend: 'toolScripts.beforeSuspend',
-};
 
 export interface AgentStartOptions {
   /** How to reach the host; default: native when detected, else the embedded simulator. */
@@ -98,25 +59,25 @@ export interface AgentStartOptions {
   now?: () => number;
   /** TCLO polling (defaults: @vmw9/rpc's). */
   tclo?: { minDelayMs?: number; maxDelayMs?: number; restartDelayMs?: number };
+  /** Services run besides the built-in SERVICES. */
+  services?: readonly ServiceFactory[];
 }
 
 export class Agent {
-  /** TCLO events for the tree: `event` (line), `resolution` (w, h), `power` (PowerRequest). */
-  readonly events = new EventEmitter();
-  /** Host options (Set_Option), as last set. */
+  /** Host options (Set_Option), as last set on any channel. */
   readonly options = new Map<string, string>();
   readonly rpc: RpciClient;
-  readonly tclo: TcloLoop;
-  readonly power: PowerOps;
-  readonly timeSync: TimeSync;
-  readonly guestInfo: GuestInfoReporter;
+  /** The TCLO loop of each app channel: `toolbox` always, others when a service lives there. */
+  readonly loops: ReadonlyMap<TcloApp, TcloLoop>;
   readonly logger: Logger;
   served: ServedTree | null = null;
-  /** Host resets recovered from (the first `reset` of a session included). */
+  /** Host resets of the system channel recovered from (the first `reset` of a session included). */
   resets = 0;
+  private readonly hub = new HostEventHub();
+  private readonly services: ReadonlyMap<ServiceFactory, AgentService>;
+  private readonly routes: Routes;
   private stopping: Promise<void> | null = null;
   private announcedVersion = false;
-  private startupSyncDone = false;
 
   private constructor(
     readonly transport: Transport,
@@ -125,41 +86,35 @@ export class Agent {
     opts: AgentStartOptions,
   ) {
     this.logger = log.logger;
-    this.events.setMaxListeners(50);
     this.rpc = new RpciClient(transport.port);
-    this.power = new PowerOps(
-      this.rpc,
-      () => this.config.powerops,
-      this.logger,
-      (state) => this.options.get(SCRIPT_OPTION[state] ?? '') !== '0',
-    );
-    this.timeSync = new TimeSync({
+    const ctx: ServiceContext = {
+      rpc: this.rpc,
       port: transport.port,
-      config: () => this.config.timesync,
-      log: this.logger,
-      ...(opts.setClock ? { setClock: opts.setClock } : {}),
-      ...(opts.ntpActive ? { ntpActive: opts.ntpActive } : {}),
-      ...(opts.now ? { now: opts.now } : {}),
-    });
-    this.guestInfo = new GuestInfoReporter(this.rpc, () => this.config.guestinfo, this.logger);
-    this.tclo = new TcloLoop(transport.port, {
-      app: 'toolbox',
-      ...opts.tclo,
-      onReset: () => this.onReset(),
-    });
-    this.registerHandlers();
-    this.tclo.on('error', (e: Error) =>
-      this.logger.warn({ err: e.message }, 'the TCLO channel failed; reopening it'),
-    );
+      config,
+      logger: this.logger,
+      events: this.hub,
+      startOptions: opts,
+    };
+    const made = [...SERVICES, ...(opts.services ?? [])].map((make) => [make, make(ctx)] as const);
+    // Routes refuses two services of one name, so a factory listed twice never replaces the first.
+    this.routes = new Routes(made.map(([, s]) => s));
+    this.services = new Map(made);
+    this.loops = new Map(this.routes.apps.map((app) => [app, this.openLoop(app, opts)]));
   }
 
-  /** Starts an agent: the transport, the tree, the TCLO loop and guest info. */
+  /** Starts an agent: the transport, the tree, the TCLO loops and the services. */
   static async start(opts: AgentStartOptions = {}): Promise<Agent> {
     const config = opts.config ?? defaultConfig();
     const log =
       opts.log instanceof AgentLog ? opts.log : new AgentLog({ level: config.logging.level, ...opts.log });
     const transport = await openTransport(opts.host, opts.simHost);
-    const agent = new Agent(transport, config, log, opts);
+    let agent: Agent;
+    try {
+      agent = new Agent(transport, config, log, opts);
+    } catch (e) {
+      await transport.close().catch(() => undefined);
+      throw e;
+    }
     try {
       await agent.begin(opts);
     } catch (e) {
@@ -169,9 +124,37 @@ export class Agent {
     return agent;
   }
 
+  /** What the agent tells the tree (and anyone else who subscribes). */
+  get events(): HostEventSource {
+    return this.hub;
+  }
+
   /** The address the tree is served on (a dial string), or null. */
   get address(): string | null {
     return this.served?.address ?? null;
+  }
+
+  /** The running service a factory made (built-in or from `services`). */
+  service<S extends AgentService>(factory: ServiceFactory<S>): S {
+    const s = this.services.get(factory as ServiceFactory);
+    if (!s) throw new TypeError(`${factory.name || 'that factory'} is not one of this agent's services`);
+    return s as S;
+  }
+
+  /** The one place a TCLO loop is made: the core's commands, then its services'. */
+  private openLoop(app: TcloApp, opts: AgentStartOptions): TcloLoop {
+    const loop = new TcloLoop(this.transport.port, { app, ...opts.tclo, onReset: () => this.onReset(app) });
+    loop.register('ping', () => {
+      for (const s of this.routes.servicesOn(app)) s.onPing?.();
+      return '';
+    });
+    loop.register('Capabilities_Register', () => this.registerCapabilities(app));
+    loop.register('Set_Option', (args) => this.setOption(app, args));
+    for (const [command, handler] of this.routes.commandsOn(app)) loop.register(command, handler);
+    loop.on('error', (e: Error) =>
+      this.logger.warn({ app, err: e.message }, 'the TCLO channel failed; reopening it'),
+    );
+    return loop;
   }
 
   private async begin(opts: AgentStartOptions): Promise<void> {
@@ -187,16 +170,20 @@ export class Agent {
     const listen = opts.listen === undefined ? (this.config.fs.listen ?? undefined) : opts.listen;
     if (listen !== false) {
       const tree = buildVmwareTree(this.fsServices(), { guestinfoKeys: this.config.fs.guestinfoKeys });
+      // The services' files, at the root (to become TreeOptions.files).
+      for (const f of this.routes.files) tree.root.add(f);
       this.served = await serveVmwareTree(tree, {
         ...(listen ? { listen } : {}),
         log: (line) => this.logger.debug({ ninep: line }, '9P server'),
       });
       this.logger.info({ address: this.served.address }, 'serving the vmware tree');
     }
-    await this.announceTools();
-    this.tclo.start();
-    this.reportGuestInfo('start');
-    this.guestInfo.schedule();
+    // A failure is logged, not fatal: the host still gets everything else.
+    await announceTools(this.rpc).catch((e: Error) =>
+      this.logger.warn({ err: e.message }, 'cannot set guestinfo.vmtools.*'),
+    );
+    for (const loop of this.loops.values()) loop.start();
+    for (const s of this.services.values()) s.start?.();
   }
 
   private fsServices(): FsServices {
@@ -204,158 +191,61 @@ export class Agent {
       port: this.transport.port,
       rpc: this.rpc,
       transport: this.transport.description,
-      events: this.events,
+      events: legacyEventEmitter(this.hub),
       agent: { name: AGENT_NAME, version: AGENT_VERSION },
-      power: {
-        acknowledge: (ok, reason) => {
-          // The host is answered when the script and system command finish; a client's
-          // acknowledgement is recorded for the log only.
-          this.logger.info({ ok, reason }, 'a client acknowledged the power request');
-        },
-      },
-      timeSync: async (args) => {
-        if (args.length === 0) {
-          const r = await this.timeSync.syncOnce('timectl');
-          if (r.action === 'skipped' || r.action === 'refused') throw new Error(r.reason ?? r.action);
-        } else this.timeSync.setPeriodic(args[0] === 'on');
-      },
+      ...this.routes.treeHooks,
       kmesg: () => this.log.recent(),
     };
   }
 
-  /** guestinfo.vmtools.* (§4.6): sent once at start; a failure is logged, not fatal. */
-  private async announceTools(): Promise<void> {
-    const v = `${TOOLS_VERSION.major}.${TOOLS_VERSION.minor}.${TOOLS_VERSION.base}`;
-    const num = toolsVersion(TOOLS_VERSION.major, TOOLS_VERSION.minor, TOOLS_VERSION.base);
+  /** After `OK ATR <app>` reached the host: vmtoolsd's ToolsCoreCheckReset, then the services resend. */
+  private async onReset(app: TcloApp): Promise<void> {
+    if (app === SYSTEM_APP) this.resets++;
     try {
-      await guestinfoSet(
-        this.rpc,
-        'guestinfo.vmtools.description',
-        `${AGENT_NAME} ${AGENT_VERSION} (open-vm-tools ${v} protocol)`,
-      );
-      await guestinfoSet(this.rpc, 'guestinfo.vmtools.versionString', v);
-      await guestinfoSet(this.rpc, 'guestinfo.vmtools.versionNumber', String(num));
-      await guestinfoSet(this.rpc, 'guestinfo.vmtools.buildNumber', '0');
-    } catch (e) {
-      this.logger.warn({ err: (e as Error).message }, 'cannot set guestinfo.vmtools.*');
-    }
-  }
-
-  private registerHandlers(): void {
-    const t = this.tclo;
-    t.register('ping', () => {
-      this.reportGuestInfo('ping');
-      return '';
-    });
-    t.register('Capabilities_Register', async () => {
-      await this.registerCapabilities();
-      this.events.emit('event', 'capabilities');
-      return '';
-    });
-    t.register('Set_Option', (args) => this.setOption(args));
-    for (const [command, state] of Object.entries(POWER_COMMANDS))
-      t.register(command, () => this.powerRequest(state));
-    t.register('Time_Synchronize', async (args) => {
-      const a = args.trim();
-      if (a !== '0' && a !== '1') throw new Error('Unable to tokenize TimeSync RPC data');
-      try {
-        await this.timeSync.syncOnce(a === '1' ? 'host (backward allowed by the host)' : 'host');
-      } catch (e) {
-        this.logger.warn({ err: (e as Error).message }, 'time sync failed');
-        throw new Error('Unable to sync time');
-      }
-      return '';
-    });
-    t.register('TimeInfo_Update', () => '');
-    t.register('Resolution_Set', (args) => {
-      const m = /^\s*(\d{1,5})\s+(\d{1,5})\s*$/.exec(args);
-      if (!m) throw new Error('Invalid arguments');
-      const w = Number(m[1]);
-      const h = Number(m[2]);
-      this.events.emit('resolution', w, h);
-      this.events.emit('event', `resolution ${w} ${h}`);
-      this.logger.info({ width: w, height: h }, 'the host asks for a new resolution');
-      return '';
-    });
-  }
-
-  /** After `OK ATR toolbox` reached the host: vmtoolsd's ToolsCoreCheckReset, then resend everything. */
-  private async onReset(): Promise<void> {
-    this.resets++;
-    try {
-      const r = await this.rpc.send('vmx.capability.unified_loop toolbox');
-      if (!r.ok) this.logger.warn("the host doesn't support the Tools unified loop");
+      const r = await this.rpc.send(`vmx.capability.unified_loop ${app}`);
+      if (!r.ok) this.logger.warn({ app }, "the host doesn't support the Tools unified loop");
       if (!this.announcedVersion) {
-        await rpcLog(
-          this.rpc,
-          `toolbox: Version: ${TOOLS_VERSION.major}.${TOOLS_VERSION.minor}.${TOOLS_VERSION.base} (${AGENT_NAME} ${AGENT_VERSION})`,
-        );
+        await rpcLog(this.rpc, `toolbox: Version: ${TOOLS_VERSION_TEXT} (${AGENT_NAME} ${AGENT_VERSION})`);
         this.announcedVersion = true;
       }
     } catch (e) {
-      this.logger.warn({ err: (e as Error).message }, 'cannot re-register after a host reset');
+      this.logger.warn({ app, err: (e as Error).message }, 'cannot re-register after a host reset');
     }
-    this.logger.info({ resets: this.resets }, 'host reset: channel registered');
-    this.events.emit('event', 'reset');
-    this.guestInfo.clearCache();
-    this.reportGuestInfo('reset');
+    this.logger.info({ app, resets: this.resets }, 'host reset: channel registered');
+    this.hub.publish({ type: 'reset' });
+    for (const s of this.routes.servicesOn(app)) {
+      try {
+        await s.onReset?.();
+      } catch (e) {
+        this.logger.warn(
+          { service: s.name, err: (e as Error).message },
+          'a service failed after a host reset',
+        );
+      }
+    }
   }
 
-  /** Capabilities_Register (§4.5): NOVAL capabilities, then the configuration directory and version. */
-  private async registerCapabilities(): Promise<void> {
-    await setCapability(this.rpc, 'statechange', null);
-    await setCapability(this.rpc, 'softpowerop_retry', null);
-    // Resolution_Set is handled (an event for the tree's wctl and events): say so.
-    await setCapability(this.rpc, 'resolution_set', 1);
-    await setCapability(this.rpc, 'guest_conf_directory', GUEST_CONF_DIRECTORY);
-    await setToolsVersion(
-      this.rpc,
-      toolsVersion(TOOLS_VERSION.major, TOOLS_VERSION.minor, TOOLS_VERSION.base),
-      TOOLS_VERSION.type,
-    );
+  /** Capabilities_Register: the channel's services' capabilities, then (system channel) ours. */
+  private async registerCapabilities(app: TcloApp): Promise<string> {
+    for (const [name, value] of this.routes.capabilitiesOn(app)) await setCapability(this.rpc, name, value);
+    if (app === SYSTEM_APP) await registerIdentity(this.rpc);
+    this.hub.publish({ type: 'capabilities' });
+    return '';
   }
 
-  private setOption(args: string): string {
+  /** Set_Option NAME VALUE: recorded and published, then its owner on this channel acts on it. */
+  private setOption(app: TcloApp, args: string): string {
     const m = /^(\S+)\s+(.+)$/.exec(args.trim());
-    if (!m || !KNOWN_OPTIONS.has(m[1]!)) throw new Error('Unknown or invalid option');
+    const owner = m ? this.routes.optionOwner(app, m[1]!) : undefined;
+    if (!m || !owner) throw new Error('Unknown or invalid option');
     const [, name, value] = m as unknown as [string, string, string];
     this.options.set(name, value);
-    this.events.emit('event', `option ${name} ${value}`);
-    if (name === 'synctime' || name === 'synctime.period') {
-      const period = Number(this.options.get('synctime.period') ?? '0');
-      this.timeSync.setPeriodic(this.options.get('synctime') === '1', period > 0 ? period * 1000 : 60_000);
-    } else if (name === 'broadcastIP') {
-      this.guestInfo.broadcastIp = value === '1';
-      if (value === '1') this.reportGuestInfo('broadcastIP');
-    } else if (name === 'time.synchronize.tools.startup' && value === '1' && !this.startupSyncDone) {
-      this.startupSyncDone = true;
-      this.timeSync
-        .syncOnce('startup')
-        .catch((e: Error) => this.logger.warn({ err: e.message }, 'startup time sync failed'));
-    }
+    this.hub.publish({ type: 'option', name, value });
+    owner(value, name);
     return '';
   }
 
-  private powerRequest(state: PowerState): string {
-    // Throws "State change already in progress" (vmtoolsd's reply) when one is running.
-    const done = this.power.begin(state);
-    this.events.emit('power', state satisfies PowerRequest);
-    this.events.emit('event', `power ${state}`);
-    done.then(
-      (o) => this.events.emit('event', `power ${state} ${o.ok ? 'done' : 'failed'}`),
-      () => undefined,
-    );
-    return '';
-  }
-
-  private reportGuestInfo(why: string): void {
-    if (this.stopping) return;
-    this.guestInfo
-      .report(why)
-      .catch((e: Error) => this.logger.warn({ err: e.message }, 'guest info report failed'));
-  }
-
-  /** Stops everything: TCLO loop, timers, 9P server (every connection), channels. Idempotent. */
+  /** Stops everything: TCLO loops, services, 9P server (every connection), channels. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
@@ -364,17 +254,15 @@ export class Agent {
   private async shutdown(): Promise<void> {
     // The 9P server first: its listening socket goes at once (nobody should reach a stopping
     // agent, and a supervisor that checks for the socket right after the signal finds it gone),
-    // while the TCLO loop and pending reports wind down. net.Server.close waits for open
+    // while the TCLO loops and pending work wind down. net.Server.close waits for open
     // connections, so they are dropped before the listener's close is awaited.
     const served = this.served;
     const serverClosed = served ? Promise.all([served.server.close(), served.close()]) : undefined;
     // Handled now, awaited below: a failure must not count as an unhandled rejection meanwhile.
     serverClosed?.catch(() => undefined);
-    this.guestInfo.stop();
-    this.timeSync.stop();
-    await this.tclo.stop();
-    await this.power.settle();
-    await this.guestInfo.settle();
+    for (const s of this.services.values()) s.stop?.();
+    await Promise.all([...this.loops.values()].map((l) => l.stop()));
+    for (const s of this.services.values()) await s.settle?.();
     if (served) {
       await serverClosed;
       const path = /^unix!(.+)$/.exec(served.address)?.[1];
@@ -382,7 +270,6 @@ export class Agent {
     }
     await this.rpc.close().catch(() => undefined);
     await this.transport.close().catch(() => undefined);
-    this.events.removeAllListeners();
     this.logger.info('stopped');
   }
 }

@@ -5,17 +5,17 @@
  * are errors naming the file and line: a typo must never silently fall back to a default.
  */
 import { readFile } from 'node:fs/promises';
+import type { PowerStateName } from '@vmw9/rpc';
 import { ConfigError } from './errors.js';
 import { BadGlob, compileGlob } from './glob.js';
 import { readIni } from './ini.js';
 
-export type PowerState = 'halt' | 'reboot' | 'poweron' | 'resume' | 'suspend';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface AgentConfig {
   powerops: {
     /** Script run for each host power request; null = none. */
-    scripts: Record<PowerState, string | null>;
+    scripts: Record<PowerStateName, string | null>;
     scriptTimeoutMs: number;
     /** Run after a successful halt script (a shell command line). */
     shutdownCommand: string;
@@ -98,7 +98,7 @@ function field<S extends keyof AgentConfig>(
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const script = (state: PowerState, doc: string): Setting => ({
+const script = (state: PowerStateName, doc: string): Setting => ({
   kind: 'path',
   default: '',
   doc,

@@ -27,3 +27,16 @@ export class CommandFailed extends Error {
     super(`${command}: ${reason}`);
   }
 }
+
+/** Two services (or a service and the core) claim the same command, option, capability, file or name. */
+export class ServiceConflict extends Error {
+  override readonly name = 'ServiceConflict';
+  constructor(
+    readonly service: string,
+    readonly what: string,
+    /** Who has it: `the service "NAME"` or `the agent core`. */
+    readonly claimedBy: string,
+  ) {
+    super(`the service "${service}" claims ${what}, which ${claimedBy} already has`);
+  }
+}

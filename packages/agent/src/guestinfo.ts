@@ -6,7 +6,7 @@
  * fallback); a host refusing both gets the primary IP as `guestinfo.ip`.
  */
 import { hostname } from 'node:os';
-import { GuestInfo, guestinfoSet, RpcFailed, type RpcSender, setGuestInfo } from '@vmw9/rpc';
+import { GUESTINFO_TYPES, guestinfoSet, RpcFailed, type RpcSender, setGuestInfo } from '@vmw9/rpc';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config.js';
 import { diskInfoJson, diskUsage } from './disks.js';
@@ -14,8 +14,7 @@ import { type Nic, primaryIp, selectNics } from './nics.js';
 import { encodeNicInfoV3 } from './nicxdr.js';
 import { osNames, uptimeHundredths } from './system.js';
 
-export const INFO_IPADDRESS_V2 = 9;
-export const INFO_IPADDRESS_V3 = 10;
+const { IPADDRESS_V2, IPADDRESS_V3 } = GUESTINFO_TYPES;
 
 export interface GuestFacts {
   hostname: string;
@@ -31,7 +30,7 @@ export class GuestInfoReporter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
   /** The NIC method that worked (vmtoolsd caches it too). */
-  private nicType: number | 'ip' = INFO_IPADDRESS_V3;
+  private nicType: number | 'ip' = IPADDRESS_V3;
   /** Host option broadcastIP: also set guestinfo.ip. */
   broadcastIp = false;
   reports = 0;
@@ -81,8 +80,8 @@ export class GuestInfoReporter {
       this.sent.set(key, value);
       changed++;
     };
-    await send('os.full', f.osFull, () => setGuestInfo(this.rpc, GuestInfo.OS_NAME_FULL, f.osFull));
-    await send('os.short', f.osShort, () => setGuestInfo(this.rpc, GuestInfo.OS_NAME, f.osShort));
+    await send('os.full', f.osFull, () => setGuestInfo(this.rpc, GUESTINFO_TYPES.OS_NAME_FULL, f.osFull));
+    await send('os.short', f.osShort, () => setGuestInfo(this.rpc, GUESTINFO_TYPES.OS_NAME, f.osShort));
     if (f.disks !== undefined) {
       const disks = f.disks;
       await send('disks', disks, async () => {
@@ -90,22 +89,22 @@ export class GuestInfoReporter {
         if (!r.ok) this.log.debug({ reply: r.text }, 'the host does not take SetGuestDiskInfo');
       });
     }
-    await send('hostname', f.hostname, () => setGuestInfo(this.rpc, GuestInfo.DNS_NAME, f.hostname));
+    await send('hostname', f.hostname, () => setGuestInfo(this.rpc, GUESTINFO_TYPES.DNS_NAME, f.hostname));
     const xdr = encodeNicInfoV3(f.nics);
     await send('nics', xdr.toString('base64'), () => this.sendNics(f.nics, xdr));
     const ip = primaryIp(f.nics);
     if (this.broadcastIp && ip) await send('ip', ip, () => guestinfoSet(this.rpc, 'guestinfo.ip', ip));
     // Uptime changes every time: vmtoolsd sends it on each gather too.
-    await setGuestInfo(this.rpc, GuestInfo.UPTIME, String(f.uptime));
+    await setGuestInfo(this.rpc, GUESTINFO_TYPES.UPTIME, String(f.uptime));
     this.log.debug({ why, changed, nics: f.nics.map((n) => n.name) }, 'guest info reported');
   }
 
   private async sendNics(nics: Nic[], xdr: Buffer): Promise<void> {
     const tries =
-      this.nicType === INFO_IPADDRESS_V3
-        ? [INFO_IPADDRESS_V3, INFO_IPADDRESS_V2]
-        : this.nicType === INFO_IPADDRESS_V2
-          ? [INFO_IPADDRESS_V2]
+      this.nicType === IPADDRESS_V3
+        ? [IPADDRESS_V3, IPADDRESS_V2]
+        : this.nicType === IPADDRESS_V2
+          ? [IPADDRESS_V2]
           : [];
     for (const type of tries) {
       try {

@@ -1,12 +1,4 @@
-export {
-  AGENT_NAME,
-  AGENT_VERSION,
-  Agent,
-  type AgentStartOptions,
-  GUEST_CONF_DIRECTORY,
-  KNOWN_OPTIONS,
-  TOOLS_VERSION,
-} from './agent.js';
+export { Agent, type AgentStartOptions } from './agent.js';
 export {
   type AgentConfig,
   DEFAULT_EXCLUDE_NICS,
@@ -14,15 +6,15 @@ export {
   defaultConfigText,
   type LogLevel,
   loadConfig,
-  type PowerState,
   parseConfig,
   parseDuration,
   SETTINGS,
 } from './config.js';
 export { type DiskUsage, diskInfoJson, diskUsage, PSEUDO_FS, parseMounts } from './disks.js';
-export { CommandFailed, ConfigError, TransportError } from './errors.js';
+export { CommandFailed, ConfigError, ServiceConflict, TransportError } from './errors.js';
 export { BadGlob, compileGlob, GlobList } from './glob.js';
-export { type GuestFacts, GuestInfoReporter, INFO_IPADDRESS_V2, INFO_IPADDRESS_V3 } from './guestinfo.js';
+export { type GuestFacts, GuestInfoReporter } from './guestinfo.js';
+export { AGENT_NAME, AGENT_VERSION, GUEST_CONF_DIRECTORY, TOOLS_VERSION } from './identity.js';
 export { AgentLog, type LogOptions } from './log.js';
 export {
   MAX_NICS,
@@ -34,8 +26,23 @@ export {
   selectNics,
 } from './nics.js';
 export { type DecodedNic, decodeNicInfoV3, encodeNicInfoV3, XdrError } from './nicxdr.js';
-export { POWER_COMMANDS, PowerOps, type PowerOutcome } from './power.js';
+export { PowerOps, type PowerOutcome } from './power.js';
 export { DEFAULT_CONFIG_PATH, type RunAgentOptions, runAgent } from './run.js';
+export {
+  type AgentService,
+  type OptionHandler,
+  type ServiceContext,
+  type ServiceFactory,
+  SYSTEM_APP,
+  type TcloApp,
+  type TreeHooks,
+} from './service.js';
+export { featureOptionsService } from './services/feature-options.js';
+export { guestInfoService } from './services/guestinfo.js';
+export { SERVICES } from './services/index.js';
+export { powerService } from './services/power.js';
+export { resolutionService } from './services/resolution.js';
+export { timeSyncService } from './services/timesync.js';
 export { type OsNames, osNames, parseOsRelease, uptimeHundredths, vmwareOsId } from './system.js';
 export {
   detectNtpDaemon,

@@ -7,29 +7,13 @@
  * (a container without an init that answers, open-vm-tools #685, rancher/os #1543) is reported as
  * a failure the host can act on (a hard power-off) instead of a success followed by nothing.
  */
-import { type RpcSender, PowerState as StateId, stateChangeStatus } from '@vmw9/rpc';
+import { type PowerStateName, powerState, type RpcSender, stateChangeStatus } from '@vmw9/rpc';
 import type { Logger } from 'pino';
-import type { AgentConfig, PowerState } from './config.js';
+import type { AgentConfig } from './config.js';
 import { runCommand, runShell } from './exec.js';
 
-export const POWER_COMMANDS: Readonly<Record<string, PowerState>> = {
-  OS_Halt: 'halt',
-  OS_Reboot: 'reboot',
-  OS_PowerOn: 'poweron',
-  OS_Resume: 'resume',
-  OS_Suspend: 'suspend',
-};
-
-const STATE_ID: Readonly<Record<PowerState, number>> = {
-  halt: StateId.HALT,
-  reboot: StateId.REBOOT,
-  poweron: StateId.POWERON,
-  resume: StateId.RESUME,
-  suspend: StateId.SUSPEND,
-};
-
 export interface PowerOutcome {
-  state: PowerState;
+  state: PowerStateName;
   ok: boolean;
   reason?: string;
 }
@@ -44,7 +28,7 @@ export class PowerOps {
     private readonly config: () => AgentConfig['powerops'],
     private readonly log: Logger,
     /** toolScripts.* options from the host: a 0 turns that state's script off, as in vmtoolsd. */
-    private readonly scriptAllowed: (state: PowerState) => boolean = () => true,
+    private readonly scriptAllowed: (state: PowerStateName) => boolean = () => true,
   ) {}
 
   get busy(): boolean {
@@ -55,7 +39,7 @@ export class PowerOps {
    * Starts a request; returns at once (the TCLO reply must not wait for the script).
    * Throws when another request is still running, with vmtoolsd's reply text.
    */
-  begin(state: PowerState): Promise<PowerOutcome> {
+  begin(state: PowerStateName): Promise<PowerOutcome> {
     if (this.running) throw new Error('State change already in progress');
     const p = this.perform(state).finally(() => {
       this.running = null;
@@ -69,7 +53,7 @@ export class PowerOps {
     await this.running?.catch(() => undefined);
   }
 
-  private async perform(state: PowerState): Promise<PowerOutcome> {
+  private async perform(state: PowerStateName): Promise<PowerOutcome> {
     const cfg = this.config();
     const out: PowerOutcome = { state, ok: true };
     const script = this.scriptAllowed(state) ? cfg.scripts[state] : null;
@@ -100,7 +84,7 @@ export class PowerOps {
       } else this.log.info({ state }, 'system actions are off: the machine is left running');
     }
     try {
-      await stateChangeStatus(this.rpc, out.ok, STATE_ID[state]);
+      await stateChangeStatus(this.rpc, out.ok, powerState(state)!.id);
     } catch (e) {
       this.log.error({ state, err: (e as Error).message }, 'cannot report the state change to the host');
     }

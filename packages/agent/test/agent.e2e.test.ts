@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EMBEDDED_SIM } from '../src/index.js';
+import { EMBEDDED_SIM, guestInfoService } from '../src/index.js';
 import {
   cleanup,
   handshake,
@@ -61,7 +61,7 @@ describe('start', () => {
       'ERROR Unknown or invalid option',
     );
     // broadcastIP 1: the primary address goes to guestinfo.ip (when this machine has one to report).
-    if (s.agent.guestInfo.last?.nics.length)
+    if (s.agent.service(guestInfoService).reporter.last?.nics.length)
       await waitFor('guestinfo.ip', () => s.host.rpci.getGuestinfo('guestinfo.ip'));
   });
 });

@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces, uptime } from 'node:os';
 import { VmxHost } from '@vmw9/vmx-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeNicInfoV3, encodeNicInfoV3, type Nic, primaryIp, selectNics } from '../src/index.js';
+import {
+  decodeNicInfoV3,
+  encodeNicInfoV3,
+  guestInfoService,
+  type Nic,
+  primaryIp,
+  selectNics,
+} from '../src/index.js';
 import { cleanup, startOnSim, waitFor } from './helpers.js';
 
 afterEach(cleanup);
@@ -76,7 +83,7 @@ describe('what the host receives', () => {
       s.host.rpci.history.filter((h) => h.request.toString('latin1').startsWith(`SetGuestInfo  ${type} `))
         .length;
     await waitFor('first report', () => sent(1) === 1 && sent(7) >= 1);
-    await s.agent.guestInfo.report('test');
+    await s.agent.service(guestInfoService).reporter.report('test');
     expect(sent(1)).toBe(1); // hostname unchanged: not sent again
     expect(sent(7)).toBeGreaterThanOrEqual(2); // uptime: every time
     s.host.reset();

@@ -1,5 +1,6 @@
 /** Time_Synchronize and periodic sync against vmx-sim's clock, through an injected setClock. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { timeSyncService } from '../src/index.js';
 import { cleanup, handshake, startOnSim, waitFor } from './helpers.js';
 
 afterEach(cleanup);
@@ -17,7 +18,7 @@ describe('Time_Synchronize', () => {
     expect(await sync(s, '0')).toBe('OK ');
     expect(s.clock).toHaveLength(1);
     expect(Math.abs(s.clock[0]! - (Date.now() + 60_000))).toBeLessThan(1000);
-    expect(s.agent.timeSync.last).toMatchObject({ action: 'stepped' });
+    expect(s.agent.service(timeSyncService).clock.last).toMatchObject({ action: 'stepped' });
   });
 
   it('never steps backwards by default, even when the host allows it', async () => {
@@ -26,7 +27,7 @@ describe('Time_Synchronize', () => {
     s.host.facts.timeOffsetMs = -60_000;
     expect(await sync(s, '1')).toBe('OK ');
     expect(s.clock).toEqual([]);
-    expect(s.agent.timeSync.last).toMatchObject({ action: 'refused' });
+    expect(s.agent.service(timeSyncService).clock.last).toMatchObject({ action: 'refused' });
   });
 
   it('steps backwards when allow-backward is configured', async () => {
@@ -46,7 +47,7 @@ describe('Time_Synchronize', () => {
     s.host.facts.timeOffsetMs = 200;
     await sync(s, '0');
     expect(s.clock).toEqual([]);
-    expect(s.agent.timeSync.last).toMatchObject({ action: 'none' });
+    expect(s.agent.service(timeSyncService).clock.last).toMatchObject({ action: 'none' });
   });
 
   it('does nothing while an NTP daemon keeps the clock, unless ignore-ntp', async () => {
@@ -55,7 +56,7 @@ describe('Time_Synchronize', () => {
     s.host.facts.timeOffsetMs = 60_000;
     expect(await sync(s, '0')).toBe('OK ');
     expect(s.clock).toEqual([]);
-    expect(s.agent.timeSync.last?.reason).toMatch(/chronyd/);
+    expect(s.agent.service(timeSyncService).clock.last?.reason).toMatch(/chronyd/);
 
     const t = await startOnSim({
       config: '[powerops]\nsystem-actions = false\n[timesync]\nignore-ntp = true\n',
@@ -89,7 +90,7 @@ describe('periodic sync', () => {
     });
     s.host.facts.timeOffsetMs = 30_000;
     await waitFor('a periodic step', () => s.clock.length >= 1);
-    expect(s.agent.timeSync.periodic).toEqual({ enabled: true, periodMs: 1000 });
+    expect(s.agent.service(timeSyncService).clock.periodic).toEqual({ enabled: true, periodMs: 1000 });
     await s.agent.stop();
     const n = s.clock.length;
     await new Promise((r) => setTimeout(r, 1300));

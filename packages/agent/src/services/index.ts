@@ -1,0 +1,14 @@
+/** The built-in services, in the order the host hears of them (capabilities, start). Add one here. */
+import { featureOptionsService } from './feature-options.js';
+import { guestInfoService } from './guestinfo.js';
+import { powerService } from './power.js';
+import { resolutionService } from './resolution.js';
+import { timeSyncService } from './timesync.js';
+
+export const SERVICES = [
+  powerService,
+  timeSyncService,
+  guestInfoService,
+  resolutionService,
+  featureOptionsService,
+] as const;
