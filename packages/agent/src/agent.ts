@@ -126,7 +126,7 @@ export class Agent {
   ) {
     this.logger = log.logger;
     this.events.setMaxListeners(50);
-    this.rpc = new RpciClient(transport.port);
+    this.rpc = RpciClient.overPort(transport.port);
     this.power = new PowerOps(
       this.rpc,
       () => this.config.powerops,
@@ -142,7 +142,7 @@ export class Agent {
       ...(opts.now ? { now: opts.now } : {}),
     });
     this.guestInfo = new GuestInfoReporter(this.rpc, () => this.config.guestinfo, this.logger);
-    this.tclo = new TcloLoop(transport.port, {
+    this.tclo = TcloLoop.overPort(transport.port, {
       app: 'toolbox',
       ...opts.tclo,
       onReset: () => this.onReset(),

@@ -11,7 +11,7 @@ import type { Output } from '../output.js';
 export async function serveCommand(o: Output, opts: HostOptions & { listen?: string }): Promise<number> {
   const [{ RpciClient }, fs] = await Promise.all([import('@vmw9/rpc'), import('@vmw9/fs')]);
   const { port, description } = await openHost(opts);
-  const rpc = new RpciClient(port);
+  const rpc = RpciClient.overPort(port);
   const tree = fs.buildVmwareTree({ port, rpc, transport: description });
   let served: Awaited<ReturnType<typeof fs.serveVmwareTree>>;
   try {
