@@ -66,7 +66,9 @@ describe('XDR', () => {
   });
 
   it('other bad input is XdrError: a bool not 0/1, an opaque over its limit, bytes left over', () => {
-    expect(() => new XdrReader(new XdrWriter().u32(2).bytes()).bool()).toThrow(/bool of value 2 \(at byte 0\)/);
+    expect(() => new XdrReader(new XdrWriter().u32(2).bytes()).bool()).toThrow(
+      /bool of value 2 \(at byte 0\)/,
+    );
     const big = new XdrWriter().u32(9).opaque(Buffer.alloc(20)).bytes();
     const r = new XdrReader(big);
     r.u32();

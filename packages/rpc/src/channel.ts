@@ -5,7 +5,13 @@
  * without either of them knowing.
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
-import { ChannelClosed, type ChannelOptions, MessageChannel, PROTOCOL_RPCI, PROTOCOL_TCLO } from '@vmw9/msgchan';
+import {
+  ChannelClosed,
+  type ChannelOptions,
+  MessageChannel,
+  PROTOCOL_RPCI,
+  PROTOCOL_TCLO,
+} from '@vmw9/msgchan';
 
 /** A GuestRPC byte channel. Messages are opaque bytes; nothing here decodes them. */
 export interface GuestRpcChannel {

@@ -7,10 +7,13 @@ export {
   type PowerStateEntry,
   type PowerStateName,
   powerState,
+  // XDR, GuestRPC's binary encoding: defined in @vmw9/backdoor so the simulator can use it too,
+  // but this is where users get it.
+  XdrError,
+  XdrReader,
+  XdrTruncated,
+  XdrWriter,
 } from '@vmw9/backdoor';
-// XDR, GuestRPC's binary encoding: defined in @vmw9/backdoor so the simulator can use it too,
-// but this is where users get it.
-export { XdrError, XdrReader, XdrTruncated, XdrWriter } from '@vmw9/backdoor';
 export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
 export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
 export { RpciClient, type RpciOptions, type RpciPortOptions } from './rpci.js';

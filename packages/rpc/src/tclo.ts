@@ -124,7 +124,8 @@ export class TcloLoop extends EventEmitter {
   dispatch(message: string): Promise<string>;
   dispatch(message: Uint8Array): Promise<Buffer>;
   async dispatch(message: string | Uint8Array): Promise<string | Buffer> {
-    if (typeof message === 'string') return (await this.answer(Buffer.from(message, 'utf8'))).toString('utf8');
+    if (typeof message === 'string')
+      return (await this.answer(Buffer.from(message, 'utf8'))).toString('utf8');
     return this.answer(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
   }
 
@@ -137,7 +138,10 @@ export class TcloLoop extends EventEmitter {
     if (!h) return Buffer.from('ERROR Unknown Command');
     try {
       const result = await h(args.toString('utf8'), { command, args, raw });
-      return Buffer.concat([OK, typeof result === 'string' ? Buffer.from(result, 'utf8') : (result ?? EMPTY)]);
+      return Buffer.concat([
+        OK,
+        typeof result === 'string' ? Buffer.from(result, 'utf8') : (result ?? EMPTY),
+      ]);
     } catch (e) {
       return Buffer.from(`ERROR ${(e as Error).message || 'failed'}`, 'utf8');
     }

@@ -13,8 +13,8 @@ import {
   guestinfoGetBytes,
   guestinfoSet,
   RpciClient,
-  type TcloRequest,
   TcloLoop,
+  type TcloRequest,
   type TraceRecord,
 } from '../src/index.js';
 
@@ -97,9 +97,9 @@ describe('TcloLoop.dispatch', () => {
   loop.register('Args', (args, request) => `${args.length}/${request.args.length}`);
 
   it('answers bytes for bytes and text for text', async () => {
-    expect((await loop.dispatch(Buffer.from('Bytes'))).equals(Buffer.from([0x4f, 0x4b, 0x20, 0, 0xff, 0x80]))).toBe(
-      true,
-    );
+    expect(
+      (await loop.dispatch(Buffer.from('Bytes'))).equals(Buffer.from([0x4f, 0x4b, 0x20, 0, 0xff, 0x80])),
+    ).toBe(true);
     expect(await loop.dispatch('Args é')).toBe('OK 1/2');
     expect((await loop.dispatch(Buffer.from('Nope'))).toString()).toBe('ERROR Unknown Command');
   });

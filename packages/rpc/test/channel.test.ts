@@ -95,7 +95,11 @@ describe('GuestMsgChannel', () => {
     loop.start();
     await host.tclo.waitForReply('ping', 5000);
     await loop.stop();
-    expect(records.map(formatTraceRecord).slice(0, 3)).toEqual(['tclo out 0', 'tclo in 4 ping', 'tclo out 3 OK ']);
+    expect(records.map(formatTraceRecord).slice(0, 3)).toEqual([
+      'tclo out 0',
+      'tclo in 4 ping',
+      'tclo out 3 OK ',
+    ]);
     expect(host.channels.size).toBe(0);
   });
 });

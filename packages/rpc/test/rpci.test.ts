@@ -134,7 +134,9 @@ describe('RpciClient', () => {
     const { host, port, executed } = counted();
     host.faults.silent = true;
     const r = await Promise.race([
-      RpciClient.overPort(port).send('count').then(() => 'answered'),
+      RpciClient.overPort(port)
+        .send('count')
+        .then(() => 'answered'),
       new Promise((res) => setTimeout(() => res('waiting'), 150)),
     ]);
     expect(r).toBe('waiting');

@@ -68,7 +68,8 @@ export class TcloHost extends EventEmitter {
   /** Queues a host command: text (sent as UTF-8) or bytes (sent as they are). */
   queueCommand(command: string | Uint8Array, app?: string): void {
     const message = typeof command === 'string' ? Buffer.from(command, 'utf8') : Buffer.from(command);
-    if (message.length === 0 || message.length > 65536) throw new Error('a TCLO command must be 1..65536 bytes');
+    if (message.length === 0 || message.length > 65536)
+      throw new Error('a TCLO command must be 1..65536 bytes');
     const text = typeof command === 'string' ? command : message.toString('utf8');
     this.queue.push(app ? { command: text, message, app } : { command: text, message });
   }
