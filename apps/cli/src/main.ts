@@ -10,10 +10,12 @@ import { simCommand } from './commands/sim.js';
 import { CliError, Exit } from './exit.js';
 import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
+import { traceOption } from './trace.js';
 
 interface Globals {
   host?: string;
   json?: boolean;
+  trace?: boolean;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,10 +28,16 @@ export async function main(argv: string[]): Promise<number> {
       ),
     )
     .option('--json', 'print machine-readable JSON')
+    .option(
+      '--trace',
+      'print every GuestRPC message (rpc, info, log, serve) on standard error: channel, direction, size, first bytes',
+    )
     .showHelpAfterError()
     .exitOverride();
 
   const globals = (): Globals => program.opts<Globals>();
+  /** What the GuestRPC commands take from the globals. */
+  const rpcGlobals = () => ({ host: globals().host, trace: globals().trace === true });
   const out = () => stdio(globals().json === true);
 
   program
@@ -64,31 +72,31 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<command...>', 'the command and its arguments, e.g. info-get guestinfo.foo')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 rpc info-get guestinfo.ovfEnv\n  vmw9 rpc 'log hello from the guest'\n  vmw9 --host sim rpc tools.capability.foo",
+      "\nExamples:\n  vmw9 rpc info-get guestinfo.ovfEnv\n  vmw9 rpc 'log hello from the guest'\n  vmw9 --host sim rpc tools.capability.foo\n  vmw9 --trace rpc info-get guestinfo.ovfEnv   # and each message on stderr",
     )
     .action(async (words: string[]) => {
-      code = await rpcCommand(out(), words.join(' '), { host: globals().host });
+      code = await rpcCommand(out(), words.join(' '), rpcGlobals());
     });
 
   const info = program.command('info').description('read and write guestinfo.* variables');
   info
     .command('get')
     .argument('<key>', 'e.g. guestinfo.hostname')
-    .description('print a guestinfo value (exit 1 when it is not set)')
+    .description("print a guestinfo value's bytes as they are (exit 1 when it is not set)")
     .action(async (key: string) => {
-      code = await infoGetCommand(out(), key, { host: globals().host });
+      code = await infoGetCommand(out(), key, rpcGlobals());
     });
   info
     .command('set')
     .argument('<key>', 'e.g. guestinfo.role')
-    .argument('<value>', 'the value; - reads it from standard input')
+    .argument('<value>', 'the value; - reads its bytes from standard input (less one final newline)')
     .description('set a guestinfo value')
     .addHelpText(
       'after',
       '\nExamples:\n  vmw9 info set guestinfo.role web\n  cat cloud-init.yaml | vmw9 info set guestinfo.userdata -',
     )
     .action(async (key: string, value: string) => {
-      code = await infoSetCommand(out(), key, value, { host: globals().host });
+      code = await infoSetCommand(out(), key, value, rpcGlobals());
     });
 
   program
@@ -96,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<text...>', 'the line to write')
     .description("write a line to the VM's log on the host (vmware.log)")
     .action(async (words: string[]) => {
-      code = await logCommand(out(), words.join(' '), { host: globals().host });
+      code = await logCommand(out(), words.join(' '), rpcGlobals());
     });
 
   program
@@ -111,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       '\nExamples:\n  vmw9 serve --host sim\n  vmw9 serve --listen tcp!127.0.0.1!5640\n  vmw9 9p ls unix!/run/vmw9/vmware.sock /',
     )
     .action(async (opts: { listen?: string }) => {
-      code = await serveCommand(out(), { host: globals().host, ...opts });
+      code = await serveCommand(out(), { ...rpcGlobals(), ...opts });
     });
 
   program
@@ -160,8 +168,10 @@ export async function main(argv: string[]): Promise<number> {
         return;
       }
       const host = program.getOptionValueSource('host') === 'default' ? undefined : globals().host;
+      const trace = traceOption({ trace: globals().trace === true }, await import('@vmw9/rpc'));
       try {
         await agent.runAgent({
+          ...(trace.trace ? { start: { trace: trace.trace } } : {}),
           ...(opts.config ? { configFile: opts.config } : {}),
           ...(host ? { host: host as 'native' | 'sim' } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),

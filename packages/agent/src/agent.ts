@@ -16,7 +16,7 @@ import {
   type ServedTree,
   serveVmwareTree,
 } from '@vmw9/fs';
-import { RpciClient, log as rpcLog, setCapability, TcloLoop } from '@vmw9/rpc';
+import { RpciClient, log as rpcLog, setCapability, TcloLoop, type TraceSink } from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
 import type { Logger } from 'pino';
 import { type AgentConfig, defaultConfig } from './config.js';
@@ -59,6 +59,8 @@ export interface AgentStartOptions {
   now?: () => number;
   /** TCLO polling (defaults: @vmw9/rpc's). */
   tclo?: { minDelayMs?: number; maxDelayMs?: number; restartDelayMs?: number };
+  /** Where each GuestRPC message (RPCI and every TCLO channel) is recorded: `vmw9 --trace agent`. */
+  trace?: TraceSink;
   /** Services run besides the built-in SERVICES. */
   services?: readonly ServiceFactory[];
 }
@@ -86,7 +88,7 @@ export class Agent {
     opts: AgentStartOptions,
   ) {
     this.logger = log.logger;
-    this.rpc = new RpciClient(transport.port);
+    this.rpc = RpciClient.overPort(transport.port, opts.trace ? { trace: opts.trace } : {});
     const ctx: ServiceContext = {
       rpc: this.rpc,
       port: transport.port,
@@ -143,7 +145,12 @@ export class Agent {
 
   /** The one place a TCLO loop is made: the core's commands, then its services'. */
   private openLoop(app: TcloApp, opts: AgentStartOptions): TcloLoop {
-    const loop = new TcloLoop(this.transport.port, { app, ...opts.tclo, onReset: () => this.onReset(app) });
+    const loop = TcloLoop.overPort(this.transport.port, {
+      app,
+      ...opts.tclo,
+      ...(opts.trace ? { trace: opts.trace } : {}),
+      onReset: () => this.onReset(app),
+    });
     loop.register('ping', () => {
       for (const s of this.routes.servicesOn(app)) s.onPing?.();
       return '';

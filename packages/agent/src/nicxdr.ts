@@ -6,64 +6,14 @@
  * what vmtoolsd encodes in those fields), for tests and the simulator.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { XdrError, XdrReader, XdrWriter } from '@vmw9/rpc';
 import type { Nic, NicAddress } from './nics.js';
+
+export { XdrError };
 
 export const NIC_INFO_V3 = 3;
 const TYPE_IPV4 = 1;
 const TYPE_IPV6 = 2;
-
-class XdrWriter {
-  private readonly parts: Buffer[] = [];
-  u32(v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(v >>> 0, 0);
-    this.parts.push(b);
-    return this;
-  }
-  opaque(data: Buffer): this {
-    this.u32(data.length);
-    this.parts.push(data);
-    const pad = (4 - (data.length % 4)) % 4;
-    if (pad) this.parts.push(Buffer.alloc(pad));
-    return this;
-  }
-  string(s: string): this {
-    return this.opaque(Buffer.from(s, 'utf8'));
-  }
-  bytes(): Buffer {
-    return Buffer.concat(this.parts);
-  }
-}
-
-export class XdrError extends Error {
-  override readonly name = 'XdrError';
-}
-
-class XdrReader {
-  private pos = 0;
-  constructor(private readonly b: Buffer) {}
-  u32(): number {
-    if (this.pos + 4 > this.b.length) throw new XdrError(`truncated at byte ${this.pos}`);
-    const v = this.b.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  opaque(max: number): Buffer {
-    const n = this.u32();
-    if (n > max) throw new XdrError(`opaque of ${n} bytes over its limit ${max}`);
-    if (this.pos + n > this.b.length) throw new XdrError(`truncated at byte ${this.pos}`);
-    const d = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n + ((4 - (n % 4)) % 4);
-    return d;
-  }
-  /** An optional (`*T`) we do not read into: we only accept it absent. */
-  absent(what: string): void {
-    if (this.u32() !== 0) throw new XdrError(`${what} present: not decoded here`);
-  }
-  get done(): boolean {
-    return this.pos === this.b.length;
-  }
-}
 
 function ipBytes(a: NicAddress): Buffer {
   if (a.family === 'IPv4') return Buffer.from(a.address.split('.').map(Number));
@@ -79,7 +29,7 @@ function ipBytes(a: NicAddress): Buffer {
 
 export function encodeNicInfoV3(nics: readonly Nic[]): Buffer {
   const w = new XdrWriter();
-  w.u32(NIC_INFO_V3).u32(1); // union discriminant, then the pointer to NicInfoV3 is present
+  w.u32(NIC_INFO_V3).bool(true); // union discriminant, then the pointer to NicInfoV3 is present
   w.u32(nics.length);
   for (const n of nics) {
     w.string(n.mac);
@@ -88,12 +38,12 @@ export function encodeNicInfoV3(nics: readonly Nic[]): Buffer {
     for (const a of addrs) {
       w.u32(a.family === 'IPv4' ? TYPE_IPV4 : TYPE_IPV6).opaque(ipBytes(a));
       w.u32(a.prefix);
-      w.u32(0).u32(0); // origin, status: absent
+      w.bool(false).bool(false); // origin, status: absent
     }
-    w.u32(0).u32(0).u32(0).u32(0); // dns, wins, dhcpv4, dhcpv6: absent
+    w.bool(false).bool(false).bool(false).bool(false); // dns, wins, dhcpv4, dhcpv6: absent
   }
   w.u32(0); // routes
-  w.u32(0).u32(0).u32(0).u32(0); // dns, wins, dhcpv4, dhcpv6
+  w.bool(false).bool(false).bool(false).bool(false); // dns, wins, dhcpv4, dhcpv6
   return w.bytes();
 }
 
@@ -105,35 +55,44 @@ export interface DecodedNic {
 export function decodeNicInfoV3(data: Buffer): DecodedNic[] {
   const r = new XdrReader(data);
   const ver = r.u32();
-  if (ver !== NIC_INFO_V3) throw new XdrError(`GuestNicProto version ${ver}, expected 3`);
-  if (r.u32() !== 1) throw new XdrError('NicInfoV3 absent');
+  if (ver !== NIC_INFO_V3) throw new XdrError(`GuestNicProto version ${ver}, expected 3`, 0);
+  if (!r.bool()) throw new XdrError('NicInfoV3 absent', 4);
   const count = r.u32();
-  if (count > 16) throw new XdrError(`${count} NICs over the limit 16`);
+  if (count > 16) throw new XdrError(`${count} NICs over the limit 16`, 8);
   const nics: DecodedNic[] = [];
   for (let i = 0; i < count; i++) {
     const mac = r.opaque(18).toString('utf8');
+    const at = r.offset;
     const n = r.u32();
-    if (n > 2048) throw new XdrError(`${n} addresses over the limit 2048`);
+    if (n > 2048) throw new XdrError(`${n} addresses over the limit 2048`, at);
     const addresses: NicAddress[] = [];
     for (let j = 0; j < n; j++) {
+      const at = r.offset;
       const type = r.u32();
       const raw = r.opaque(255);
       const prefix = r.u32();
-      if (r.u32() === 1) r.u32(); // origin
-      if (r.u32() === 1) r.u32(); // status
+      r.optional((o) => o.u32()); // origin
+      r.optional((o) => o.u32()); // status
       if (type === TYPE_IPV4 && raw.length === 4)
         addresses.push({ family: 'IPv4', address: [...raw].join('.'), prefix });
       else if (type === TYPE_IPV6 && raw.length === 16)
         addresses.push({ family: 'IPv6', address: ipv6Text(raw), prefix });
-      else throw new XdrError(`address type ${type} with ${raw.length} bytes`);
+      else throw new XdrError(`address type ${type} with ${raw.length} bytes`, at);
     }
-    for (const what of ['dns', 'wins', 'dhcpv4', 'dhcpv6']) r.absent(`nic ${what}`);
+    for (const what of ['dns', 'wins', 'dhcpv4', 'dhcpv6']) absent(r, `nic ${what}`);
     nics.push({ mac, addresses });
   }
-  if (r.u32() !== 0) throw new XdrError('routes present: not decoded here');
-  for (const what of ['dns', 'wins', 'dhcpv4', 'dhcpv6']) r.absent(what);
-  if (!r.done) throw new XdrError('bytes after NicInfoV3');
+  const routesAt = r.offset;
+  if (r.u32() !== 0) throw new XdrError('routes present: not decoded here', routesAt);
+  for (const what of ['dns', 'wins', 'dhcpv4', 'dhcpv6']) absent(r, what);
+  r.end();
   return nics;
+}
+
+/** An optional (`*T`) we do not read into: we only accept it absent. */
+function absent(r: XdrReader, what: string): void {
+  const at = r.offset;
+  if (r.bool()) throw new XdrError(`${what} present: not decoded here`, at);
 }
 
 /** RFC 5952 text (longest run of zero groups as `::`), as os.networkInterfaces() prints it. */

@@ -14,3 +14,4 @@ export {
   powerState,
 } from './tables.js';
 export * from './vmmouse.js';
+export { XdrError, XdrReader, XdrTruncated, XdrWriter } from './xdr.js';

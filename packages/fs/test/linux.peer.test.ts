@@ -64,7 +64,7 @@ const port = new SimBackdoorPort(host);
 const tree = buildVmwareTree(
   {
     port,
-    rpc: new RpciClient(port),
+    rpc: RpciClient.overPort(port),
     transport: 'sim (vmx-sim, for the Linux conformance test)',
     poll: { mouseMs: 10 },
   },

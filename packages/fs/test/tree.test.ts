@@ -30,7 +30,7 @@ async function setup(version: (typeof DIALECTS)[number], opts: { power?: boolean
   const tree = buildVmwareTree(
     {
       port,
-      rpc: new RpciClient(port),
+      rpc: RpciClient.overPort(port),
       events,
       transport: 'sim (test)',
       poll: { mouseMs: 5, snarfMs: 20 },

@@ -51,7 +51,7 @@ it('backdoor calls per operation, and idle polling cost', async () => {
     mark = host.log.mark();
     expect((await RpciClient.oneShot(port, 'info-get guestinfo.foo', { hb })).text).toBe('bar-from-bdtrap');
     const oneShot = host.log.total(mark);
-    const client = new RpciClient(port, { hb });
+    const client = RpciClient.overPort(port, { hb });
     await client.send('info-get guestinfo.foo');
     mark = host.log.mark();
     await client.send('info-get guestinfo.foo');
@@ -89,7 +89,7 @@ it('backdoor calls per operation, and idle polling cost', async () => {
   const pollsAt = (ids: Set<number>) =>
     [...ids].reduce((n, id) => n + (host.tclo.channels.get(id)?.polls ?? 0), 0);
   const ovtStart = pollsAt(ovtChannels);
-  const loop = new TcloLoop(new SimBackdoorPort(host, 1));
+  const loop = TcloLoop.overPort(new SimBackdoorPort(host, 1));
   loop.register('Capabilities_Register', () => '');
   loop.start();
   await new Promise((r) => setTimeout(r, 2000)); // our handshake and back-off

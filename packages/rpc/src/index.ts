@@ -7,14 +7,39 @@ export {
   type PowerStateEntry,
   type PowerStateName,
   powerState,
+  // XDR, GuestRPC's binary encoding: defined in @vmw9/backdoor so the simulator can use it too,
+  // but this is where users get it.
+  XdrError,
+  XdrReader,
+  XdrTruncated,
+  XdrWriter,
 } from '@vmw9/backdoor';
+export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
 export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
-export { RpciClient, type RpciOptions } from './rpci.js';
-export { pollDelay, type TcloHandler, TcloLoop, type TcloOptions, type TcloStats } from './tclo.js';
+export { RpciClient, type RpciOptions, type RpciPortOptions } from './rpci.js';
+export {
+  pollDelay,
+  type TcloHandler,
+  TcloLoop,
+  type TcloOptions,
+  type TcloPortOptions,
+  type TcloRequest,
+  type TcloResult,
+  type TcloStats,
+} from './tclo.js';
+export {
+  escapeBytes,
+  formatTraceRecord,
+  type TraceOptions,
+  type TraceRecord,
+  type TraceSink,
+  TracingChannel,
+} from './trace.js';
 export {
   checkGuestinfoKey,
   GuestInfo,
   guestinfoGet,
+  guestinfoGetBytes,
   guestinfoSet,
   log,
   PowerState,

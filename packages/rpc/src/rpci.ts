@@ -1,5 +1,5 @@
 /**
- * RPCI: guest→host requests over a GuestMsg channel of protocol RPCI (docs/protocol/guestrpc.md §1–§2).
+ * RPCI: guest→host requests over a GuestRpcChannel of protocol RPCI (docs/protocol/guestrpc.md §1–§2).
  *
  * Persistent mode (the default) keeps one channel, as vmtoolsd does, and reopens it when the host
  * lost it (a reset, a restore, an idle timeout). A request is sent again only when the failure
@@ -7,36 +7,60 @@
  * and nothing is applied twice. One-shot mode is vmware-rpctool's: OPEN, one exchange, CLOSE.
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
-import { type ChannelOptions, MessageChannel, MessageError, PROTOCOL_RPCI } from '@vmw9/msgchan';
+import { ChannelClosed, type ChannelOptions, MessageError } from '@vmw9/msgchan';
+import { GuestMsgChannel, type GuestRpcChannel } from './channel.js';
 import { parseReply, type RpcReply } from './reply.js';
+import { type TraceSink, TracingChannel } from './trace.js';
 
-export interface RpciOptions extends ChannelOptions {
+export interface RpciOptions {
   /** Times a request is sent again on a fresh channel after a failure before it reached the host (default 2). */
   reopenAttempts?: number;
 }
 
+/** Options of the factories that build the channel over a BackdoorPort. */
+export interface RpciPortOptions extends RpciOptions, ChannelOptions {
+  /** Reports every message on the channel (a TracingChannel around it). */
+  trace?: TraceSink;
+}
+
 export class RpciClient {
-  private channel: MessageChannel | null = null;
-  private opening: Promise<MessageChannel> | null = null;
+  /** The pending or done start of the channel in use; null when it must be (re)opened. */
+  private started: Promise<void> | null = null;
+  /** The pending stop of a channel given up on; a new start waits for it. */
+  private stopping: Promise<void> = Promise.resolve();
+  /** Counts channel losses, so that of concurrent requests failing on one channel only the first restarts it. */
+  private generation = 0;
   /** Channels opened so far (1 normally; more after host resets). */
   opens = 0;
 
   constructor(
-    private readonly port: BackdoorPort,
+    /** A channel of protocol RPCI, started by the client when first needed. */
+    readonly channel: GuestRpcChannel,
     private readonly opts: RpciOptions = {},
   ) {}
+
+  /** A client on a GuestMsg RPCI channel over `port` (what `new RpciClient(port)` was). */
+  static overPort(port: BackdoorPort, opts: RpciPortOptions = {}): RpciClient {
+    const { reopenAttempts, trace, ...channel } = opts;
+    return new RpciClient(
+      rpciChannel(port, channel, trace),
+      reopenAttempts === undefined ? {} : { reopenAttempts },
+    );
+  }
 
   /** One request as vmware-rpctool makes it: a fresh channel, one exchange, CLOSE. */
   static async oneShot(
     port: BackdoorPort,
     command: string | Uint8Array,
-    opts: ChannelOptions = {},
+    opts: ChannelOptions & { trace?: TraceSink } = {},
   ): Promise<RpcReply> {
-    const ch = await MessageChannel.open(port, PROTOCOL_RPCI, opts);
+    const { trace, ...channel } = opts;
+    const ch = rpciChannel(port, channel, trace);
+    await ch.start();
     try {
       return parseReply(await ch.exchange(encode(command)));
     } finally {
-      await ch.close();
+      await ch.stop();
     }
   }
 
@@ -45,42 +69,54 @@ export class RpciClient {
     const data = encode(command);
     const attempts = this.opts.reopenAttempts ?? 2;
     for (let attempt = 0; ; attempt++) {
-      const ch = await this.open();
+      await this.start();
+      const generation = this.generation;
       try {
-        return parseReply(await ch.exchange(data));
+        return parseReply(await this.channel.exchange(data));
       } catch (e) {
-        if (!(e instanceof MessageError)) throw e;
+        // ChannelClosed: the channel was stopped under us (another request lost it) before
+        // anything of ours was sent.
+        if (!(e instanceof MessageError || e instanceof ChannelClosed)) throw e;
         // The channel is unusable either way: drop it so the next request opens a fresh one.
-        this.drop(ch);
-        if (e.requestComplete || attempt >= attempts) throw e;
+        this.lose(generation);
+        if ((e instanceof MessageError && e.requestComplete) || attempt >= attempts) throw e;
       }
     }
   }
 
   async close(): Promise<void> {
-    const ch = this.channel;
-    this.channel = null;
-    await ch?.close();
+    this.started = null;
+    this.generation++;
+    await this.stopping;
+    await this.channel.stop();
   }
 
-  private open(): Promise<MessageChannel> {
-    if (this.channel && !this.channel.isClosed) return Promise.resolve(this.channel);
-    this.opening ??= MessageChannel.open(this.port, PROTOCOL_RPCI, this.opts)
-      .then((ch) => {
-        this.channel = ch;
-        this.opens++;
-        return ch;
-      })
-      .finally(() => {
-        this.opening = null;
-      });
-    return this.opening;
+  private start(): Promise<void> {
+    this.started ??= this.stopping
+      .then(() => this.channel.start())
+      .then(
+        () => {
+          this.opens++;
+        },
+        (e: unknown) => {
+          this.started = null;
+          throw e;
+        },
+      );
+    return this.started;
   }
 
-  private drop(ch: MessageChannel): void {
-    if (this.channel === ch) this.channel = null;
-    void ch.close();
+  private lose(generation: number): void {
+    if (generation !== this.generation) return;
+    this.generation++;
+    this.started = null;
+    this.stopping = this.channel.stop().catch(() => undefined);
   }
+}
+
+function rpciChannel(port: BackdoorPort, opts: ChannelOptions, trace: TraceSink | undefined) {
+  const ch = new GuestMsgChannel(port, 'rpci', opts);
+  return trace ? new TracingChannel(ch, trace) : ch;
 }
 
 function encode(command: string | Uint8Array): Buffer {

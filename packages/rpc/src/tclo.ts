@@ -3,8 +3,10 @@
  * §6–§7).
  * Each turn sends the previous command's result (an empty message when there was none: that
  * empty send is the poll, and the only sign of life VMware gets from us), then receives. Handlers
- * return the text after `OK `; a thrown error becomes `ERROR <message>`; an unknown command gets
- * `ERROR Unknown Command` (open-vm-tools' GUEST_RPC_UNKNOWN_COMMAND).
+ * return what follows `OK `; a thrown error becomes `ERROR <message>`; an unknown command gets
+ * `ERROR Unknown Command` (open-vm-tools' GUEST_RPC_UNKNOWN_COMMAND). Commands and results are
+ * bytes end to end: the command word is the bytes up to the first space, and a handler gets the
+ * rest both as bytes (`request.args`) and, for the common text case, as UTF-8 (`args`).
  *
  * Polling policy (pollDelay): right after a command, poll again at once (a host sends commands in
  * bursts: reset, ping, Capabilities_Register, options); when idle, back off by doubling from
@@ -14,12 +16,25 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BackdoorPort } from '@vmw9/backdoor';
-import { type ChannelOptions, MessageChannel, PROTOCOL_TCLO } from '@vmw9/msgchan';
+import type { ChannelOptions } from '@vmw9/msgchan';
+import { GuestMsgChannel, type GuestRpcChannel } from './channel.js';
+import { type TraceSink, TracingChannel } from './trace.js';
 
-/** What a handler returns: the text after `OK `; returning nothing answers `OK ` alone. */
+/** A host command as received. */
+export interface TcloRequest {
+  /** The command word: the bytes up to the first space. */
+  command: string;
+  /** The bytes after the first space (empty when there is none). */
+  args: Buffer;
+  /** The whole message. */
+  raw: Buffer;
+}
+
+/** What a handler returns: the bytes after `OK ` (text is sent as UTF-8); nothing answers `OK ` alone. */
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are the common case.
-type TcloResult = string | undefined | void;
-export type TcloHandler = (args: string, command: string) => TcloResult | Promise<TcloResult>;
+export type TcloResult = string | Uint8Array | undefined | void;
+/** `args` is `request.args` as UTF-8 text; binary handlers read `request.args`. */
+export type TcloHandler = (args: string, request: TcloRequest) => TcloResult | Promise<TcloResult>;
 
 export interface TcloOptions {
   /** The name answered to `reset` (`OK ATR <app>`): `toolbox` for the system service. */
@@ -28,11 +43,17 @@ export interface TcloOptions {
   maxDelayMs?: number;
   /** Wait before reopening the channel after an error (vmtoolsd: 1 s). */
   restartDelayMs?: number;
-  channel?: ChannelOptions;
   /** Called after `OK ATR` has reached the host: re-register (unified_loop, version, guest info…). */
   onReset?: () => void | Promise<void>;
   /** Injected for tests: how the loop waits (resolves early when `signal` aborts). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Options of the factory that builds the channel over a BackdoorPort. */
+export interface TcloPortOptions extends TcloOptions {
+  channel?: ChannelOptions;
+  /** Reports every message on the channel (a TracingChannel around it). */
+  trace?: TraceSink;
 }
 
 export interface TcloStats {
@@ -57,11 +78,11 @@ export class TcloLoop extends EventEmitter {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private abort = new AbortController();
   private running: Promise<void> | null = null;
-  private channel: MessageChannel | null = null;
   readonly stats: TcloStats = { polls: 0, commands: 0, errors: 0, opens: 0 };
 
   constructor(
-    private readonly port: BackdoorPort,
+    /** A channel of protocol TCLO, started and stopped by the loop. */
+    readonly channel: GuestRpcChannel,
     private readonly opts: TcloOptions = {},
   ) {
     super();
@@ -72,6 +93,13 @@ export class TcloLoop extends EventEmitter {
     this.sleep = opts.sleep ?? abortableSleep;
     this.register('reset', () => `ATR ${this.app}`);
     this.register('ping', () => '');
+  }
+
+  /** A loop on a GuestMsg TCLO channel over `port` (what `new TcloLoop(port, opts)` was). */
+  static overPort(port: BackdoorPort, opts: TcloPortOptions = {}): TcloLoop {
+    const { channel, trace, ...loop } = opts;
+    const ch = new GuestMsgChannel(port, 'tclo', channel);
+    return new TcloLoop(trace ? new TracingChannel(ch, trace) : ch, loop);
   }
 
   /** Adds a handler; the command is the text up to the first space, `args` the rest. */
@@ -93,36 +121,49 @@ export class TcloLoop extends EventEmitter {
     this.running = null;
   }
 
-  /** Runs one command text through the handlers: the reply text to send (`OK …` / `ERROR …`). */
-  async dispatch(text: string): Promise<string> {
-    const sp = text.indexOf(' ');
-    const command = sp < 0 ? text : text.slice(0, sp);
-    const args = sp < 0 ? '' : text.slice(sp + 1);
-    if (!command) return 'ERROR Bad command';
+  /** Runs one command through the handlers: the reply to send (`OK …` / `ERROR …`), text for text. */
+  dispatch(message: string): Promise<string>;
+  dispatch(message: Uint8Array): Promise<Buffer>;
+  async dispatch(message: string | Uint8Array): Promise<string | Buffer> {
+    if (typeof message === 'string')
+      return (await this.answer(Buffer.from(message, 'utf8'))).toString('utf8');
+    return this.answer(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+  }
+
+  private async answer(raw: Buffer): Promise<Buffer> {
+    const sp = raw.indexOf(0x20);
+    const command = (sp < 0 ? raw : raw.subarray(0, sp)).toString('utf8');
+    const args = sp < 0 ? Buffer.alloc(0) : raw.subarray(sp + 1);
+    if (!command) return Buffer.from('ERROR Bad command');
     const h = this.handlers.get(command);
-    if (!h) return 'ERROR Unknown Command';
+    if (!h) return Buffer.from('ERROR Unknown Command');
     try {
-      const result = await h(args, command);
-      return `OK ${result ?? ''}`;
+      const result = await h(args.toString('utf8'), { command, args, raw });
+      return Buffer.concat([
+        OK,
+        typeof result === 'string' ? Buffer.from(result, 'utf8') : (result ?? EMPTY),
+      ]);
     } catch (e) {
-      return `ERROR ${(e as Error).message || 'failed'}`;
+      return Buffer.from(`ERROR ${(e as Error).message || 'failed'}`, 'utf8');
     }
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
-    let reply: Buffer = Buffer.alloc(0);
+    let open = false;
+    let reply: Buffer = EMPTY;
     let afterReply: (() => void | Promise<void>) | undefined;
     let delay = 0;
     while (!signal.aborted) {
       try {
-        if (!this.channel) {
-          this.channel = await MessageChannel.open(this.port, PROTOCOL_TCLO, this.opts.channel);
+        if (!open) {
+          await this.channel.start();
+          open = true;
           this.stats.opens++;
-          reply = Buffer.alloc(0);
+          reply = EMPTY;
         }
         await this.channel.send(reply);
         if (reply.length === 0) this.stats.polls++;
-        reply = Buffer.alloc(0);
+        reply = EMPTY;
         if (afterReply) {
           const fn = afterReply;
           afterReply = undefined;
@@ -131,26 +172,24 @@ export class TcloLoop extends EventEmitter {
         const msg = await this.channel.receive();
         delay = pollDelay(delay, msg !== null, this.min, this.max);
         if (msg) {
-          const text = msg.toString('utf8');
-          const answer = await this.dispatch(text);
+          reply = await this.answer(msg);
           this.stats.commands++;
-          reply = Buffer.from(answer, 'utf8');
-          if (text === 'reset' && this.opts.onReset) afterReply = this.opts.onReset;
-          this.emit('command', text, answer);
+          if (msg.equals(RESET) && this.opts.onReset) afterReply = this.opts.onReset;
+          // The event's listeners get text, as ever; nothing is decoded for nobody.
+          if (this.listenerCount('command') > 0)
+            this.emit('command', msg.toString('utf8'), reply.toString('utf8'));
         }
         if (delay > 0) await this.sleep(delay, signal);
       } catch (e) {
         this.stats.errors++;
         this.emit('error', e as Error);
-        const ch = this.channel;
-        this.channel = null;
-        await ch?.close().catch(() => undefined);
+        open = false;
+        await this.channel.stop().catch(() => undefined);
         delay = 0;
         await this.sleep(this.restartDelay, signal);
       }
     }
-    await this.channel?.close().catch(() => undefined);
-    this.channel = null;
+    if (open) await this.channel.stop().catch(() => undefined);
   }
 
   /** Emits errors only to listeners; without one they are counted in stats, never thrown. */
@@ -159,6 +198,10 @@ export class TcloLoop extends EventEmitter {
     return super.emit(event, ...args);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
+const OK = Buffer.from('OK ');
+const RESET = Buffer.from('reset');
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

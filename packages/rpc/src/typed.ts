@@ -11,10 +11,16 @@ export interface RpcSender {
 
 const ok = async (s: RpcSender, command: string | Uint8Array): Promise<RpcReply> => {
   const r = await s.send(command);
-  if (!r.ok)
-    throw new RpcFailed(typeof command === 'string' ? command.split(' ')[0]! : 'binary request', r.text);
+  if (!r.ok) throw new RpcFailed(commandWord(command), r.text);
   return r;
 };
+
+/** The command word of a request, text or bytes: what precedes the first space. */
+function commandWord(command: string | Uint8Array): string {
+  if (typeof command === 'string') return command.split(' ')[0]!;
+  const sp = command.indexOf(0x20);
+  return Buffer.from(command.subarray(0, sp < 0 ? command.length : sp)).toString('latin1');
+}
 
 /** Keys a guest may read and write: `guestinfo.` followed by something without spaces or NULs. */
 export function checkGuestinfoKey(key: string): string {
@@ -26,16 +32,26 @@ export function checkGuestinfoKey(key: string): string {
   return key;
 }
 
-/** `info-get <key>`: the value, or null when the host has none. */
+/** `info-get <key>`: the value as UTF-8 text, or null when the host has none. */
 export async function guestinfoGet(s: RpcSender, key: string): Promise<string | null> {
-  const r = await s.send(`info-get ${checkGuestinfoKey(key)}`);
-  return r.ok ? r.text : null;
+  return (await guestinfoGetBytes(s, key))?.toString('utf8') ?? null;
 }
 
-/** `info-set <key> <value>` (the value may contain spaces; no NUL). */
-export async function guestinfoSet(s: RpcSender, key: string, value: string): Promise<void> {
-  if (value.includes('\0')) throw new TypeError('a guestinfo value cannot contain NUL');
-  await ok(s, `info-set ${checkGuestinfoKey(key)} ${value}`);
+/** `info-get <key>`: the value's bytes as the host keeps them, or null when it has none. */
+export async function guestinfoGetBytes(s: RpcSender, key: string): Promise<Buffer | null> {
+  const r = await s.send(`info-get ${checkGuestinfoKey(key)}`);
+  return r.ok ? r.reply : null;
+}
+
+/**
+ * `info-set <key> <value>`: text is sent as UTF-8, bytes as they are. The value may contain
+ * spaces, never NUL: the host keeps guestinfo values as C strings, so a NUL would end it there.
+ */
+export async function guestinfoSet(s: RpcSender, key: string, value: string | Uint8Array): Promise<void> {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('a guestinfo value is a string or a Uint8Array');
+  if (bytes.includes(0)) throw new TypeError('a guestinfo value cannot contain NUL');
+  await ok(s, Buffer.concat([Buffer.from(`info-set ${checkGuestinfoKey(key)} `), bytes]));
 }
 
 /** `log <text>`: a line in the VM's vmware.log. */

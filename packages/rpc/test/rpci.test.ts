@@ -58,7 +58,7 @@ describe('RpciClient', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'rpc-')), 'h.sock');
     const server = await serveHost(host, path);
     for (const port of [new SimBackdoorPort(host), await SocketBackdoorPort.connect(path)]) {
-      const rpc = new RpciClient(port);
+      const rpc = RpciClient.overPort(port);
       expect(await rpc.send('info-set guestinfo.a b c')).toMatchObject({ ok: true, text: '' });
       expect(await rpc.send('info-get guestinfo.a')).toMatchObject({ ok: true, text: 'b c' });
       expect(await rpc.send('no.such')).toMatchObject({ ok: false, text: 'Unknown command' });
@@ -70,7 +70,7 @@ describe('RpciClient', () => {
 
   it('keeps one channel: 5 backdoor calls per RPC after the first', async () => {
     const { host, port } = counted();
-    const rpc = new RpciClient(port);
+    const rpc = RpciClient.overPort(port);
     await rpc.send('count');
     const mark = host.log.mark();
     for (let i = 0; i < 10; i++) await rpc.send('count');
@@ -88,7 +88,7 @@ describe('RpciClient', () => {
 
   it('reopens after a host reset and runs each request once', async () => {
     const { host, port, executed } = counted();
-    const rpc = new RpciClient(port);
+    const rpc = RpciClient.overPort(port);
     expect((await rpc.send('count')).text).toBe('1');
     host.reset();
     expect((await rpc.send('count')).text).toBe('2');
@@ -98,7 +98,7 @@ describe('RpciClient', () => {
 
   it('a reset mid-send: the request never reached the host, so it is sent again, and runs once', async () => {
     const { host, port, executed } = counted({ hb: false });
-    const rpc = new RpciClient(port);
+    const rpc = RpciClient.overPort(port);
     await rpc.send('count');
     host.arm({ kind: 'reset', step: 'SENDPAYLOAD', protocol: 'RPCI' });
     expect((await rpc.send('count')).text).toBe('2');
@@ -107,7 +107,7 @@ describe('RpciClient', () => {
 
   it('a reset after the request was complete is an error, not a second run', async () => {
     const { host, port, executed } = counted();
-    const rpc = new RpciClient(port);
+    const rpc = RpciClient.overPort(port);
     host.arm({ kind: 'reset', step: 'RECVSIZE', protocol: 'RPCI' });
     await expect(rpc.send('count')).rejects.toMatchObject({ name: 'MessageError', requestComplete: true });
     expect(executed()).toBe(1);
@@ -119,7 +119,7 @@ describe('RpciClient', () => {
     'a checkpoint at %s: right answer, run once',
     async (step) => {
       const { host, port, executed } = counted({ hb: !step.endsWith('PAYLOAD') });
-      const rpc = new RpciClient(port);
+      const rpc = RpciClient.overPort(port);
       host.arm({ kind: 'cpt', step, protocol: 'RPCI' });
       expect((await rpc.send('count with some arguments')).text).toBe('1');
       expect(executed()).toBe(1);
@@ -129,14 +129,16 @@ describe('RpciClient', () => {
   it('a garbage reply is a typed protocol error', async () => {
     const { host, port } = counted();
     host.arm({ kind: 'garbage', step: 'SENDSIZE', protocol: 'RPCI' });
-    await expect(new RpciClient(port).send('count')).rejects.toBeInstanceOf(RpcProtocolError);
+    await expect(RpciClient.overPort(port).send('count')).rejects.toBeInstanceOf(RpcProtocolError);
   });
 
   it('a silent host: the request waits (callers bring timeouts); nothing is applied', async () => {
     const { host, port, executed } = counted();
     host.faults.silent = true;
     const r = await Promise.race([
-      new RpciClient(port).send('count').then(() => 'answered'),
+      RpciClient.overPort(port)
+        .send('count')
+        .then(() => 'answered'),
       new Promise((res) => setTimeout(() => res('waiting'), 150)),
     ]);
     expect(r).toBe('waiting');
@@ -147,7 +149,7 @@ describe('RpciClient', () => {
 describe('typed RPCs', () => {
   it('guestinfo get/set, log, version, capabilities, SetGuestInfo, statechange', async () => {
     const { host, port } = counted();
-    const rpc = new RpciClient(port);
+    const rpc = RpciClient.overPort(port);
     await guestinfoSet(rpc, 'guestinfo.x', 'a value with spaces');
     expect(await guestinfoGet(rpc, 'guestinfo.x')).toBe('a value with spaces');
     expect(await guestinfoGet(rpc, 'guestinfo.none')).toBeNull();
@@ -170,13 +172,13 @@ describe('typed RPCs', () => {
   it('falls back to tools.set.version when the host lacks versiontype', async () => {
     const { host, port } = counted();
     host.rpci.register('tools.set.versiontype', () => '0 Unknown command');
-    await setToolsVersion(new RpciClient(port), 2147483647);
+    await setToolsVersion(RpciClient.overPort(port), 2147483647);
     expect(host.rpci.toolsVersion).toEqual({ version: 2147483647 });
   });
 
   it('checks keys and values before anything is sent; a host refusal is RpcFailed', async () => {
     const { host, port } = counted();
-    const rpc = new RpciClient(port);
+    const rpc = RpciClient.overPort(port);
     for (const key of ['other.key', 'guestinfo.a b', 'guestinfo.a\0b', 'guestinfo.']) {
       await expect(guestinfoSet(rpc, key, 'v')).rejects.toBeInstanceOf(TypeError);
     }

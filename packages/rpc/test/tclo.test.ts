@@ -41,7 +41,7 @@ describe('TcloLoop against vmx-sim', () => {
     const host = new VmxHost({ options: [['synctime', '0']] });
     const { sleep } = recordingSleep();
     const order: string[] = [];
-    const loop = new TcloLoop(new SimBackdoorPort(host), {
+    const loop = TcloLoop.overPort(new SimBackdoorPort(host), {
       sleep,
       onReset: () => {
         order.push(`onReset after ${host.tclo.replies.length} replies`);
@@ -65,7 +65,7 @@ describe('TcloLoop against vmx-sim', () => {
   });
 
   it('unknown commands, failing handlers, empty commands', async () => {
-    const loop = new TcloLoop(new SimBackdoorPort(new VmxHost()));
+    const loop = TcloLoop.overPort(new SimBackdoorPort(new VmxHost()));
     loop.register('Boom', () => {
       throw new Error('it broke');
     });
@@ -79,7 +79,7 @@ describe('TcloLoop against vmx-sim', () => {
   it('polls again at once while busy, backs off while idle', async () => {
     const host = new VmxHost({ autoHandshake: false });
     const { delays, sleep } = recordingSleep();
-    const loop = new TcloLoop(new SimBackdoorPort(host), { sleep });
+    const loop = TcloLoop.overPort(new SimBackdoorPort(host), { sleep });
     loop.register('Work', () => 'done');
     for (let i = 0; i < 5; i++) host.tclo.queueCommand('Work');
     loop.start();
@@ -96,7 +96,7 @@ describe('TcloLoop against vmx-sim', () => {
   it('recovers from a host reset: reopens, answers reset again', async () => {
     const host = new VmxHost();
     const { sleep } = recordingSleep();
-    const loop = new TcloLoop(new SimBackdoorPort(host), { sleep, restartDelayMs: 1 });
+    const loop = TcloLoop.overPort(new SimBackdoorPort(host), { sleep, restartDelayMs: 1 });
     loop.start();
     await until(() => host.tclo.replies.some((r) => r.command === 'ping'));
     host.reset();

@@ -28,7 +28,7 @@ export interface Channel {
   /** The guest message being received: expected length and the bytes so far. */
   sending?: { expected: number; buf: Buffer; got: number };
   /** The message waiting for the guest, and its read position once RECVSIZE announced it. */
-  outgoing?: { data: Buffer; tclo?: string };
+  outgoing?: { data: Buffer; tclo?: boolean };
   readPos?: number;
   lastActivity: number;
   /** Calls made on this channel. */

@@ -414,7 +414,7 @@ export class VmxHost {
       case T.RECVSIZE: {
         if (!c.outgoing && c.kind === 'TCLO') {
           const cmd = this.tclo.peek(c.id);
-          if (cmd !== undefined) c.outgoing = { data: Buffer.from(cmd, 'utf8'), tclo: cmd };
+          if (cmd !== undefined) c.outgoing = { data: cmd, tclo: true };
         }
         if (!c.outgoing) {
           status(S.SUCCESS);

@@ -33,11 +33,15 @@ export const GuestInfoType: Readonly<Record<number, string>> = {
 export type RpciHandler = (args: Buffer, rpci: RpciHost) => string | Buffer;
 
 const ok = (text = ''): string => `1 ${text}`;
+const OK = Buffer.from('1 ');
 const fail = (text: string): string => `0 ${text}`;
 
 export class RpciHost extends EventEmitter {
-  /** guestinfo store: host-set (.vmx / vSphere) and guest-set keys. Keys compare case-insensitively. */
-  readonly guestinfo = new Map<string, string>();
+  /**
+   * guestinfo store: host-set (.vmx / vSphere) and guest-set keys, values kept byte for byte.
+   * Keys compare case-insensitively.
+   */
+  readonly guestinfo = new Map<string, Buffer>();
   /** `log` lines, in order. */
   readonly logs: string[] = [];
   /** tools.capability.* as last set (name → value; '' for NOVAL capabilities). */
@@ -56,7 +60,7 @@ export class RpciHost extends EventEmitter {
   constructor() {
     super();
     this.register('info-get', (a) => this.infoGet(a.toString('utf8').trim()));
-    this.register('info-set', (a) => this.infoSet(a.toString('utf8')));
+    this.register('info-set', (a) => this.infoSet(a));
     this.register('log', (a) => {
       const line = a.toString('utf8');
       this.logs.push(line);
@@ -133,15 +137,23 @@ export class RpciHost extends EventEmitter {
     return undefined;
   }
 
+  /** A value as UTF-8 text (what the console shows and most tests compare). */
   getGuestinfo(key: string): string | undefined {
+    return this.getGuestinfoBytes(key)?.toString('utf8');
+  }
+
+  /** A value's bytes, exactly as set. */
+  getGuestinfoBytes(key: string): Buffer | undefined {
     const k = this.findKey(key);
     return k === undefined ? undefined : this.guestinfo.get(k);
   }
 
-  setGuestinfo(key: string, value: string): void {
+  /** Sets a value: text as UTF-8, bytes as they are. */
+  setGuestinfo(key: string, value: string | Uint8Array): void {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
     this.guestinfo.delete(this.findKey(key) ?? key);
-    this.guestinfo.set(key, value);
-    this.emit('guestinfo', { key, value });
+    this.guestinfo.set(key, bytes);
+    this.emit('guestinfo', { key, value: bytes.toString('utf8') });
   }
 
   deleteGuestinfo(key: string): boolean {
@@ -152,21 +164,21 @@ export class RpciHost extends EventEmitter {
     return true;
   }
 
-  private infoGet(key: string): string {
-    const v = this.getGuestinfo(key);
+  private infoGet(key: string): Buffer {
+    const v = this.getGuestinfoBytes(key);
     // UNCONFIRMED text; guests (govmomi, OpenBSD, rpctool) only test the 0/1 prefix.
-    return v === undefined ? fail('No value found') : ok(v);
+    return v === undefined ? Buffer.from(fail('No value found')) : Buffer.concat([OK, v]);
   }
 
-  private infoSet(args: string): string {
-    const sp = args.indexOf(' ');
+  /** `info-set KEY VALUE`: the key is text up to the first space, the value every byte after it. */
+  private infoSet(args: Buffer): string {
+    const sp = args.indexOf(0x20);
     // VMware's answer to a missing value or key (seen from vmware-rpctool on ESX/Workstation).
     if (sp <= 0) return fail('Two and exactly two arguments expected');
-    const key = args.slice(0, sp);
-    const value = args.slice(sp + 1);
+    const key = args.subarray(0, sp).toString('utf8');
     // Guests may only set guestinfo.* (UNCONFIRMED reply text).
     if (!key.toLowerCase().startsWith('guestinfo.')) return fail('Permission denied');
-    this.setGuestinfo(key, value);
+    this.setGuestinfo(key, args.subarray(sp + 1));
     return ok();
   }
 

@@ -9,9 +9,12 @@
 import { EventEmitter } from 'node:events';
 
 export interface TcloReply {
+  /** The command as text (UTF-8). */
   command: string;
-  /** The guest's reply text, e.g. `OK ATR toolbox`. */
+  /** The guest's reply text (UTF-8), e.g. `OK ATR toolbox`. */
   reply: string;
+  /** The guest's reply, byte for byte. */
+  raw: Buffer;
   /** The app that answered (from its `OK ATR <app>`), when known. */
   app?: string;
   channel: number;
@@ -25,7 +28,10 @@ export interface TcloOptions {
 }
 
 interface Pending {
+  /** As text, for matching and display. */
   command: string;
+  /** What goes on the wire. */
+  message: Buffer;
   /** Deliver only to this app's channel (e.g. `toolbox-dnd`); any channel when absent. */
   app?: string;
 }
@@ -33,12 +39,18 @@ interface Pending {
 /** Per-channel TCLO state kept by the host. */
 export interface TcloChannelState {
   app?: string;
-  /** The command delivered and acknowledged (RECVSTATUS 1) whose reply has not come yet. */
+  /** The command (as text) delivered and acknowledged (RECVSTATUS 1) whose reply has not come yet. */
   inFlight?: string;
   /** Polls (empty sends) seen on this channel. */
   polls: number;
   lastPoll: number;
 }
+
+const pending = (command: string, app: string): Pending => ({
+  command,
+  message: Buffer.from(command, 'utf8'),
+  app,
+});
 
 export class TcloHost extends EventEmitter {
   private readonly queue: Pending[] = [];
@@ -53,11 +65,13 @@ export class TcloHost extends EventEmitter {
     super();
   }
 
-  /** Queues a host command. */
-  queueCommand(command: string, app?: string): void {
-    if (!command || Buffer.byteLength(command) > 65536)
+  /** Queues a host command: text (sent as UTF-8) or bytes (sent as they are). */
+  queueCommand(command: string | Uint8Array, app?: string): void {
+    const message = typeof command === 'string' ? Buffer.from(command, 'utf8') : Buffer.from(command);
+    if (message.length === 0 || message.length > 65536)
       throw new Error('a TCLO command must be 1..65536 bytes');
-    this.queue.push(app ? { command, app } : { command });
+    const text = typeof command === 'string' ? command : message.toString('utf8');
+    this.queue.push(app ? { command: text, message, app } : { command: text, message });
   }
 
   /** Commands not yet delivered. */
@@ -68,7 +82,7 @@ export class TcloHost extends EventEmitter {
   channelOpened(id: number): void {
     this.channels.set(id, { polls: 0, lastPoll: 0 });
     // A fresh channel means (re)started tools: they expect `reset` first, on that channel.
-    if (this.options.autoHandshake) this.queue.unshift({ command: 'reset', app: `#${id}` });
+    if (this.options.autoHandshake) this.queue.unshift(pending('reset', `#${id}`));
   }
 
   channelClosed(id: number): void {
@@ -77,11 +91,11 @@ export class TcloHost extends EventEmitter {
       if (this.queue[i]!.app === `#${id}`) this.queue.splice(i, 1);
   }
 
-  /** The next command for this channel, if it may have one now (nothing outstanding). */
-  peek(id: number): string | undefined {
+  /** The next command's bytes for this channel, if it may have one now (nothing outstanding). */
+  peek(id: number): Buffer | undefined {
     const st = this.channels.get(id);
     if (!st || st.inFlight !== undefined) return undefined;
-    return this.queue.find((p) => this.matches(p, id, st))?.command;
+    return this.queue.find((p) => this.matches(p, id, st))?.message;
   }
 
   /** The guest acknowledged (RECVSTATUS 1) the command peek() gave: it is now outstanding. */
@@ -118,10 +132,16 @@ export class TcloHost extends EventEmitter {
           'Capabilities_Register',
           ...this.options.options.map(([k, v]) => `Set_Option ${k} ${v}`),
         ];
-        this.queue.unshift(...after.map((c) => ({ command: c, app: `#${id}` })));
+        this.queue.unshift(...after.map((c) => pending(c, `#${id}`)));
       }
     }
-    const rec: TcloReply = { command, reply, channel: id, ...(st.app ? { app: st.app } : {}) };
+    const rec: TcloReply = {
+      command,
+      reply,
+      raw: Buffer.from(text),
+      channel: id,
+      ...(st.app ? { app: st.app } : {}),
+    };
     this.replies.push(rec);
     if (this.replies.length > 10_000) this.replies.shift();
     this.emit('reply', rec);

@@ -1,20 +1,24 @@
 /**
  * `vmw9 rpc`, `vmw9 info`, `vmw9 log`: GuestRPC from the shell. `vmw9 rpc` behaves like
  * vmware-rpctool: the reply on stdout and exit 0 for `1 …`; the host's error on stderr and exit 1
- * for `0 …`; a transport error on stderr and exit 1.
+ * for `0 …`; a transport error on stderr and exit 1. guestinfo values are bytes: `info set KEY -`
+ * takes standard input as it is (less one final newline), `info get` writes the value as it is.
  */
 import { readFileSync } from 'node:fs';
 import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { type Output, printJson } from '../output.js';
+import { type TraceOptions, traceOption } from '../trace.js';
+
+export type RpcCommandOptions = HostOptions & TraceOptions;
 
 async function withRpc<T>(
-  opts: HostOptions,
+  opts: RpcCommandOptions,
   fn: (rpc: import('@vmw9/rpc').RpciClient, rpcMod: typeof import('@vmw9/rpc')) => Promise<T>,
 ): Promise<T> {
   const rpcMod = await import('@vmw9/rpc');
   const { port } = await openHost(opts);
-  const rpc = new rpcMod.RpciClient(port);
+  const rpc = rpcMod.RpciClient.overPort(port, traceOption(opts, rpcMod));
   try {
     return await fn(rpc, rpcMod);
   } catch (e) {
@@ -27,7 +31,7 @@ async function withRpc<T>(
   }
 }
 
-export async function rpcCommand(o: Output, command: string, opts: HostOptions): Promise<number> {
+export async function rpcCommand(o: Output, command: string, opts: RpcCommandOptions): Promise<number> {
   return withRpc(opts, async (rpc) => {
     const r = await rpc.send(command);
     if (o.json) printJson(o, { ok: r.ok, reply: r.text });
@@ -37,12 +41,15 @@ export async function rpcCommand(o: Output, command: string, opts: HostOptions):
   });
 }
 
-export async function infoGetCommand(o: Output, key: string, opts: HostOptions): Promise<number> {
+export async function infoGetCommand(o: Output, key: string, opts: RpcCommandOptions): Promise<number> {
   return withRpc(opts, async (rpc, m) => {
-    const v = await m.guestinfoGet(rpc, key);
-    if (o.json) printJson(o, { key, value: v });
-    else if (v !== null) o.out(v);
-    else o.err(`vmw9: no value for ${key}`);
+    const v = await m.guestinfoGetBytes(rpc, key);
+    if (o.json) printJson(o, { key, value: v?.toString('utf8') ?? null });
+    else if (v !== null) {
+      // The bytes as they are, and a newline unless the value ends in one (as for text before).
+      process.stdout.write(v);
+      if (v[v.length - 1] !== 0x0a) process.stdout.write('\n');
+    } else o.err(`vmw9: no value for ${key}`);
     return v === null ? Exit.FAILED : Exit.OK;
   });
 }
@@ -51,10 +58,10 @@ export async function infoSetCommand(
   o: Output,
   key: string,
   value: string,
-  opts: HostOptions,
+  opts: RpcCommandOptions,
 ): Promise<number> {
-  // "-" reads the value from standard input, without its final newline.
-  const v = value === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : value;
+  // "-" reads the value's bytes from standard input, without its final newline.
+  const v = value === '-' ? withoutFinalNewline(readFileSync(0)) : value;
   return withRpc(opts, async (rpc, m) => {
     await m.guestinfoSet(rpc, key, v);
     if (o.json) printJson(o, { key, set: true });
@@ -62,10 +69,15 @@ export async function infoSetCommand(
   });
 }
 
-export async function logCommand(o: Output, text: string, opts: HostOptions): Promise<number> {
+export async function logCommand(o: Output, text: string, opts: RpcCommandOptions): Promise<number> {
   return withRpc(opts, async (rpc, m) => {
     await m.log(rpc, text);
     if (o.json) printJson(o, { logged: true });
     return Exit.OK;
   });
+}
+
+function withoutFinalNewline(b: Buffer): Buffer {
+  if (b[b.length - 1] !== 0x0a) return b;
+  return b.subarray(0, b.length - (b[b.length - 2] === 0x0d ? 2 : 1));
 }

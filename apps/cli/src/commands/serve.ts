@@ -7,11 +7,15 @@ import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { stopped, stopSignal } from '../lifecycle.js';
 import type { Output } from '../output.js';
+import { type TraceOptions, traceOption } from '../trace.js';
 
-export async function serveCommand(o: Output, opts: HostOptions & { listen?: string }): Promise<number> {
-  const [{ RpciClient }, fs] = await Promise.all([import('@vmw9/rpc'), import('@vmw9/fs')]);
+export async function serveCommand(
+  o: Output,
+  opts: HostOptions & TraceOptions & { listen?: string },
+): Promise<number> {
+  const [rpcMod, fs] = await Promise.all([import('@vmw9/rpc'), import('@vmw9/fs')]);
   const { port, description } = await openHost(opts);
-  const rpc = new RpciClient(port);
+  const rpc = rpcMod.RpciClient.overPort(port, traceOption(opts, rpcMod));
   const tree = fs.buildVmwareTree({ port, rpc, transport: description });
   let served: Awaited<ReturnType<typeof fs.serveVmwareTree>>;
   try {
