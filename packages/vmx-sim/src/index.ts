@@ -1,4 +1,5 @@
-export { COOKIE_FLAG, PROTO_RPCI, PROTO_TCLO } from './channels.js';
+// The GuestMsg protocol facts live in @vmw9/backdoor; these names stay for existing callers.
+export { COOKIE_FLAG, PROTOCOL_RPCI as PROTO_RPCI, PROTOCOL_TCLO as PROTO_TCLO } from '@vmw9/backdoor';
 export { SocketBackdoorPort } from './client.js';
 export { CONSOLE_HELP, runConsoleCommand } from './console.js';
 export { type DialAddress, formatDial, parseDial } from './dial.js';
