@@ -25,6 +25,7 @@ import {
   toolsVersion,
 } from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
+import { parseDial } from 'ninep/dial';
 import type { Logger } from 'pino';
 import { type AgentConfig, defaultConfig, type PowerState } from './config.js';
 import { GuestInfoReporter } from './guestinfo.js';
@@ -377,7 +378,8 @@ export class Agent {
     await this.guestInfo.settle();
     if (served) {
       await serverClosed;
-      const path = /^unix!(.+)$/.exec(served.address)?.[1];
+      const bound = parseDial(served.address);
+      const path = bound.net === 'unix' ? bound.path : undefined;
       if (path && existsSync(path)) this.logger.warn({ path }, 'the socket file is still there after close');
     }
     await this.rpc.close().catch(() => undefined);
