@@ -3,6 +3,7 @@
  * imported lazily, so commands that do not touch a host never load it.
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
+import { DialError, parseDial } from 'ninep/dial';
 import { CliError, Exit } from './exit.js';
 
 export type HostSpec = { kind: 'native' } | { kind: 'sim' } | { kind: 'unix'; path: string };
@@ -10,12 +11,17 @@ export type HostSpec = { kind: 'native' } | { kind: 'sim' } | { kind: 'unix'; pa
 export function parseHost(spec: string): HostSpec {
   if (spec === 'native') return { kind: 'native' };
   if (spec === 'sim') return { kind: 'sim' };
-  const m = /^unix!(.+)$/.exec(spec);
-  if (m) return { kind: 'unix', path: m[1]! };
-  throw new CliError(
-    `--host must be native, sim or unix!PATH (a Plan 9 dial string), got "${spec}"`,
-    Exit.USAGE,
-  );
+  const bad = () =>
+    new CliError(`--host must be native, sim or unix!PATH (a Plan 9 dial string), got "${spec}"`, Exit.USAGE);
+  let addr: ReturnType<typeof parseDial>;
+  try {
+    addr = parseDial(spec, { bare: false });
+  } catch (e) {
+    if (e instanceof DialError) throw bad();
+    throw e;
+  }
+  if (addr.net !== 'unix') throw bad();
+  return { kind: 'unix', path: addr.path };
 }
 
 export interface HostOptions {

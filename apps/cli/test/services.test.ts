@@ -77,4 +77,19 @@ describe('host services from the shell', () => {
       `mount -t 9p -o trans=unix,version=9p2000.L,access=any,cache=none,msize=131072 ${sock} ${join(dir, 'mnt')}\n`,
     );
   });
+
+  it('mount: --socket also takes the unix!PATH the agent prints, and refuses other networks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmw9-mnt-'));
+    const sock = join(dir, 's!.sock');
+    const srv = createServer().listen(sock);
+    await new Promise((r) => srv.once('listening', r));
+    const dry = await vmw9(['mount', '--socket', `unix!${sock}`, '--dir', join(dir, 'mnt'), '--dry-run']);
+    const plain = await vmw9(['mount', '--socket', sock, '--dir', join(dir, 'mnt'), '--dry-run']);
+    srv.close();
+    expect(dry.out).toContain(` ${sock} `);
+    expect(plain.out).toBe(dry.out);
+    const tcp = await vmw9(['mount', '--socket', 'tcp!127.0.0.1!564', '--dry-run']);
+    expect(tcp.code).toBe(2);
+    expect(tcp.err).toMatch(/--socket must be a Unix socket/);
+  });
 });

@@ -18,6 +18,7 @@ import {
 } from '@vmw9/fs';
 import { RpciClient, log as rpcLog, setCapability, TcloLoop, type TraceSink } from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
+import { parseDial } from 'ninep/dial';
 import type { Logger } from 'pino';
 import { type AgentConfig, defaultConfig } from './config.js';
 import { legacyEventEmitter } from './fs-events.js';
@@ -272,7 +273,8 @@ export class Agent {
     for (const s of this.services.values()) await s.settle?.();
     if (served) {
       await serverClosed;
-      const path = /^unix!(.+)$/.exec(served.address)?.[1];
+      const bound = parseDial(served.address);
+      const path = bound.net === 'unix' ? bound.path : undefined;
       if (path && existsSync(path)) this.logger.warn({ path }, 'the socket file is still there after close');
     }
     await this.rpc.close().catch(() => undefined);

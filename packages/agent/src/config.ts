@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { PowerStateName } from '@vmw9/rpc';
+import { DialError, parseDial } from 'ninep/dial';
 import { ConfigError } from './errors.js';
 import { BadGlob, compileGlob } from './glob.js';
 import { readIni } from './ini.js';
@@ -379,8 +380,14 @@ function parseValue(kind: Kind, value: string, key: string, file: string, line: 
       return l;
     }
     case 'listen':
-      if (value !== '' && !/^(unix!.+|tcp!.+!\d+|tcp!\d+)$/.test(value))
-        throw bad(`expected unix!PATH or tcp!HOST!PORT, got ${JSON.stringify(value)}`);
+      if (value === '') return value;
+      try {
+        // The network is spelled out here: a bare HOST would be easy to mistake for a path.
+        parseDial(value, { bare: false });
+      } catch (e) {
+        if (e instanceof DialError) throw bad(`${e.reason}, got ${JSON.stringify(value)}`);
+        throw e;
+      }
       return value;
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
 import type { VmxHost } from '@vmw9/vmx-sim';
+import { dialNet } from 'ninep/dial';
 import { TransportError } from './errors.js';
 
 export { TransportError };
@@ -38,7 +39,7 @@ export async function openTransport(
   opts: TransportOptions = {},
 ): Promise<Transport> {
   if (host === 'sim') return embedded(simHost);
-  if (host?.startsWith('unix!')) {
+  if (host !== undefined && dialNet(host) === 'unix') {
     const sim = await import('@vmw9/vmx-sim');
     try {
       const port = await sim.SocketBackdoorPort.connect(host);

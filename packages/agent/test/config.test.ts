@@ -87,6 +87,7 @@ describe('configuration', () => {
     ['[powerops]\nshutdown-command =\n', 2, /expected a command line/],
     ['[logging]\nlevel = loud\n', 2, /expected one of fatal, error/],
     ['[fs]\nlisten = 5640\n', 2, /expected unix!PATH or tcp!HOST!PORT/],
+    ['[fs]\nlisten = tcp!h!99999\n', 2, /"listen": port "99999" is not 0\.\.65535, got "tcp!h!99999"/],
     ['level = info\n', 1, /outside any \[section\]/],
     ['[logging]\nlevel\n', 2, /expected "key = value"/],
     ['[logging]\nlevel = info\nlevel = debug\n', 3, /set twice \(first on line 2\)/],

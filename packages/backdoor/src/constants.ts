@@ -149,6 +149,14 @@ export const MESSAGE_STEPS = [
 ] as const;
 export type MessageStep = (typeof MESSAGE_STEPS)[number];
 
+/** GuestMsg protocol numbers, OPEN's ebx: the ASCII names "RPCI" and "TCLO" as little-endian dwords. */
+export const PROTOCOL_RPCI = 0x49435052;
+export const PROTOCOL_TCLO = 0x4f4c4354;
+/** Or'ed into OPEN's ebx to ask for a cookie channel (`GUESTMSG_FLAG_COOKIE`). */
+export const COOKIE_FLAG = 0x80000000;
+/** The largest guest→host message a host accepts (`GUESTMSG_MAX_IN_SIZE`). */
+export const MAX_GUEST_MESSAGE = 65536;
+
 /** GuestMsg status bits, in ecx.hi (LB) or ebx.hi (HB). */
 export const MessageStatus = {
   SUCCESS: 0x0001,

@@ -2,6 +2,7 @@ export * from './call.js';
 export * from './commands.js';
 export * from './constants.js';
 export * from './errors.js';
+export * from './guestrpc.js';
 export * from './port.js';
 export {
   GUESTINFO_TYPES,

@@ -6,6 +6,7 @@
  * no key enumeration, so the listing holds the keys this tree knows; walking to an unknown name
  * asks the host and finds it when its value is not empty.
  */
+import { MAX_GUEST_MESSAGE } from '@vmw9/backdoor';
 import { guestinfoGet, guestinfoSet, type RpcSender } from '@vmw9/rpc';
 import { canWrite, Dir, Errno, type FidContext, File, type Node, type OpenMode, p9err, readBuf } from 'ninep';
 import { badArg, ctlError, hostError, notFound, tooLarge } from './errors.js';
@@ -19,9 +20,6 @@ export function checkKeyName(name: string): void {
     );
   }
 }
-
-/** The guest→host message limit less `info-set guestinfo.KEY ` (the key counted by the caller). */
-const MAX_MESSAGE = 65536;
 
 interface KeyFid {
   snapshot?: Buffer;
@@ -83,7 +81,8 @@ export class GuestinfoFile extends File {
     const a = fid.aux as KeyFid;
     if (!a.parts) throw p9err(Errno.EBADF, 'not open for writing');
     if (Buffer.from(data).includes(0)) throw badArg('a guestinfo value cannot contain NUL');
-    if (a.size + data.length + this.key.length + 10 > MAX_MESSAGE)
+    // The whole `info-set KEY VALUE` request must fit one guest→host message.
+    if (a.size + data.length + this.key.length + 10 > MAX_GUEST_MESSAGE)
       throw tooLarge('value too long for the host (64 KiB per message)');
     a.parts.push(Buffer.from(data));
     a.size += data.length;

@@ -1,7 +1,7 @@
 /** Serves the tree with ninep: a Unix socket (mode 0600) in a runtime directory unless told otherwise. */
 
 import { join } from 'node:path';
-import { NinepServer, runtimeDir } from 'ninep';
+import { formatDial, NinepServer, runtimeDir } from 'ninep';
 import type { VmwareTree } from './tree.js';
 
 export interface ServeOptions {
@@ -25,7 +25,7 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
     permissions: false,
     ...(opts.log ? { log: opts.log } : {}),
   });
-  const listen = opts.listen ?? `unix!${join(runtimeDir(), 'vmware.sock')}`;
+  const listen = opts.listen ?? formatDial({ net: 'unix', path: join(runtimeDir(), 'vmware.sock') });
   const listener = await server.listen(listen);
   tree.onHangup = () => {
     for (const c of server.connections) c.close();

@@ -17,18 +17,14 @@ import {
   BDOOR_PORT,
   BDOORHB_PORT,
   Cmd,
+  COOKIE_FLAG,
+  MAX_GUEST_MESSAGE,
   type Registers,
   MessageStatus as S,
   MessageType as T,
 } from '@vmw9/backdoor';
 import { ChannelClosed, MessageError, MessageTooLarge, type Step } from './errors.js';
 import { Lock } from './lock.js';
-
-export const PROTOCOL_RPCI = 0x49435052;
-export const PROTOCOL_TCLO = 0x4f4c4354;
-const COOKIE_FLAG = 0x80000000;
-/** GUESTMSG_MAX_IN_SIZE: the largest guest→host message a host accepts. */
-export const MAX_GUEST_MESSAGE = 65536;
 
 export interface ChannelOptions {
   /** Use high bandwidth when the host offers it (default true). */

@@ -1,4 +1,4 @@
-import { BackdoorError } from '@vmw9/backdoor';
+import { BackdoorError, RPCI_FAILURE, RPCI_SUCCESS } from '@vmw9/backdoor';
 
 /** An RPCI reply: `1 …` (ok) or `0 …` (the host's error text). */
 export interface RpcReply {
@@ -32,8 +32,9 @@ export class RpcFailed extends BackdoorError {
 
 /** Parses a reply the way rpcout.c does: at least 2 bytes, `1 ` or `0 `. */
 export function parseReply(raw: Buffer | null): RpcReply {
-  if (!raw || raw.length < 2 || raw[1] !== 0x20 || (raw[0] !== 0x31 && raw[0] !== 0x30))
+  const prefix = raw?.subarray(0, 2).toString('latin1');
+  if (!raw || (prefix !== RPCI_SUCCESS && prefix !== RPCI_FAILURE))
     throw new RpcProtocolError(raw ?? Buffer.alloc(0));
   const reply = raw.subarray(2);
-  return { ok: raw[0] === 0x31, reply, text: reply.toString('utf8') };
+  return { ok: prefix === RPCI_SUCCESS, reply, text: reply.toString('utf8') };
 }

@@ -2,6 +2,7 @@
  * Typed RPCs, each a thin, checked wrapper over one RPCI command as open-vm-tools sends it
  * (docs/protocol/guestrpc.md §3–§5, §10).
  */
+import { GUESTINFO_TYPES, POWER_STATES, type PowerStateName } from '@vmw9/backdoor';
 import { RpcFailed, type RpcReply } from './reply.js';
 
 /** Anything that can send an RPCI: an RpciClient, or a one-shot sender. */
@@ -82,8 +83,8 @@ export async function setCapability(
   await ok(s, `tools.capability.${name} ${value === null ? '' : value}`);
 }
 
-/** SetGuestInfo types (lib/include/guestInfo.h). */
-export const GuestInfo = { DNS_NAME: 1, BUILD_NUMBER: 4, OS_NAME_FULL: 5, OS_NAME: 6, UPTIME: 7 } as const;
+/** SetGuestInfo types, name → id: @vmw9/backdoor's GUESTINFO_TYPES under the name callers use. */
+export const GuestInfo = GUESTINFO_TYPES;
 
 /** `SetGuestInfo  <type> <value>` (two spaces), text form with a trailing NUL like guestInfoServer.c. */
 export async function setGuestInfo(s: RpcSender, type: number, value: string | Uint8Array): Promise<void> {
@@ -92,8 +93,10 @@ export async function setGuestInfo(s: RpcSender, type: number, value: string | U
   await ok(s, Buffer.concat([head, body]));
 }
 
-/** Power-operation states reported with tools.os.statechange.status (powerops.h). */
-export const PowerState = { HALT: 1, REBOOT: 2, POWERON: 3, RESUME: 4, SUSPEND: 5 } as const;
+/** Power-operation state ids reported with tools.os.statechange.status, by upper-case name (from POWER_STATES). */
+export const PowerState = Object.freeze(
+  Object.fromEntries(POWER_STATES.map((p) => [p.name.toUpperCase(), p.id])),
+) as { readonly [N in PowerStateName as Uppercase<N>]: number };
 
 /** `tools.os.statechange.status <0|1> <state>`. */
 export async function stateChangeStatus(s: RpcSender, success: boolean, state: number): Promise<void> {

@@ -10,10 +10,7 @@
  * no RPC is lost or applied twice.
  */
 import { randomInt } from 'node:crypto';
-
-export const PROTO_RPCI = 0x49435052;
-export const PROTO_TCLO = 0x4f4c4354;
-export const COOKIE_FLAG = 0x80000000;
+import { PROTOCOL_RPCI, PROTOCOL_TCLO } from '@vmw9/backdoor';
 
 export type ProtocolKind = 'RPCI' | 'TCLO' | 'other';
 
@@ -55,7 +52,8 @@ export class ChannelTable {
     }
     let id = 0;
     while (this.byId.has(id)) id++;
-    const kind: ProtocolKind = protocol === PROTO_RPCI ? 'RPCI' : protocol === PROTO_TCLO ? 'TCLO' : 'other';
+    const kind: ProtocolKind =
+      protocol === PROTOCOL_RPCI ? 'RPCI' : protocol === PROTOCOL_TCLO ? 'TCLO' : 'other';
     const c: Channel = {
       id,
       protocol,

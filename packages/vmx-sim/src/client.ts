@@ -11,7 +11,7 @@ import {
   checkRegisters,
   type Registers,
 } from '@vmw9/backdoor';
-import { parseDial } from './dial.js';
+import { formatDial, parseDialOrPath } from 'ninep/dial';
 import {
   decodeResponse,
   encodeRequest,
@@ -42,13 +42,9 @@ export class SocketBackdoorPort implements BackdoorPort {
 
   /** Connects to `unix!PATH` (or a bare path) and exchanges the hello. */
   static async connect(address: string, timeoutMs = 5000): Promise<SocketBackdoorPort> {
-    let path = address;
-    if (address.includes('!')) {
-      const a = parseDial(address);
-      if (a.net !== 'unix') throw new TypeError(`a simulated host is reached over unix!PATH, got ${address}`);
-      path = a.path;
-    }
-    const port = new SocketBackdoorPort(createConnection(path), `unix!${path}`);
+    const a = parseDialOrPath(address);
+    if (a.net !== 'unix') throw new TypeError(`a simulated host is reached over unix!PATH, got ${address}`);
+    const port = new SocketBackdoorPort(createConnection(a.path), formatDial(a));
     await port.handshake(timeoutMs);
     return port;
   }

@@ -11,15 +11,18 @@ import {
   BDOORHB_CMD_MESSAGE,
   BDOORHB_PORT,
   Cmd,
+  COOKIE_FLAG,
   commandName,
+  MAX_GUEST_MESSAGE,
   MAX_SELECTION_BUFFER_LENGTH,
   maskRegisters,
   type Registers,
   MessageStatus as S,
   MessageType as T,
+  UNGRABBED_POS,
   UNSUPPORTED,
 } from '@vmw9/backdoor';
-import { type Channel, ChannelTable, COOKIE_FLAG } from './channels.js';
+import { type Channel, ChannelTable } from './channels.js';
 import { DEFAULT_FACTS, type HostFacts } from './facts.js';
 import { type ArmedFault, Faults, type MessageStep } from './faults.js';
 import { CallLog, type CallOp } from './log.js';
@@ -90,11 +93,13 @@ export class VmxHost {
   pointer = { x: 0, y: 0, grabbed: true };
   /** Host resets so far (reset(), or an injected reset). */
   resets = 0;
+  /** This host's channels whose next RPCI reply is replaced by garbage (an armed `garbage` fault fired). */
+  private readonly garbageChannels = new WeakSet<Channel>();
 
   constructor(opts: VmxHostOptions = {}) {
     this.facts = { ...DEFAULT_FACTS, ...opts.facts };
     this.hb = opts.hb ?? true;
-    this.maxGuestMessage = opts.maxGuestMessage ?? 65536;
+    this.maxGuestMessage = opts.maxGuestMessage ?? MAX_GUEST_MESSAGE;
     this.cookies = opts.cookies ?? true;
     this.channels = new ChannelTable(opts.maxChannels ?? 128, opts.idleRecycleMs ?? 600_000);
     this.tclo = new TcloHost({ autoHandshake: opts.autoHandshake ?? true, options: opts.options ?? [] });
@@ -279,7 +284,7 @@ export class VmxHost {
       this.reset();
       return { status: 0, name: 'reset' };
     }
-    garbageChannels.add(c);
+    this.garbageChannels.add(c);
     return undefined;
   }
 
@@ -294,7 +299,7 @@ export class VmxHost {
     if (c.kind === 'RPCI') {
       // RPCI is synchronous: the reply must be waiting when the guest asks RECVSIZE next.
       let reply = this.rpci.handle(msg);
-      if (garbageChannels.delete(c))
+      if (this.garbageChannels.delete(c))
         reply = Buffer.from('\u00ffgarbage reply: no 1/0 prefix\u0000', 'latin1');
       c.outgoing = { data: reply };
       c.readPos = undefined;
@@ -538,12 +543,10 @@ export class VmxHost {
         return {};
       case Cmd.ISMOUSEABSOLUTE:
         return { eax: 1 };
-      case Cmd.GETPTRLOCATION:
-        return {
-          eax: this.pointer.grabbed
-            ? (((this.pointer.x & 0xffff) << 16) | (this.pointer.y & 0xffff)) >>> 0
-            : 0xff9cff9c,
-        };
+      case Cmd.GETPTRLOCATION: {
+        const { x, y } = this.pointer.grabbed ? this.pointer : { x: UNGRABBED_POS, y: UNGRABBED_POS };
+        return { eax: (((x & 0xffff) << 16) | (y & 0xffff)) >>> 0 };
+      }
       case Cmd.SETPTRLOCATION:
         this.pointer = { x: ((r.ebx >>> 16) << 16) >> 16, y: (r.ebx << 16) >> 16, grabbed: true };
         return {};
@@ -604,6 +607,3 @@ export class VmxHost {
     this.clipboard.host = Buffer.from(inc.buf);
   }
 }
-
-/** Channels whose next RPCI reply is replaced by garbage (an armed `garbage` fault fired). */
-const garbageChannels = new WeakSet<Channel>();

@@ -6,6 +6,15 @@
  * (tclodefs.h RPCI_UNKNOWN_COMMAND).
  */
 import { EventEmitter } from 'node:events';
+import {
+  CAPABILITY_PREFIX,
+  GUESTINFO_TYPES,
+  type GuestInfoTypeName,
+  guestInfoTypeName,
+  RPCI_FAILURE,
+  RPCI_SUCCESS,
+  RPCI_UNKNOWN_COMMAND,
+} from '@vmw9/backdoor';
 
 export interface RpciRecord {
   /** The command word, e.g. `info-set`. */
@@ -15,26 +24,25 @@ export interface RpciRecord {
   reply: Buffer;
 }
 
-/** SetGuestInfo types (lib/include/guestInfo.h). */
-export const GuestInfoType: Readonly<Record<number, string>> = {
-  1: 'DNS_NAME',
-  2: 'IPADDRESS',
-  3: 'DISK_FREE_SPACE',
-  4: 'BUILD_NUMBER',
-  5: 'OS_NAME_FULL',
-  6: 'OS_NAME',
-  7: 'UPTIME',
-  8: 'MEMORY',
-  9: 'IPADDRESS_V2',
-  10: 'IPADDRESS_V3',
-  11: 'OS_DETAILED',
-};
+/** SetGuestInfo type names by id: @vmw9/backdoor's table turned around, kept for existing callers. */
+export const GuestInfoType: Readonly<Record<number, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(GUESTINFO_TYPES).map(([name, id]) => [id, name])),
+);
+
+/** The SetGuestInfo types whose value is text with a trailing NUL; the others are binary, kept byte for byte. */
+const TEXT_GUESTINFO = new Set<GuestInfoTypeName>([
+  'DNS_NAME',
+  'BUILD_NUMBER',
+  'OS_NAME_FULL',
+  'OS_NAME',
+  'UPTIME',
+]);
 
 export type RpciHandler = (args: Buffer, rpci: RpciHost) => string | Buffer;
 
-const ok = (text = ''): string => `1 ${text}`;
-const OK = Buffer.from('1 ');
-const fail = (text: string): string => `0 ${text}`;
+const ok = (text = ''): string => `${RPCI_SUCCESS}${text}`;
+const OK = Buffer.from(RPCI_SUCCESS);
+const fail = (text: string): string => `${RPCI_FAILURE}${text}`;
 
 export class RpciHost extends EventEmitter {
   /**
@@ -120,9 +128,9 @@ export class RpciHost extends EventEmitter {
     let reply: string | Buffer;
     const h = this.handlers.get(command);
     if (h) reply = h(args, this);
-    else if (command.startsWith('tools.capability.'))
-      reply = this.capability(command.slice('tools.capability.'.length), args);
-    else reply = fail('Unknown command');
+    else if (command.startsWith(CAPABILITY_PREFIX))
+      reply = this.capability(command.slice(CAPABILITY_PREFIX.length), args);
+    else reply = fail(RPCI_UNKNOWN_COMMAND);
     const out = typeof reply === 'string' ? Buffer.from(reply, 'utf8') : reply;
     this.history.push({ command, request: Buffer.from(req), reply: out });
     if (this.history.length > 10_000) this.history.shift();
@@ -183,7 +191,7 @@ export class RpciHost extends EventEmitter {
   }
 
   private capability(name: string, args: Buffer): string {
-    if (!name) return fail('Unknown command');
+    if (!name) return fail(RPCI_UNKNOWN_COMMAND);
     this.capabilities.set(name, args.toString('latin1').trimEnd());
     return ok();
   }
@@ -193,12 +201,10 @@ export class RpciHost extends EventEmitter {
     const m = /^ (\d+) /.exec(args.subarray(0, 16).toString('latin1'));
     if (!m) return fail('Invalid arguments');
     const type = Number(m[1]);
-    const name = GuestInfoType[type];
+    const name = guestInfoTypeName(type);
     if (!name) return fail('Invalid guest info type');
     let value = args.subarray(m[0].length);
-    // Text types carry a trailing NUL; binary types (2, 3, 8, 9, 10, 11) are kept byte for byte.
-    const text = [1, 4, 5, 6, 7].includes(type);
-    if (text && value.length > 0 && value[value.length - 1] === 0)
+    if (TEXT_GUESTINFO.has(name) && value.length > 0 && value[value.length - 1] === 0)
       value = value.subarray(0, value.length - 1);
     this.guestInfo.set(name, Buffer.from(value));
     this.emit('guestInfo', { type, name, value });

@@ -7,6 +7,7 @@
  * order VMware uses is UNCONFIRMED; this follows the spec's reading of rpcin.c and vmtoolsd.
  */
 import { EventEmitter } from 'node:events';
+import { resetReplyApp, TcloCommand } from '@vmw9/backdoor';
 
 export interface TcloReply {
   /** The command as text (UTF-8). */
@@ -82,7 +83,7 @@ export class TcloHost extends EventEmitter {
   channelOpened(id: number): void {
     this.channels.set(id, { polls: 0, lastPoll: 0 });
     // A fresh channel means (re)started tools: they expect `reset` first, on that channel.
-    if (this.options.autoHandshake) this.queue.unshift(pending('reset', `#${id}`));
+    if (this.options.autoHandshake) this.queue.unshift(pending(TcloCommand.RESET, `#${id}`));
   }
 
   channelClosed(id: number): void {
@@ -123,14 +124,14 @@ export class TcloHost extends EventEmitter {
     const command = st.inFlight;
     st.inFlight = undefined;
     const reply = text.toString('utf8');
-    const atr = /^OK ATR (\S+)/.exec(reply);
-    if (command === 'reset' && atr) {
-      st.app = atr[1];
+    const app = command === TcloCommand.RESET ? resetReplyApp(reply) : undefined;
+    if (app !== undefined) {
+      st.app = app;
       if (this.options.autoHandshake) {
         const after = [
-          'ping',
-          'Capabilities_Register',
-          ...this.options.options.map(([k, v]) => `Set_Option ${k} ${v}`),
+          TcloCommand.PING,
+          TcloCommand.CAPABILITIES_REGISTER,
+          ...this.options.options.map(([k, v]) => `${TcloCommand.SET_OPTION} ${k} ${v}`),
         ];
         this.queue.unshift(...after.map((c) => pending(c, `#${id}`)));
       }

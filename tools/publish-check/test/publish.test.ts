@@ -84,11 +84,14 @@ const SMOKE: Record<string, { script?: string; check: (out: Run) => void }> = {
   ninep: {
     script: `const m = await import('ninep');
       const frame = m.encode({ type: 'Tversion', tag: m.NOTAG, msize: 8192, version: '9P2000' }, '9P2000');
-      console.log(JSON.stringify({ hex: frame.toString('hex'), back: m.decode(frame, '9P2000') }));`,
+      const dial = (await import('ninep/dial')).parseDial('tcp!h!9fs');
+      console.log(JSON.stringify({ hex: frame.toString('hex'), back: m.decode(frame, '9P2000'), dial }));`,
     check: (out) =>
       expect(lastJson(out)).toEqual({
         hex: '1300000064ffff002000000600395032303030',
         back: { type: 'Tversion', tag: 0xffff, msize: 8192, version: '9P2000' },
+        // The light subpath every vmw9 package parses addresses with.
+        dial: { net: 'tcp', host: 'h', port: 564 },
       }),
   },
   '@vmw9/fs': {

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { type DialAddress, formatDial, parseDial } from 'ninep/dial';
 import { CliError, Exit } from '../exit.js';
 import { stopped, stopSignal } from '../lifecycle.js';
 import type { Output } from '../output.js';
@@ -28,10 +29,10 @@ export function defaultSocket(name: string): string {
 
 export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   const sim = await import('@vmw9/vmx-sim');
-  const listen = opts.listen ?? `unix!${defaultSocket('sim.sock')}`;
-  let addr: ReturnType<typeof sim.parseDial>;
+  const listen = opts.listen ?? formatDial({ net: 'unix', path: defaultSocket('sim.sock') });
+  let addr: DialAddress;
   try {
-    addr = sim.parseDial(listen);
+    addr = parseDial(listen, { bare: false });
   } catch (e) {
     throw new CliError(`--listen: ${(e as Error).message}`, Exit.USAGE);
   }
@@ -69,7 +70,7 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   } catch (e) {
     throw new CliError(`cannot listen on ${listen}: ${(e as Error).message}`, Exit.FAILED);
   }
-  o.err(`vmw9 sim: a simulated VMware host (not a real one) is listening on unix!${addr.path}`);
+  o.err(`vmw9 sim: a simulated VMware host (not a real one) is listening on ${formatDial(addr)}`);
   o.err(
     `vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`,
   );
