@@ -8,6 +8,7 @@
  * channel is recovered underneath it (RpciClient and TcloLoop reopen their channels).
  */
 import { existsSync } from 'node:fs';
+import { TcloCommand } from '@vmw9/backdoor';
 import {
   buildVmwareTree,
   type FsServices,
@@ -152,12 +153,12 @@ export class Agent {
       ...(opts.trace ? { trace: opts.trace } : {}),
       onReset: () => this.onReset(app),
     });
-    loop.register('ping', () => {
+    loop.register(TcloCommand.PING, () => {
       for (const s of this.routes.servicesOn(app)) s.onPing?.();
       return '';
     });
-    loop.register('Capabilities_Register', () => this.registerCapabilities(app));
-    loop.register('Set_Option', (args) => this.setOption(app, args));
+    loop.register(TcloCommand.CAPABILITIES_REGISTER, () => this.registerCapabilities(app));
+    loop.register(TcloCommand.SET_OPTION, (args) => this.setOption(app, args));
     for (const [command, handler] of this.routes.commandsOn(app)) loop.register(command, handler);
     loop.on('error', (e: Error) =>
       this.logger.warn({ app, err: e.message }, 'the TCLO channel failed; reopening it'),

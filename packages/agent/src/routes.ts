@@ -4,6 +4,7 @@
  * files they bring. Two services claiming the same thing is a ServiceConflict when the agent
  * starts, never a silent override.
  */
+import { TcloCommand } from '@vmw9/backdoor';
 import type { TcloHandler } from '@vmw9/rpc';
 import type { Node } from 'ninep';
 import { ServiceConflict } from './errors.js';
@@ -16,7 +17,7 @@ import {
 } from './service.js';
 
 /** The commands the core answers itself on every channel (and tells the services about). */
-export const CORE_COMMANDS: readonly string[] = ['reset', 'ping', 'Capabilities_Register', 'Set_Option'];
+export const CORE_COMMANDS: readonly string[] = Object.values(TcloCommand);
 /** The capabilities the core registers itself on the system channel. */
 export const CORE_CAPABILITIES: readonly string[] = ['guest_conf_directory'];
 const CORE = 'the agent core';

@@ -15,7 +15,14 @@
  * a host command waits at most about a second. Both are options.
  */
 import { EventEmitter } from 'node:events';
-import type { BackdoorPort } from '@vmw9/backdoor';
+import {
+  type BackdoorPort,
+  resetReply,
+  TCLO_FAILURE,
+  TCLO_SUCCESS,
+  TCLO_UNKNOWN_COMMAND,
+  TcloCommand,
+} from '@vmw9/backdoor';
 import type { ChannelOptions } from '@vmw9/msgchan';
 import { GuestMsgChannel, type GuestRpcChannel } from './channel.js';
 import { type TraceSink, TracingChannel } from './trace.js';
@@ -91,8 +98,8 @@ export class TcloLoop extends EventEmitter {
     this.max = opts.maxDelayMs ?? 1000;
     this.restartDelay = opts.restartDelayMs ?? 1000;
     this.sleep = opts.sleep ?? abortableSleep;
-    this.register('reset', () => `ATR ${this.app}`);
-    this.register('ping', () => '');
+    this.register(TcloCommand.RESET, () => resetReply(this.app));
+    this.register(TcloCommand.PING, () => '');
   }
 
   /** A loop on a GuestMsg TCLO channel over `port` (what `new TcloLoop(port, opts)` was). */
@@ -134,9 +141,9 @@ export class TcloLoop extends EventEmitter {
     const sp = raw.indexOf(0x20);
     const command = (sp < 0 ? raw : raw.subarray(0, sp)).toString('utf8');
     const args = sp < 0 ? Buffer.alloc(0) : raw.subarray(sp + 1);
-    if (!command) return Buffer.from('ERROR Bad command');
+    if (!command) return Buffer.from(`${TCLO_FAILURE}Bad command`);
     const h = this.handlers.get(command);
-    if (!h) return Buffer.from('ERROR Unknown Command');
+    if (!h) return Buffer.from(`${TCLO_FAILURE}${TCLO_UNKNOWN_COMMAND}`);
     try {
       const result = await h(args.toString('utf8'), { command, args, raw });
       return Buffer.concat([
@@ -144,7 +151,7 @@ export class TcloLoop extends EventEmitter {
         typeof result === 'string' ? Buffer.from(result, 'utf8') : (result ?? EMPTY),
       ]);
     } catch (e) {
-      return Buffer.from(`ERROR ${(e as Error).message || 'failed'}`, 'utf8');
+      return Buffer.from(`${TCLO_FAILURE}${(e as Error).message || 'failed'}`, 'utf8');
     }
   }
 
@@ -200,8 +207,8 @@ export class TcloLoop extends EventEmitter {
 }
 
 const EMPTY = Buffer.alloc(0);
-const OK = Buffer.from('OK ');
-const RESET = Buffer.from('reset');
+const OK = Buffer.from(TCLO_SUCCESS);
+const RESET = Buffer.from(TcloCommand.RESET);
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

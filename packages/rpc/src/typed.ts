@@ -2,7 +2,7 @@
  * Typed RPCs, each a thin, checked wrapper over one RPCI command as open-vm-tools sends it
  * (docs/protocol/guestrpc.md §3–§5, §10).
  */
-import { GUESTINFO_TYPES, POWER_STATES, type PowerStateName } from '@vmw9/backdoor';
+import { CAPABILITY_PREFIX, GUESTINFO_TYPES, POWER_STATES, type PowerStateName } from '@vmw9/backdoor';
 import { RpcFailed, type RpcReply } from './reply.js';
 
 /** Anything that can send an RPCI: an RpciClient, or a one-shot sender. */
@@ -80,7 +80,7 @@ export async function setCapability(
   value: string | number | null,
 ): Promise<void> {
   if (!/^[\w.]+$/.test(name)) throw new TypeError(`bad capability name ${JSON.stringify(name)}`);
-  await ok(s, `tools.capability.${name} ${value === null ? '' : value}`);
+  await ok(s, `${CAPABILITY_PREFIX}${name} ${value === null ? '' : value}`);
 }
 
 /** SetGuestInfo types, name → id: @vmw9/backdoor's GUESTINFO_TYPES under the name callers use. */
