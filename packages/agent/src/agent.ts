@@ -163,6 +163,11 @@ export class Agent {
     loop.on('error', (e: Error) =>
       this.logger.warn({ app, err: e.message }, 'the TCLO channel failed; reopening it'),
     );
+    loop.on('unknown', (raw: Buffer) => {
+      const text = printable(raw);
+      this.logger.info({ app, command: text }, 'the host sent a command no service answers');
+      this.hub.publish({ type: 'note', line: `tclo ${text}` });
+    });
     return loop;
   }
 
@@ -282,4 +287,14 @@ export class Agent {
     await this.transport.close().catch(() => undefined);
     this.logger.info('stopped');
   }
+}
+
+/** A host command as one line of text: at most 200 characters, control characters escaped. */
+function printable(raw: Buffer): string {
+  const text = raw.subarray(0, 200).toString('utf8');
+  const shown = text.replace(
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+  return raw.length > 200 ? `${shown}…` : shown;
 }

@@ -155,6 +155,20 @@ describe('the tree', () => {
       'ERROR Invalid arguments',
     );
   });
+
+  it('a host command no service answers is refused and announced in events as one line', async () => {
+    const s = await startOnSim();
+    await handshake(s.host);
+    const c = await s.client();
+    const seen = await readEventUntil(c, 'events', /^tclo Frobnicate/m, () =>
+      s.host.tclo.queueCommand(Buffer.from('Frobnicate a\nb\x01')),
+    );
+    expect(seen).toMatch(/^tclo Frobnicate a\\x0ab\\x01$/m);
+    const reply = await waitFor('the reply', () =>
+      s.host.tclo.replies.find((r) => r.command === 'Frobnicate a\nb\x01'),
+    );
+    expect(reply.reply).toBe('ERROR Unknown Command');
+  });
 });
 
 describe('recovery', () => {

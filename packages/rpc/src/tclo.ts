@@ -76,6 +76,10 @@ export function pollDelay(previousMs: number, hadCommand: boolean, minMs: number
   return previousMs <= 0 ? minMs : Math.min(previousMs * 2, maxMs);
 }
 
+/**
+ * Events: `command` (text, reply) after each command, `unknown` (the raw message) for a command
+ * no handler answers, `error` (Error) when the channel fails (it is reopened).
+ */
 export class TcloLoop extends EventEmitter {
   private readonly handlers = new Map<string, TcloHandler>();
   private readonly app: string;
@@ -143,7 +147,11 @@ export class TcloLoop extends EventEmitter {
     const args = sp < 0 ? Buffer.alloc(0) : raw.subarray(sp + 1);
     if (!command) return Buffer.from(`${TCLO_FAILURE}Bad command`);
     const h = this.handlers.get(command);
-    if (!h) return Buffer.from(`${TCLO_FAILURE}${TCLO_UNKNOWN_COMMAND}`);
+    if (!h) {
+      // Said to listeners (the agent announces it in the tree's `events`): a host command nobody answers.
+      this.emit('unknown', raw);
+      return Buffer.from(`${TCLO_FAILURE}${TCLO_UNKNOWN_COMMAND}`);
+    }
     try {
       const result = await h(args.toString('utf8'), { command, args, raw });
       return Buffer.concat([
