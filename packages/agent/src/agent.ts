@@ -6,15 +6,8 @@
  * lost channel is recovered underneath it (RpciClient and TcloLoop reopen their channels), so
  * nothing a client wrote or holds open is lost.
  */
-import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import {
-  buildVmwareTree,
-  type FsServices,
-  type PowerRequest,
-  type ServedTree,
-  serveVmwareTree,
-} from '@vmw9/fs';
+import { buildVmwareTree, type FsServices, HostEventHub, type ServedTree, serveVmwareTree } from '@vmw9/fs';
 import {
   guestinfoSet,
   RpciClient,
@@ -101,8 +94,8 @@ export interface AgentStartOptions {
 }
 
 export class Agent {
-  /** TCLO events for the tree: `event` (line), `resolution` (w, h), `power` (PowerRequest). */
-  readonly events = new EventEmitter();
+  /** What the TCLO loop learns from the host, for the tree (typed host events). */
+  readonly events = new HostEventHub();
   /** Host options (Set_Option), as last set. */
   readonly options = new Map<string, string>();
   readonly rpc: RpciClient;
@@ -125,7 +118,6 @@ export class Agent {
     opts: AgentStartOptions,
   ) {
     this.logger = log.logger;
-    this.events.setMaxListeners(50);
     this.rpc = new RpciClient(transport.port);
     this.power = new PowerOps(
       this.rpc,
@@ -249,7 +241,7 @@ export class Agent {
     });
     t.register('Capabilities_Register', async () => {
       await this.registerCapabilities();
-      this.events.emit('event', 'capabilities');
+      this.events.publish({ type: 'capabilities' });
       return '';
     });
     t.register('Set_Option', (args) => this.setOption(args));
@@ -272,8 +264,7 @@ export class Agent {
       if (!m) throw new Error('Invalid arguments');
       const w = Number(m[1]);
       const h = Number(m[2]);
-      this.events.emit('resolution', w, h);
-      this.events.emit('event', `resolution ${w} ${h}`);
+      this.events.publish({ type: 'resolution', width: w, height: h });
       this.logger.info({ width: w, height: h }, 'the host asks for a new resolution');
       return '';
     });
@@ -296,7 +287,7 @@ export class Agent {
       this.logger.warn({ err: (e as Error).message }, 'cannot re-register after a host reset');
     }
     this.logger.info({ resets: this.resets }, 'host reset: channel registered');
-    this.events.emit('event', 'reset');
+    this.events.publish({ type: 'reset' });
     this.guestInfo.clearCache();
     this.reportGuestInfo('reset');
   }
@@ -320,7 +311,7 @@ export class Agent {
     if (!m || !KNOWN_OPTIONS.has(m[1]!)) throw new Error('Unknown or invalid option');
     const [, name, value] = m as unknown as [string, string, string];
     this.options.set(name, value);
-    this.events.emit('event', `option ${name} ${value}`);
+    this.events.publish({ type: 'option', name, value });
     if (name === 'synctime' || name === 'synctime.period') {
       const period = Number(this.options.get('synctime.period') ?? '0');
       this.timeSync.setPeriodic(this.options.get('synctime') === '1', period > 0 ? period * 1000 : 60_000);
@@ -339,10 +330,9 @@ export class Agent {
   private powerRequest(state: PowerState): string {
     // Throws "State change already in progress" (vmtoolsd's reply) when one is running.
     const done = this.power.begin(state);
-    this.events.emit('power', state satisfies PowerRequest);
-    this.events.emit('event', `power ${state}`);
+    this.events.publish({ type: 'power', state });
     done.then(
-      (o) => this.events.emit('event', `power ${state} ${o.ok ? 'done' : 'failed'}`),
+      (o) => this.events.publish({ type: 'power', state, outcome: o.ok ? 'done' : 'failed' }),
       () => undefined,
     );
     return '';
@@ -382,7 +372,6 @@ export class Agent {
     }
     await this.rpc.close().catch(() => undefined);
     await this.transport.close().catch(() => undefined);
-    this.events.removeAllListeners();
     this.logger.info('stopped');
   }
 }
