@@ -318,6 +318,39 @@ describe('what an agent adds: typed host events and contributed files', () => {
   });
 });
 
+describe('every ctl file reads commands the same way', () => {
+  it('guestinfo/ctl, rpc ctl and ctl: one quoting rule, Plan 9 errors naming the line', async () => {
+    const { c } = await setup('9P2000');
+    const ctlWrite = async (path: string, line: string) => {
+      const fid = await c.walk(path);
+      try {
+        await c.open(fid, 'w');
+        await c.write(fid, 0, Buffer.from(line));
+      } finally {
+        await c.clunk(fid).catch(() => {});
+      }
+    };
+    expect(await errorOf(ctlWrite('/guestinfo/ctl', 'forget'))).toMatch(/bad # args to command: "forget"/);
+    expect(await errorOf(ctlWrite('/guestinfo/ctl', "forget 'nope'"))).toMatch(
+      /no such key: "forget 'nope'"/,
+    );
+    await ctlWrite('/guestinfo/ctl', "refresh\nforget 'declared'\n");
+    expect((await c.readdir('/guestinfo')).map((f) => f.name)).toEqual(['ctl']);
+    const clone = await c.walk('/rpc/clone');
+    await c.open(clone, 'rw');
+    const n = Buffer.from(await c.read(clone, 0, 10)).toString();
+    expect(await errorOf(ctlWrite(`/rpc/${n}/ctl`, 'open bogus'))).toMatch(/unknown protocol: "open bogus"/);
+    expect(await errorOf(ctlWrite(`/rpc/${n}/ctl`, 'close now'))).toMatch(
+      /bad # args to command: "close now"/,
+    );
+    expect(await errorOf(ctlWrite(`/rpc/${n}/ctl`, 'dial x'))).toMatch(/unknown control message: "dial x"/);
+    await c.clunk(clone);
+    expect(await errorOf(ctlWrite('/ctl', "debug 'x y"))).toMatch(/unbalanced quote/);
+    await ctlWrite('/ctl', "debug '7'\n\neofmode on");
+    expect(await text(c, '/ctl')).toMatch(/eofmode on\ndebug 7\n$/);
+  });
+});
+
 /** Services on a fresh simulated host, for trees built and not served. */
 class SimServices {
   readonly port = new SimBackdoorPort(new VmxHost());
