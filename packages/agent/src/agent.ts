@@ -22,7 +22,6 @@ import type { VmxHost } from '@vmw9/vmx-sim';
 import { parseDial } from 'ninep/dial';
 import type { Logger } from 'pino';
 import { type AgentConfig, defaultConfig } from './config.js';
-import { legacyEventEmitter } from './fs-events.js';
 import {
   AGENT_NAME,
   AGENT_VERSION,
@@ -36,14 +35,14 @@ import {
   type AgentService,
   type ServiceContext,
   type ServiceFactory,
+  type ServiceInjections,
   SYSTEM_APP,
   type TcloApp,
 } from './service.js';
 import { SERVICES } from './services/index.js';
-import type { SetClock } from './timesync.js';
 import { type HostChoice, openTransport, type Transport } from './transport.js';
 
-export interface AgentStartOptions {
+export interface AgentStartOptions extends ServiceInjections {
   /** How to reach the host; default: native when detected, else the embedded simulator. */
   host?: HostChoice;
   /** The embedded simulated host to use with `host: 'sim'` (tests drive it). */
@@ -53,12 +52,6 @@ export interface AgentStartOptions {
   listen?: string | false;
   /** An AgentLog, or options for a new one (level defaults to [logging] level). */
   log?: AgentLog | LogOptions;
-  /** How the guest clock is set (default date -s); tests inject a recorder. */
-  setClock?: SetClock;
-  /** NTP daemon detection (default: scan /proc). */
-  ntpActive?: () => Promise<string | null>;
-  /** The guest clock (ms), default Date.now. */
-  now?: () => number;
   /** TCLO polling (defaults: @vmw9/rpc's). */
   tclo?: { minDelayMs?: number; maxDelayMs?: number; restartDelayMs?: number };
   /** Where each GuestRPC message (RPCI and every TCLO channel) is recorded: `vmw9 --trace agent`. */
@@ -183,9 +176,10 @@ export class Agent {
       );
     const listen = opts.listen === undefined ? (this.config.fs.listen ?? undefined) : opts.listen;
     if (listen !== false) {
-      const tree = buildVmwareTree(this.fsServices(), { guestinfoKeys: this.config.fs.guestinfoKeys });
-      // The services' files, at the root (to become TreeOptions.files).
-      for (const f of this.routes.files) tree.root.add(f);
+      const tree = buildVmwareTree(this.fsServices(), {
+        guestinfoKeys: this.config.fs.guestinfoKeys,
+        files: this.routes.files,
+      });
       this.served = await serveVmwareTree(tree, {
         ...(listen ? { listen } : {}),
         log: (line) => this.logger.debug({ ninep: line }, '9P server'),
@@ -205,7 +199,7 @@ export class Agent {
       port: this.transport.port,
       rpc: this.rpc,
       transport: this.transport.description,
-      events: legacyEventEmitter(this.hub),
+      events: this.hub,
       agent: { name: AGENT_NAME, version: AGENT_VERSION },
       ...this.routes.treeHooks,
       kmesg: () => this.log.recent(),

@@ -11,8 +11,8 @@ import type { FsServices, HostEvent } from '@vmw9/fs';
 import type { RpcSender, TcloHandler } from '@vmw9/rpc';
 import type { Node } from 'ninep';
 import type { Logger } from 'pino';
-import type { AgentStartOptions } from './agent.js';
 import type { AgentConfig } from './config.js';
+import type { SetClock } from './timesync.js';
 
 /**
  * A TCLO app channel, by the name the host sees in `OK ATR <app>`: `toolbox` is the system
@@ -56,6 +56,16 @@ export interface AgentService {
   settle?(): Promise<void>;
 }
 
+/** Replacements for what services touch on the guest, given to Agent.start (tests inject them). */
+export interface ServiceInjections {
+  /** How the guest clock is set (default date -s); tests inject a recorder. */
+  setClock?: SetClock;
+  /** NTP daemon detection (default: scan /proc). */
+  ntpActive?: () => Promise<string | null>;
+  /** The guest clock (ms), default Date.now. */
+  now?: () => number;
+}
+
 /** What the core gives each service. */
 export interface ServiceContext {
   readonly rpc: RpcSender;
@@ -64,8 +74,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** The agent's event hub: what is published here reaches the tree (`events`, `wctl`, `power`). */
   readonly events: { publish(event: HostEvent): void };
-  /** How the agent was started (injections such as setClock for tests). */
-  readonly startOptions: AgentStartOptions;
+  /** What the agent was started with that services use (tests inject a clock recorder). */
+  readonly startOptions: ServiceInjections;
 }
 
 /** Makes a service for one agent. The factory is also the key `agent.service(factory)` finds it by. */

@@ -6,9 +6,6 @@ export const notFound = (what = 'file does not exist') => p9err(Errno.ENOENT, wh
 export const badArg = (why: string) => p9err(Errno.EINVAL, why);
 export const tooLarge = (why: string) => p9err(Errno.EFBIG, why);
 
-/** A ctl error in lib9p's respondcmderror form: `<reason>: "<command>"`. */
-export const ctlError = (reason: string, line: string) => p9err(Errno.EINVAL, `${reason}: "${line.trim()}"`);
-
 /**
  * Turns a failure from the host into a read/write error a user can act on: an unsupported backdoor
  * command says so (never invented data); anything else keeps its message.

@@ -8,8 +8,20 @@
  */
 import { MAX_GUEST_MESSAGE } from '@vmw9/backdoor';
 import { guestinfoGet, guestinfoSet, type RpcSender } from '@vmw9/rpc';
-import { canWrite, Dir, Errno, type FidContext, File, type Node, type OpenMode, p9err, readBuf } from 'ninep';
-import { badArg, ctlError, hostError, notFound, tooLarge } from './errors.js';
+import {
+  CommandError,
+  CommandTable,
+  canWrite,
+  Dir,
+  Errno,
+  type FidContext,
+  File,
+  type Node,
+  type OpenMode,
+  p9err,
+  readBuf,
+} from 'ninep';
+import { badArg, hostError, notFound, tooLarge } from './errors.js';
 import type { Counters } from './stats.js';
 
 /** A 9P name that can be a guestinfo key: no slash, NUL, blanks or control characters. */
@@ -134,23 +146,19 @@ export class GuestinfoDir extends Dir {
     private readonly counters: Counters,
   ) {
     super('guestinfo', 0o775);
-    const ctl = new File('ctl', 0o220);
-    ctl.write = async (_fid: FidContext, _o: number, data: Uint8Array) => {
-      for (const line of Buffer.from(data).toString('utf8').split('\n')) {
-        const f = line.trim().split(/\s+/).filter(Boolean);
-        if (f.length === 0) continue;
-        if (f[0] === 'forget' && f.length === 2) {
-          const n = this.children.get(f[1]!);
-          if (!(n instanceof GuestinfoFile)) throw ctlError('no such key', line);
-          this.detach(n);
-        } else if (f[0] === 'refresh' && f.length === 1) {
-          for (const n of this.children.values()) if (n instanceof GuestinfoFile) n.cached = undefined;
-        } else if (f[0] === 'forget' || f[0] === 'refresh') throw ctlError('bad # args to command', line);
-        else throw ctlError('unknown control message', line);
-      }
-      return data.length;
-    };
-    this.add(ctl);
+    this.add(new GuestinfoCtlFile(this));
+  }
+
+  /** Stops listing a key (the host keeps its value). */
+  forget(name: string): void {
+    const n = this.children.get(name);
+    if (!(n instanceof GuestinfoFile)) throw new CommandError('no such key');
+    this.detach(n);
+  }
+
+  /** Drops every cached value, so stat lengths come from the host again. */
+  refresh(): void {
+    for (const n of this.children.values()) if (n instanceof GuestinfoFile) n.cached = undefined;
   }
 
   /** Declares keys known in advance (configuration), so they are listed. */
@@ -198,5 +206,22 @@ export class GuestinfoDir extends Dir {
     if (!(child instanceof GuestinfoFile)) throw p9err(Errno.EPERM, 'remove prohibited');
     await child.set('');
     this.detach(child);
+  }
+}
+
+/** `guestinfo/ctl`: `forget KEY` (stop listing it), `refresh` (forget cached values). */
+class GuestinfoCtlFile extends File {
+  private readonly commands = new CommandTable<void>([
+    { name: 'forget', args: 1, run: ([key]) => this.dir.forget(key!) },
+    { name: 'refresh', args: 0, run: () => this.dir.refresh() },
+  ]);
+
+  constructor(private readonly dir: GuestinfoDir) {
+    super('ctl', 0o220);
+  }
+
+  override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
+    await this.commands.runLines(Buffer.from(data).toString('utf8'), undefined);
+    return data.length;
   }
 }

@@ -7,12 +7,12 @@ export {
   type HostEventSource,
 } from './host-events.js';
 export { type ServedTree, type ServeOptions, serveVmwareTree } from './serve.js';
-export {
-  type Clipboard,
-  type EventSource,
-  type FsServices,
-  LegacyClipboard,
-  type PowerRequest,
-} from './services.js';
+export { type Clipboard, type FsServices, LegacyClipboard, type PowerRequest } from './services.js';
 export { Counters, STAT_FIELDS } from './stats.js';
-export { buildVmwareTree, FS_VERSION, type TreeOptions, type VmwareTree } from './tree.js';
+export {
+  buildVmwareTree,
+  DuplicateFileError,
+  FS_VERSION,
+  type TreeOptions,
+  type VmwareTree,
+} from './tree.js';

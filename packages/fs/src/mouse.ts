@@ -5,11 +5,20 @@
  * first use; otherwise GETPTRLOCATION polling (position only). Polling runs only while a reader waits.
  */
 import { type BackdoorPort, getPointer, getScreenSize, setPointer, VmMouseDevice } from '@vmw9/backdoor';
-import { Errno, type FidContext, File, p9err } from 'ninep';
+import {
+  CommandError,
+  CommandTable,
+  type EofMode,
+  Errno,
+  type FidContext,
+  File,
+  p9err,
+  StreamFile,
+} from 'ninep';
 import { badArg, hostError } from './errors.js';
 import { mouseRecord, parseMouseWrite, plan9Buttons, pointerRecord } from './format.js';
 import type { Counters } from './stats.js';
-import { TextFile, Watched } from './text.js';
+import { SnapshotFile, Watched } from './text.js';
 
 export interface MouseState {
   x: number;
@@ -113,35 +122,33 @@ export class MouseSource {
 }
 
 /** The 49-byte /dev/mouse file. First read returns at once; later reads block for a change. */
-export class MouseFile extends File {
+export class MouseFile extends StreamFile {
   constructor(
     private readonly src: MouseSource,
     private readonly port: BackdoorPort,
-    /** Set by wctl when the display was resized: the next record is an `r`. */
-    private readonly resized: { version: number },
-    private readonly settings: { eofmode: boolean },
+    /** Counts display resizes: the next record after one is an `r`. */
+    private readonly display: { readonly resizes: number },
+    eofmode: EofMode,
   ) {
-    super('mouse', 0o666);
+    super('mouse', 0o666, undefined, eofmode);
   }
 
   override open(fid: FidContext): void {
-    fid.aux = { seen: -1, resizeSeen: this.resized.version };
+    fid.aux = { seen: -1, resizeSeen: this.display.resizes };
     this.src.ensurePolling();
   }
 
-  override async read(
+  protected override async nextRecord(
     fid: FidContext,
-    offset: number,
     count: number,
     signal: AbortSignal,
   ): Promise<Uint8Array> {
     const a = fid.aux as { seen: number; resizeSeen: number };
-    if (this.settings.eofmode && offset > 0) return new Uint8Array(0);
     if (this.src.mode === 'off') throw p9err(Errno.EIO, 'the pointer is off (mousectl)');
     const v = await this.src.state.readNext(a, signal, () => this.src.ensurePolling());
     let type: 'm' | 'r' = 'm';
-    if (a.resizeSeen !== this.resized.version) {
-      a.resizeSeen = this.resized.version;
+    if (a.resizeSeen !== this.display.resizes) {
+      a.resizeSeen = this.display.resizes;
       type = 'r';
     }
     return Buffer.from(mouseRecord(type, v.x, v.y, v.buttons, v.msec)).subarray(0, count);
@@ -161,25 +168,69 @@ export class MouseFile extends File {
 }
 
 /** aux/vmwarefs' pointer file: `%11d %11d ` now (never blocks); write `x y`. */
-export function pointerFile(port: BackdoorPort): File {
-  const f = new TextFile(
-    'pointer',
-    async () => {
-      const p = await getPointer(port);
-      return pointerRecord(p.x, p.y);
-    },
-    0o666,
-  );
-  f.write = async (_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> => {
+export class PointerFile extends SnapshotFile {
+  constructor(private readonly port: BackdoorPort) {
+    super('pointer', 0o666);
+  }
+
+  protected override async snapshot(): Promise<string> {
+    const p = await getPointer(this.port);
+    return pointerRecord(p.x, p.y);
+  }
+
+  override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
     const m = /^\s*(-?\d+)\s+(-?\d+)\s*$/.exec(Buffer.from(data).toString('utf8'));
     if (!m || data.length >= 32) throw badArg('bad point format');
     try {
-      await setPointer(port, Number(m[1]), Number(m[2]));
+      await setPointer(this.port, Number(m[1]), Number(m[2]));
     } catch (e) {
       if (e instanceof TypeError) throw badArg(`bad point format: ${e.message}`);
       throw hostError(e);
     }
     return data.length;
-  };
-  return f;
+  }
+}
+
+const positive = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
+
+/** `mousectl`: one command per write: `absolute`, `relative`, `reset`, `poll MS`, `scale W H`. */
+export class MousectlFile extends File {
+  private readonly commands = new CommandTable<void>([
+    ...(['absolute', 'relative'] as const).map((mode) => ({
+      name: mode,
+      args: 0,
+      run: async () => {
+        this.src.mode = mode;
+        await this.src.reset();
+      },
+    })),
+    { name: 'reset', args: 0, run: () => this.src.reset() },
+    {
+      name: 'poll',
+      args: 1,
+      run: ([ms]) => {
+        const n = positive(ms);
+        if (n === null || n < 1) throw new CommandError('bad # args to command');
+        this.src.pollMs = n;
+      },
+    },
+    {
+      name: 'scale',
+      args: 2,
+      run: ([w, h]) => {
+        const [width, height] = [positive(w), positive(h)];
+        if (width === null || height === null) throw new CommandError('bad # args to command');
+        this.src.scale = { w: width, h: height };
+      },
+    },
+  ]);
+
+  constructor(private readonly src: MouseSource) {
+    super('mousectl', 0o222);
+  }
+
+  override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
+    await this.commands.runLine(Buffer.from(data).toString('utf8'), undefined);
+    return data.length;
+  }
 }

@@ -7,14 +7,24 @@
  *    (9P cannot move a fid to another file as the kernel's /net does). `ctl`: `open rpci|tclo|0xN`,
  *    `close`; reading shows `N proto state`. `data`: each write is one message, each read one whole
  *    message (blocking on TCLO until the host sends one). N goes away when its last fid is clunked.
- *  - `msg`: aux/vmwarefs' raw channel: the first write names the protocol (`0x49435052`), later
- *    writes send, a read at offset 0 receives (`no messages waiting` when none).
+ * (aux/vmwarefs' raw `msg` file is in legacy.ts.)
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
 import { MessageChannel, PROTOCOL_RPCI, PROTOCOL_TCLO } from '@vmw9/msgchan';
 import type { RpcSender } from '@vmw9/rpc';
-import { Dir, Errno, type FidContext, File, type Node, p9err, readBuf } from 'ninep';
-import { badArg, ctlError, hostError } from './errors.js';
+import {
+  abortableSleep,
+  CommandError,
+  CommandTable,
+  Dir,
+  Errno,
+  type FidContext,
+  File,
+  type Node,
+  p9err,
+  readBuf,
+} from 'ninep';
+import { badArg, hostError } from './errors.js';
 import type { Counters } from './stats.js';
 
 /** `rpci`, `tclo`, or a protocol number (`0x49435052`, decimal). */
@@ -28,38 +38,51 @@ export function parseProtocol(word: string | undefined): number | null {
   return null;
 }
 
-export function rpc1File(rpc: RpcSender, counters: Counters): File {
-  const f = new File('rpc1', 0o666);
-  f.open = (fid: FidContext) => {
+/** `rpc1`: write one RPCI request, then read its reply on the same fid. */
+export class Rpc1File extends File {
+  constructor(
+    private readonly rpc: RpcSender,
+    private readonly counters: Counters,
+  ) {
+    super('rpc1', 0o666);
+  }
+
+  override open(fid: FidContext): void {
     fid.aux = { reply: Buffer.alloc(0) };
-  };
-  f.write = async (fid: FidContext, _o: number, data: Uint8Array) => {
+  }
+
+  override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
     const text = Buffer.from(data).toString('utf8').replace(/\n$/, '');
     if (!text) throw badArg('empty request');
-    counters.add('rpciRequests');
+    this.counters.add('rpciRequests');
     try {
-      const r = await rpc.send(text);
+      const r = await this.rpc.send(text);
       (fid.aux as { reply: Buffer }).reply = Buffer.concat([Buffer.from(r.ok ? '1 ' : '0 '), r.reply]);
     } catch (e) {
-      counters.add('rpciErrors');
+      this.counters.add('rpciErrors');
       throw hostError(e);
     }
     return data.length;
-  };
-  f.read = (fid: FidContext, offset: number, count: number) => {
+  }
+
+  override read(fid: FidContext, offset: number, count: number): Uint8Array {
     return readBuf((fid.aux as { reply: Buffer }).reply, offset, count);
-  };
-  return f;
+  }
 }
 
+/** One /net-style conversation: its directory `N`, its channel once `open`, and the fids holding it. */
 class Conversation {
   channel: MessageChannel | null = null;
   protocol = 0;
   refs = 0;
+  readonly dir: Dir;
+
   constructor(
     readonly n: number,
-    readonly dir: Dir,
-  ) {}
+    private readonly port: BackdoorPort,
+  ) {
+    this.dir = new Dir(String(n), 0o555);
+  }
 
   get state(): string {
     return this.channel ? 'open' : 'closed';
@@ -76,6 +99,125 @@ class Conversation {
             : '-';
     return `${this.n} ${proto} ${this.state}\n`;
   }
+
+  async open(protocolWord: string): Promise<void> {
+    const proto = parseProtocol(protocolWord);
+    if (proto === null) throw new CommandError('unknown protocol');
+    if (this.channel) throw new CommandError('already open');
+    try {
+      this.channel = await MessageChannel.open(this.port, proto);
+      this.protocol = proto;
+    } catch (e) {
+      throw hostError(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.channel?.close();
+    this.channel = null;
+  }
+}
+
+/** A conversation's ctl language (written to `N/ctl` or to the clone fid). */
+const CONVERSATION_CTL = new CommandTable<Conversation>([
+  { name: 'open', args: 1, run: ([proto], conv) => conv.open(proto!) },
+  { name: 'close', args: 0, run: (_args, conv) => conv.close() },
+]);
+
+async function writeCtl(conv: Conversation, data: Uint8Array): Promise<number> {
+  await CONVERSATION_CTL.runLines(Buffer.from(data).toString('utf8'), conv);
+  return data.length;
+}
+
+/** `rpc/clone`: opening it makes a conversation; the fid reads as its number and writes as its ctl. */
+class CloneFile extends File {
+  constructor(private readonly rpcDir: RpcDir) {
+    super('clone', 0o666);
+  }
+  override open(fid: FidContext): void {
+    fid.aux = this.rpcDir.newConversation();
+  }
+  override read(fid: FidContext, offset: number, count: number): Uint8Array {
+    return readBuf(Buffer.from(String((fid.aux as Conversation).n)), offset, count);
+  }
+  override write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
+    return writeCtl(fid.aux as Conversation, data);
+  }
+  override clunk(fid: FidContext): Promise<void> {
+    return this.rpcDir.release(fid.aux as Conversation | undefined);
+  }
+}
+
+/** The files of a conversation: each open holds it, each clunk lets it go. */
+abstract class ConversationFile extends File {
+  constructor(
+    name: string,
+    mode: number,
+    protected readonly conv: Conversation,
+    private readonly rpcDir: RpcDir,
+  ) {
+    super(name, mode);
+  }
+  override open(fid: FidContext): void {
+    this.conv.refs++;
+    fid.aux = this.conv;
+  }
+  override clunk(fid: FidContext): Promise<void> {
+    return this.rpcDir.release(fid.aux as Conversation | undefined);
+  }
+}
+
+/** `rpc/N/ctl`: reads `N proto state`; writes `open rpci|tclo|0xN`, `close`. */
+class ConversationCtlFile extends ConversationFile {
+  constructor(conv: Conversation, rpcDir: RpcDir) {
+    super('ctl', 0o664, conv, rpcDir);
+  }
+  override read(_fid: FidContext, offset: number, count: number): Uint8Array {
+    return readBuf(Buffer.from(this.conv.describe()), offset, count);
+  }
+  override write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
+    return writeCtl(this.conv, data);
+  }
+}
+
+/** `rpc/N/data`: each write one message, each read one whole message. */
+class ConversationDataFile extends ConversationFile {
+  constructor(conv: Conversation, rpcDir: RpcDir) {
+    super('data', 0o666, conv, rpcDir);
+  }
+
+  override async write(_fid: FidContext, _offset: number, bytes: Uint8Array): Promise<number> {
+    const { channel } = this.conv;
+    if (!channel) throw p9err(Errno.EIO, 'conversation not open (write open rpci|tclo|0xN to ctl)');
+    try {
+      await channel.send(bytes);
+    } catch (e) {
+      throw hostError(e);
+    }
+    return bytes.length;
+  }
+
+  override async read(
+    _fid: FidContext,
+    _offset: number,
+    count: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> {
+    // One whole message per read; on TCLO wait (polling) until the host sends one.
+    for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
+      const { channel, protocol } = this.conv;
+      if (!channel) throw p9err(Errno.EIO, 'conversation not open');
+      let m: Buffer | null;
+      try {
+        m = await channel.receive();
+      } catch (e) {
+        throw hostError(e);
+      }
+      if (m) return m.subarray(0, count);
+      if (protocol !== PROTOCOL_TCLO) return new Uint8Array(0);
+      await abortableSleep(delay, signal);
+    }
+  }
 }
 
 export class RpcDir extends Dir {
@@ -83,91 +225,21 @@ export class RpcDir extends Dir {
 
   constructor(private readonly port: BackdoorPort) {
     super('rpc', 0o555);
-    const clone = new File('clone', 0o666);
-    clone.open = (fid: FidContext) => {
-      fid.aux = this.newConversation();
-    };
-    clone.read = (fid, offset, count) =>
-      readBuf(Buffer.from(String((fid.aux as Conversation).n)), offset, count);
-    clone.write = (fid, _o, data) => this.ctl(fid.aux as Conversation, data);
-    clone.clunk = (fid) => this.release(fid.aux as Conversation | undefined);
-    this.add(clone);
+    this.add(new CloneFile(this));
   }
 
-  private newConversation(): Conversation {
-    const n = this.next++;
-    const dir = new Dir(String(n), 0o555);
-    const conv = new Conversation(n, dir);
-    const ctl = new File('ctl', 0o664);
-    ctl.open = (fid) => {
-      conv.refs++;
-      fid.aux = conv;
-    };
-    ctl.read = (_fid, offset, count) => readBuf(Buffer.from(conv.describe()), offset, count);
-    ctl.write = (_fid, _o, data) => this.ctl(conv, data);
-    ctl.clunk = (fid) => this.release(fid.aux as Conversation | undefined);
-    const data = new File('data', 0o666);
-    data.open = (fid) => {
-      conv.refs++;
-      fid.aux = conv;
-    };
-    data.write = async (_fid, _o, bytes) => {
-      if (!conv.channel) throw p9err(Errno.EIO, 'conversation not open (write open rpci|tclo|0xN to ctl)');
-      try {
-        await conv.channel.send(bytes);
-      } catch (e) {
-        throw hostError(e);
-      }
-      return bytes.length;
-    };
-    data.read = async (_fid, _o, count, signal) => {
-      if (!conv.channel) throw p9err(Errno.EIO, 'conversation not open');
-      // One whole message per read; on TCLO wait (polling) until the host sends one.
-      for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
-        let m: Buffer | null;
-        try {
-          m = await conv.channel.receive();
-        } catch (e) {
-          throw hostError(e);
-        }
-        if (m) return m.subarray(0, count);
-        if (conv.protocol !== PROTOCOL_TCLO) return new Uint8Array(0);
-        await sleep(delay, signal);
-      }
-    };
-    data.clunk = (fid) => this.release(fid.aux as Conversation | undefined);
-    dir.add(ctl);
-    dir.add(data);
+  /** A new conversation `N`, held by the clone fid that made it. */
+  newConversation(): Conversation {
+    const conv = new Conversation(this.next++, this.port);
+    conv.dir.add(new ConversationCtlFile(conv, this));
+    conv.dir.add(new ConversationDataFile(conv, this));
     conv.refs++; // the clone fid
-    this.add(dir);
+    this.add(conv.dir);
     return conv;
   }
 
-  private async ctl(conv: Conversation, data: Uint8Array): Promise<number> {
-    for (const line of Buffer.from(data).toString('utf8').split('\n')) {
-      const f = line.trim().split(/\s+/).filter(Boolean);
-      if (f.length === 0) continue;
-      if (f[0] === 'open') {
-        if (f.length !== 2) throw ctlError('bad # args to command', line);
-        const proto = parseProtocol(f[1]);
-        if (proto === null) throw ctlError('unknown protocol', line);
-        if (conv.channel) throw ctlError('already open', line);
-        try {
-          conv.channel = await MessageChannel.open(this.port, proto);
-          conv.protocol = proto;
-        } catch (e) {
-          throw hostError(e);
-        }
-      } else if (f[0] === 'close' && f.length === 1) {
-        await conv.channel?.close();
-        conv.channel = null;
-      } else if (f[0] === 'close') throw ctlError('bad # args to command', line);
-      else throw ctlError('unknown control message', line);
-    }
-    return data.length;
-  }
-
-  private async release(conv: Conversation | undefined): Promise<void> {
+  /** A fid let go of `conv`; the last one closes its channel and removes its directory. */
+  async release(conv: Conversation | undefined): Promise<void> {
     if (!conv || --conv.refs > 0) return;
     await conv.channel?.close().catch(() => undefined);
     conv.channel = null;
@@ -175,70 +247,4 @@ export class RpcDir extends Dir {
     conv.dir.children.clear();
     if (this.children.get(conv.dir.name) === conv.dir) this.detach(conv.dir as Node);
   }
-}
-
-/** aux/vmwarefs' `msg` file (§10.4), byte-compatible for old scripts. */
-export function msgFile(port: BackdoorPort): File {
-  interface MsgFid {
-    channel?: MessageChannel;
-    last?: Buffer;
-  }
-  const f = new File('msg', 0o666);
-  f.open = (fid) => {
-    fid.aux = {} satisfies MsgFid;
-  };
-  f.write = async (fid, offset, data) => {
-    const a = fid.aux as MsgFid;
-    if (offset !== 0) throw badArg('must write at offset zero');
-    if (!a.channel) {
-      const proto = parseProtocol(Buffer.from(data).toString('utf8').trim().toLowerCase());
-      if (proto === null) throw badArg('bad message channel number');
-      try {
-        a.channel = await MessageChannel.open(port, proto);
-      } catch {
-        throw p9err(Errno.EIO, 'could not open message channel');
-      }
-      return data.length;
-    }
-    try {
-      await a.channel.send(data);
-    } catch {
-      throw p9err(Errno.EIO, 'could not send message');
-    }
-    return data.length;
-  };
-  f.read = async (fid, offset, count) => {
-    const a = fid.aux as MsgFid;
-    if (!a.channel) throw p9err(Errno.EIO, 'message channel not open');
-    if (offset === 0) {
-      let m: Buffer | null;
-      try {
-        m = await a.channel.receive();
-      } catch (e) {
-        throw hostError(e);
-      }
-      if (!m) throw p9err(Errno.EAGAIN, 'no messages waiting');
-      a.last = m;
-    }
-    return readBuf(a.last ?? Buffer.alloc(0), offset, count);
-  };
-  f.clunk = async (fid) => {
-    await (fid.aux as MsgFid | undefined)?.channel?.close().catch(() => undefined);
-  };
-  return f;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason ?? new Error('interrupted'));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    }, ms);
-    const abort = () => {
-      clearTimeout(t);
-      reject(signal.reason ?? new Error('interrupted'));
-    };
-    signal.addEventListener('abort', abort, { once: true });
-  });
 }

@@ -3,9 +3,9 @@
  * the simple commands, pointer, legacy clipboard and vmmouse; an RPCI sender; and, when an agent
  * runs a TCLO loop, an event source and hooks for power and time.
  */
-import type { EventEmitter } from 'node:events';
 import { type BackdoorPort, getClipboard, MAX_CLIPBOARD_SEND, setClipboard } from '@vmw9/backdoor';
-import type { RpcSender } from '@vmw9/rpc';
+import type { PowerStateName, RpcSender } from '@vmw9/rpc';
+import type { HostEventSource } from './host-events.js';
 
 /** The host clipboard. Today the legacy backdoor protocol; the RPC copy/paste protocol later. */
 export interface Clipboard {
@@ -29,22 +29,16 @@ export class LegacyClipboard implements Clipboard {
   }
 }
 
-/** Power requests the host makes over TCLO. */
-export type PowerRequest = 'halt' | 'reboot' | 'poweron' | 'resume' | 'suspend';
-
-/**
- * Events from the agent's TCLO loop: `event` (a line for the events file), `resolution` (width,
- * height), `power` (a PowerRequest). The fs tree only listens.
- */
-export type EventSource = Pick<EventEmitter, 'on' | 'off'>;
+/** Power requests the host makes over TCLO: the power state names (kept under the older name). */
+export type PowerRequest = PowerStateName;
 
 export interface FsServices {
   port: BackdoorPort;
   rpc: RpcSender;
   /** Default: the legacy backdoor clipboard on `port`. */
   clipboard?: Clipboard;
-  /** TCLO events (none when the tree is served alone, without an agent). */
-  events?: EventSource;
+  /** What the agent's TCLO loop learns from the host (none when the tree is served alone). */
+  events?: HostEventSource;
   /** How the host is reached, for `version` (e.g. `native`, `sim (embedded simulated host)`). */
   transport: string;
   agent?: { name: string; version: string };

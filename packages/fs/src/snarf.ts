@@ -4,7 +4,17 @@
  * is ignored; a zero-length write empties it) that is set on the host at clunk. `snarfwait` blocks
  * until the host clipboard changes, one line per change: `%11d %11d \n` = change count, length.
  */
-import { canWrite, Errno, type FidContext, File, type OpenMode, p9err, readBuf } from 'ninep';
+import {
+  canWrite,
+  type EofMode,
+  Errno,
+  type FidContext,
+  File,
+  type OpenMode,
+  p9err,
+  readBuf,
+  StreamFile,
+} from 'ninep';
 import { hostError, tooLarge } from './errors.js';
 import { num11 } from './format.js';
 import type { Clipboard } from './services.js';
@@ -122,12 +132,12 @@ export class ClipboardWatch {
   }
 }
 
-export class SnarfWaitFile extends File {
+export class SnarfWaitFile extends StreamFile {
   constructor(
     private readonly watch: ClipboardWatch,
-    private readonly settings: { eofmode: boolean },
+    eofmode: EofMode,
   ) {
-    super('snarfwait', 0o444);
+    super('snarfwait', 0o444, undefined, eofmode);
   }
 
   override open(fid: FidContext): void {
@@ -136,14 +146,12 @@ export class SnarfWaitFile extends File {
     this.watch.ensurePolling();
   }
 
-  override async read(
+  protected override async nextRecord(
     fid: FidContext,
-    offset: number,
     count: number,
     signal: AbortSignal,
   ): Promise<Uint8Array> {
     const a = fid.aux as { seen: number };
-    if (this.settings.eofmode && offset > 0) return new Uint8Array(0);
     const st = this.watch.state;
     if (a.seen < 0) {
       // Wait for the baseline (the first poll), then for a change after it.

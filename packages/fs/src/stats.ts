@@ -1,4 +1,7 @@
-/** The counters behind `stats` (docs/protocol/tree.md §11), in their documented field order. */
+/** The counters behind `stats` (docs/protocol/tree.md §11), and the port wrapper that feeds two of them. */
+import type { BackdoorPort } from '@vmw9/backdoor';
+
+/** The fields, in their documented order. */
 export const STAT_FIELDS = [
   'backdoorCalls',
   'backdoorErrors',
@@ -27,4 +30,24 @@ export class Counters {
   fields(): number[] {
     return STAT_FIELDS.map((f) => this.get(f));
   }
+}
+
+/** A BackdoorPort that counts calls and errors for `stats`. */
+export function countingPort(port: BackdoorPort, c: Counters): BackdoorPort {
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      c.add('backdoorCalls');
+      try {
+        return await fn(...a);
+      } catch (e) {
+        c.add('backdoorErrors');
+        throw e;
+      }
+    };
+  return {
+    call: wrap((r) => port.call(r)),
+    hbOut: wrap((r, d) => port.hbOut(r, d)),
+    hbIn: wrap((r, d) => port.hbIn(r, d)),
+  };
 }

@@ -4,25 +4,20 @@
  * snapshot, and a read past its end is EOF, so `cat` terminates and `dd` sees stable records.
  * A host failure is the read's error, never invented data.
  */
-import { type FidContext, File, type MaybePromise, readBuf } from 'ninep';
+import { abortableWait, type FidContext, File, type MaybePromise, readBuf } from 'ninep';
 import { hostError } from './errors.js';
 
-export class TextFile extends File {
-  constructor(
-    name: string,
-    private readonly produce: (fid: FidContext) => MaybePromise<string | Uint8Array>,
-    mode = 0o444,
-    uid?: string,
-  ) {
-    super(name, mode, uid);
-  }
+/** A file of text from the host, with the fixed-string read rules above; subclasses say what the text is. */
+export abstract class SnapshotFile extends File {
+  /** The file's text now (called by a read at offset 0). */
+  protected abstract snapshot(fid: FidContext): MaybePromise<string | Uint8Array>;
 
   override async read(fid: FidContext, offset: number, count: number): Promise<Uint8Array> {
     if (!fid.aux) fid.aux = {};
     const state = fid.aux as { text?: Uint8Array };
     if (offset === 0 || state.text === undefined) {
       try {
-        const v = await this.produce(fid);
+        const v = await this.snapshot(fid);
         state.text = typeof v === 'string' ? Buffer.from(v) : v;
       } catch (e) {
         throw hostError(e);
@@ -32,20 +27,19 @@ export class TextFile extends File {
   }
 }
 
-/** A write-only file: each write goes to `accept` (errors are the write's errors). */
-export class WriteFile extends File {
+/** A read-only status file whose text `produce` gives (a dirtab entry with its read handler). */
+export class TextFile extends SnapshotFile {
   constructor(
     name: string,
-    private readonly accept: (text: string, fid: FidContext) => MaybePromise<void>,
-    mode = 0o222,
+    private readonly produce: (fid: FidContext) => MaybePromise<string | Uint8Array>,
+    mode = 0o444,
     uid?: string,
   ) {
     super(name, mode, uid);
   }
 
-  override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
-    await this.accept(Buffer.from(data).toString('utf8'), fid);
-    return data.length;
+  protected override snapshot(fid: FidContext): MaybePromise<string | Uint8Array> {
+    return this.produce(fid);
   }
 }
 
@@ -76,20 +70,10 @@ export class Watched<T> {
   /** Resolves once the version is past `seen`; rejects when `signal` aborts (Tflush). */
   async next(seen: number, signal: AbortSignal, onWait?: () => void): Promise<T> {
     while (this.seq <= seen) {
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
-          this.waiters.delete(wake);
-          signal.removeEventListener('abort', abort);
-          resolve();
-        };
-        const abort = () => {
-          this.waiters.delete(wake);
-          reject(signal.reason ?? new Error('interrupted'));
-        };
-        if (signal.aborted) return abort();
+      await abortableWait(signal, (wake) => {
         this.waiters.add(wake);
-        signal.addEventListener('abort', abort, { once: true });
         onWait?.();
+        return () => this.waiters.delete(wake);
       });
     }
     return this.current;

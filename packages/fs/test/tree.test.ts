@@ -2,15 +2,20 @@
  * The /mnt/vmware tree over 9P, driven by ninep's client in each dialect against vmx-sim: the same
  * script the Linux mount runs (issue: fs), without a kernel.
  */
-import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpciClient } from '@vmw9/rpc';
 import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
-import { NinepClient, RemoteError } from 'ninep';
+import { NinepClient, type Node, RemoteError, StatusFile } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildVmwareTree, type ServedTree, serveVmwareTree } from '../src/index.js';
+import {
+  buildVmwareTree,
+  DuplicateFileError,
+  HostEventHub,
+  type ServedTree,
+  serveVmwareTree,
+} from '../src/index.js';
 
 const DIALECTS = ['9P2000', '9P2000.u', '9P2000.L'] as const;
 let served: ServedTree | undefined;
@@ -22,10 +27,13 @@ afterEach(async () => {
   served = undefined;
 });
 
-async function setup(version: (typeof DIALECTS)[number], opts: { power?: boolean } = {}) {
+async function setup(
+  version: (typeof DIALECTS)[number],
+  opts: { power?: boolean; files?: readonly Node[] } = {},
+) {
   const host = new VmxHost();
   const port = new SimBackdoorPort(host);
-  const events = new EventEmitter();
+  const events = new HostEventHub();
   const acks: Array<[boolean, string | undefined]> = [];
   const tree = buildVmwareTree(
     {
@@ -38,7 +46,7 @@ async function setup(version: (typeof DIALECTS)[number], opts: { power?: boolean
         ? { power: { acknowledge: (ok: boolean, why?: string) => void acks.push([ok, why]) } }
         : {}),
     },
-    { guestinfoKeys: ['declared'] },
+    { guestinfoKeys: ['declared'], ...(opts.files ? { files: opts.files } : {}) },
   );
   const path = join(mkdtempSync(join(tmpdir(), 'vmw9-fs-')), 'fs.sock');
   served = await serveVmwareTree(tree, { listen: `unix!${path}` });
@@ -209,7 +217,7 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
     ac.abort();
     expect(await blocked).toBe('interrupted');
     const next = c.read(fid, 0, 8192);
-    events.emit('event', 'resolution 1024 768');
+    events.publish({ type: 'resolution', width: 1024, height: 768 });
     expect(Buffer.from(await next).toString()).toBe('resolution 1024 768\n');
     expect(await text(c, '/version')).toMatch(/^agent/);
   });
@@ -246,11 +254,11 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
     await c.open(w, 'r');
     await c.read(w, 0, 72);
     const next = c.read(w, 0, 72);
-    events.emit('resolution', 1280, 800);
+    events.publish({ type: 'resolution', width: 1280, height: 800 });
     expect(Buffer.from(await next).toString()).toBe(
       '          0           0        1280         800     pending     visible ',
     );
-    events.emit('power', 'halt');
+    events.publish({ type: 'power', state: 'halt' });
     expect(await once(c, '/power')).toBe('halt\n');
     const p = await c.walk('/power');
     await c.open(p, 'w');
@@ -259,6 +267,95 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
     expect(acks).toEqual([[true, undefined]]);
   });
 });
+
+describe('what an agent adds: typed host events and contributed files', () => {
+  it('every host event is an events line; the tree unsubscribes when closed', async () => {
+    const { events, tree, c } = await setup('9P2000');
+    const fid = await c.walk('/events');
+    await c.open(fid, 'r');
+    const lines: string[] = [];
+    const read = async () => lines.push(Buffer.from(await c.read(fid, 0, 8192)).toString());
+    for (const e of [
+      { type: 'reset' },
+      { type: 'capabilities' },
+      { type: 'option', name: 'synctime', value: '1' },
+      { type: 'power', state: 'reboot' },
+      { type: 'power', state: 'reboot', outcome: 'done' },
+      { type: 'note', line: 'hgfs ready' },
+    ] as const) {
+      const next = read();
+      events.publish(e);
+      await next;
+    }
+    expect(lines).toEqual([
+      'reset\n',
+      'capabilities\n',
+      'option synctime 1\n',
+      'power reboot\n',
+      'power reboot done\n',
+      'hgfs ready\n',
+    ]);
+    // The outcome did not make a new request: power still shows the one the host made.
+    expect(await once(c, '/power')).toBe('reboot\n');
+    await c.clunk(fid);
+    expect(events.size).toBe(1);
+    tree.close();
+    expect(events.size).toBe(0);
+  });
+
+  it('contributed files are served at the root after the built-ins; a name in use is refused', async () => {
+    const extra = new StatusFile('hgfs', () => 'shares\n');
+    const { c } = await setup('9P2000.L', { files: [extra] });
+    expect((await c.readdir('/')).map((f) => f.name)).toContain('hgfs');
+    expect(await text(c, '/hgfs')).toBe('shares\n');
+    const host = new SimServices();
+    expect(() => buildVmwareTree(host.services, { files: [new StatusFile('ctl', () => '')] })).toThrow(
+      DuplicateFileError,
+    );
+    expect(() => buildVmwareTree(host.services, { files: [new StatusFile('ctl', () => '')] })).toThrow(
+      /already has a file named "ctl"/,
+    );
+  });
+});
+
+describe('every ctl file reads commands the same way', () => {
+  it('guestinfo/ctl, rpc ctl and ctl: one quoting rule, Plan 9 errors naming the line', async () => {
+    const { c } = await setup('9P2000');
+    const ctlWrite = async (path: string, line: string) => {
+      const fid = await c.walk(path);
+      try {
+        await c.open(fid, 'w');
+        await c.write(fid, 0, Buffer.from(line));
+      } finally {
+        await c.clunk(fid).catch(() => {});
+      }
+    };
+    expect(await errorOf(ctlWrite('/guestinfo/ctl', 'forget'))).toMatch(/bad # args to command: "forget"/);
+    expect(await errorOf(ctlWrite('/guestinfo/ctl', "forget 'nope'"))).toMatch(
+      /no such key: "forget 'nope'"/,
+    );
+    await ctlWrite('/guestinfo/ctl', "refresh\nforget 'declared'\n");
+    expect((await c.readdir('/guestinfo')).map((f) => f.name)).toEqual(['ctl']);
+    const clone = await c.walk('/rpc/clone');
+    await c.open(clone, 'rw');
+    const n = Buffer.from(await c.read(clone, 0, 10)).toString();
+    expect(await errorOf(ctlWrite(`/rpc/${n}/ctl`, 'open bogus'))).toMatch(/unknown protocol: "open bogus"/);
+    expect(await errorOf(ctlWrite(`/rpc/${n}/ctl`, 'close now'))).toMatch(
+      /bad # args to command: "close now"/,
+    );
+    expect(await errorOf(ctlWrite(`/rpc/${n}/ctl`, 'dial x'))).toMatch(/unknown control message: "dial x"/);
+    await c.clunk(clone);
+    expect(await errorOf(ctlWrite('/ctl', "debug 'x y"))).toMatch(/unbalanced quote/);
+    await ctlWrite('/ctl', "debug '7'\n\neofmode on");
+    expect(await text(c, '/ctl')).toMatch(/eofmode on\ndebug 7\n$/);
+  });
+});
+
+/** Services on a fresh simulated host, for trees built and not served. */
+class SimServices {
+  readonly port = new SimBackdoorPort(new VmxHost());
+  readonly services = { port: this.port, rpc: RpciClient.overPort(this.port), transport: 'sim (test)' };
+}
 
 describe('bad input through the files: a clear error from the write, nothing changed on the host', () => {
   const write = async (c: NinepClient, path: string, data: string) => {

@@ -7,55 +7,20 @@ import type { Readable, Writable } from 'node:stream';
 import { decode, encode } from './codec.js';
 import { type Dialect, ERRMAX, IOHDRSZ, NOTAG } from './constants.js';
 import { type DecodeError, Errno, NinepError, toNinepError } from './errors.js';
+import type { ExclusiveUse, Fid } from './fid.js';
 import { Framer, FrameTooLarge } from './framer.js';
 import type { Message, MessageName, RMessage, TMessage } from './messages.js';
-import { type Fid, type Handler, handlers } from './operations.js';
-import type { ServerOptions } from './server.js';
-
-/** The reply a handler produces: an R-message without its tag. */
-export type ReplyBody = RMessage extends infer R ? (R extends RMessage ? Omit<R, 'tag'> : never) : never;
-
-const interrupted = () => new NinepError(Errno.EINTR);
-
-/** One outstanding request. */
-export class Request {
-  /** Tags of Tflushes to answer right after this request's reply (or instead of it). */
-  readonly flushes: number[] = [];
-  /** Set when no reply may be sent any more (flushed past its grace, Tversion, connection gone). */
-  dead = false;
-  /** Set by Tflush or the connection's end. */
-  aborted = false;
-  /** Applied only if the reply is actually sent: fid-table changes such as a walk's newfid. */
-  commit?: () => void;
-  // Made on first use: most requests finish without anyone listening for an abort, and an
-  // AbortController per request is a measurable share of a small request's cost.
-  private controller?: AbortController;
-
-  constructor(
-    readonly tag: number,
-    readonly msg: TMessage,
-  ) {}
-
-  /** Aborted when the request is flushed or its connection ends; blocking handlers listen to it. */
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.aborted && !this.controller.signal.aborted) this.controller.abort(interrupted());
-    return this.controller.signal;
-  }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.controller?.abort(interrupted());
-  }
-}
+import { type Handler, handlers } from './operations.js';
+import type { ResolvedServerOptions } from './options.js';
+import { type ReplyBody, Request } from './request.js';
+import type { Session } from './session.js';
 
 export interface ConnectionStats {
   requests: number;
   flushes: number;
 }
 
-export class Connection {
+export class Connection implements Session {
   dialect: Dialect = '9P2000';
   msize: number;
   versioned = false;
@@ -72,12 +37,11 @@ export class Connection {
   private readonly onClosed: Array<() => void> = [];
 
   constructor(
-    readonly options: Required<
-      Pick<ServerOptions, 'msize' | 'maxOutstanding' | 'flushGraceMs' | 'dialects'>
-    > &
-      ServerOptions,
+    readonly options: ResolvedServerOptions,
     private readonly input: Readable,
     private readonly output: Writable,
+    /** The serving server's exclusive-use table (DMEXCL opens are per server). */
+    readonly exclusive: ExclusiveUse,
   ) {
     this.msize = options.msize;
     this.framer = new Framer(options.msize, (f) => this.onFrame(f));

@@ -1,11 +1,14 @@
 /**
  * Ready-made files for synthetic trees (lib9p's readstr / event queues / Cmdbuf):
  *  - StatusFile: text regenerated at each open, sliced by offset, EOF past its end;
+ *  - StreamFile: the base of event files: one record per read, the offset ignored, and eofmode;
  *  - EventFile: one record per read, blocking until one is posted, interrupted by Tflush;
- *  - CtlFile: a write is parsed into commands; a command's error is the write's error.
+ *  - CtlFile: a write is parsed into commands by a command table (cmdtab.ts); a command's error is
+ *    the write's error.
  */
-import { Errno, p9err } from './errors.js';
+import { type Command, CommandTable } from './cmdtab.js';
 import { canRead, type FidContext, File, type MaybePromise } from './tree.js';
+import { abortableWait } from './wait.js';
 
 /**
  * The part of `data` that a read of `count` bytes at `offset` returns: lib9p's readbuf. Past the
@@ -36,6 +39,49 @@ export class StatusFile extends File {
   }
 }
 
+/**
+ * Plan 9's eofmode switch for a tree's event files: when on, a read at an offset past 0 is EOF, so
+ * a reader that reads to EOF (`cat`, `read(1)`) stops after one record instead of blocking. One
+ * object is shared by every event file of a tree, and its ctl turns it on and off.
+ */
+export class EofMode {
+  on = false;
+}
+
+/**
+ * The base of event files: each read is one record of a stream, whatever its offset, and may
+ * block (`signal` aborts it on Tflush). It owns eofmode: with `eofmode.on`, a read at offset > 0
+ * is EOF without asking the subclass.
+ */
+export abstract class StreamFile extends File {
+  constructor(
+    name: string,
+    mode = 0o444,
+    uid?: string,
+    /** Shared with the tree's other event files; a private one (off) by default. */
+    readonly eofmode: EofMode = new EofMode(),
+  ) {
+    super(name, mode, uid);
+  }
+
+  override read(
+    fid: FidContext,
+    offset: number,
+    count: number,
+    signal: AbortSignal,
+  ): MaybePromise<Uint8Array> {
+    if (this.eofmode.on && offset > 0) return new Uint8Array(0);
+    return this.nextRecord(fid, count, signal);
+  }
+
+  /** The fid's next record (at most `count` bytes), blocking while there is none. */
+  protected abstract nextRecord(
+    fid: FidContext,
+    count: number,
+    signal: AbortSignal,
+  ): MaybePromise<Uint8Array>;
+}
+
 interface EventQueue {
   records: Uint8Array[];
   wake?: () => void;
@@ -48,14 +94,10 @@ interface EventQueue {
  * Linux note (docs/protocol/9p.md §10): a plain read(2) loops until its buffer is full, so readers
  * should use O_NONBLOCK or a buffer of one record.
  */
-export class EventFile extends File {
+export class EventFile extends StreamFile {
   private readonly queues = new Set<EventQueue>();
   /** Records kept per reader before the oldest are dropped (bounded memory for slow readers). */
   maxQueued = 1024;
-
-  constructor(name: string, mode = 0o444, uid?: string) {
-    super(name, mode, uid);
-  }
   /** Delivers a record to every current reader. */
   post(record: string | Uint8Array): void {
     const r = typeof record === 'string' ? Buffer.from(record) : record;
@@ -81,79 +123,45 @@ export class EventFile extends File {
     const q = fid.aux as EventQueue | undefined;
     if (q) this.queues.delete(q);
   }
-  override async read(
+  protected override async nextRecord(
     fid: FidContext,
-    _offset: number,
     count: number,
     signal: AbortSignal,
   ): Promise<Uint8Array> {
     const q = fid.aux as EventQueue;
     while (q.records.length === 0) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
+      await abortableWait(signal, (wake) => {
+        q.wake = wake;
+        return () => {
           q.wake = undefined;
-          reject(signal.reason ?? p9err(Errno.EINTR));
         };
-        if (signal.aborted) return onAbort();
-        q.wake = () => {
-          q.wake = undefined;
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
     return q.records.shift()!.subarray(0, count);
   }
 }
 
-/** Splits a command line into fields: whitespace-separated, single quotes group ('' is a quote). */
-export function tokenize(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    while (i < line.length && /\s/.test(line[i]!)) i++;
-    if (i >= line.length) break;
-    let field = '';
-    while (i < line.length && !/\s/.test(line[i]!)) {
-      if (line[i] === "'") {
-        i++;
-        for (;;) {
-          if (i >= line.length) throw p9err(Errno.EINVAL, 'unbalanced quote in control message');
-          if (line[i] === "'") {
-            if (line[i + 1] === "'") {
-              field += "'";
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          field += line[i++];
-        }
-      } else field += line[i++];
-    }
-    out.push(field);
-  }
-  return out;
-}
-
-export type CtlCommand = (args: string[], fid: FidContext) => MaybePromise<void>;
+/** A CtlFile's command: its handler gets the arguments and the writing fid. */
+export type CtlCommand = Command<FidContext>;
 
 /**
- * A control file: each line written is `command args…`; an unknown command or a handler's
- * exception fails the write (EINVAL "unknown control message" / the handler's error), which is how
- * Plan 9 ctl files report errors. Reading returns `describe()`, regenerated at open.
+ * A control file: each line written is `command args…`, looked up in a command table; an unknown
+ * command, a wrong argument count or a handler's exception fails the write (EINVAL
+ * `unknown control message: "line"`, `bad # args to command: "line"`, or the handler's error),
+ * which is how Plan 9 ctl files report errors. Reading returns `describe()`, regenerated at open.
  */
 export class CtlFile extends File {
+  readonly commands: CommandTable<FidContext>;
+
   constructor(
     name: string,
-    private readonly commands: Record<string, CtlCommand>,
+    commands: readonly CtlCommand[] | CommandTable<FidContext>,
     private readonly describe: () => string = () => '',
     mode = 0o644,
     uid?: string,
   ) {
     super(name, mode, uid);
+    this.commands = commands instanceof CommandTable ? commands : new CommandTable(commands);
   }
   override open(fid: FidContext): void {
     if (canRead(fid.mode)) fid.aux = Buffer.from(this.describe());
@@ -162,14 +170,7 @@ export class CtlFile extends File {
     return readBuf((fid.aux as Uint8Array | undefined) ?? new Uint8Array(0), offset, count);
   }
   override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
-    for (const line of Buffer.from(data).toString('utf8').split('\n')) {
-      const fields = tokenize(line);
-      if (fields.length === 0) continue;
-      const [name, ...args] = fields as [string, ...string[]];
-      const cmd = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
-      if (!cmd) throw p9err(Errno.EINVAL, `unknown control message "${name}"`);
-      await cmd(args, fid);
-    }
+    await this.commands.runLines(Buffer.from(data).toString('utf8'), fid);
     return data.length;
   }
 }

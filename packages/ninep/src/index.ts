@@ -3,6 +3,7 @@
  */
 export * from './attrs.js';
 export * from './client.js';
+export * from './cmdtab.js';
 export {
   type Dirent,
   decode,
@@ -15,14 +16,18 @@ export {
   readHeader,
   statSize,
 } from './codec.js';
-export { Connection, type ConnectionStats, type ReplyBody, type Request } from './connection.js';
+export { Connection, type ConnectionStats } from './connection.js';
 export * from './constants.js';
 export * from './dial.js';
 export * from './errors.js';
+export { ExclusiveUse, Fid } from './fid.js';
 export { Framer, FrameTooLarge } from './framer.js';
 export * from './helpers.js';
 export * from './messages.js';
-export { Fid } from './operations.js';
+export type { ResolvedServerOptions } from './options.js';
 export * from './ramfs.js';
+export type { ReplyBody, Request } from './request.js';
 export * from './server.js';
+export type { Session } from './session.js';
 export * from './tree.js';
+export * from './wait.js';

@@ -12,7 +12,6 @@ import {
   statOf,
 } from './attrs.js';
 import { direntSize, encodeDirent, encodeStat } from './codec.js';
-import type { Connection, ReplyBody, Request } from './connection.js';
 import {
   AT_REMOVEDIR,
   DMDIR,
@@ -25,71 +24,32 @@ import {
   V9FS_MAGIC,
 } from './constants.js';
 import { Errno, type NinepError, p9err } from './errors.js';
+import { Fid } from './fid.js';
 import type { Message, MessageName, Qid } from './messages.js';
+import type { ReplyBody, Request } from './request.js';
+import type { Session } from './session.js';
 import {
   accessBits,
   canRead,
   canWrite,
   Dir,
-  type FidContext,
-  File,
+  type File,
   type Node,
   type OpenMode,
   permits,
   type User,
 } from './tree.js';
 
-/** Nodes open through an exclusive-use (DMEXCL) fid, server-wide. */
-const exclusiveOpen = new WeakSet<Node>();
+export type Handler = (c: Session, m: Message, req: Request) => ReplyBody | Promise<ReplyBody>;
+type H<N extends MessageName> = (c: Session, m: Message<N>, req: Request) => ReplyBody | Promise<ReplyBody>;
 
-/** The server's record of one fid. */
-export class Fid implements FidContext {
-  mode: OpenMode | null = null;
-  aux: unknown;
-  /** 9P2000/.u directory read cursor: snapshot, next entry, next byte offset. */
-  dirList?: Node[];
-  dirIndex = 0;
-  dirOffset = 0;
-
-  constructor(
-    public node: Node,
-    readonly user: User,
-    /** The attach root: `..` stops here. */
-    readonly root: Dir,
-  ) {}
-
-  clone(): Fid {
-    return new Fid(this.node, this.user, this.root);
-  }
-
-  /** Clunk: the node's clunk handler, ORCLOSE removal, exclusive-use release. */
-  async release(): Promise<void> {
-    const { node, mode } = this;
-    if (!mode) return;
-    this.mode = null;
-    if (node instanceof File && node.exclusive) exclusiveOpen.delete(node);
-    try {
-      await node.clunk(this);
-    } finally {
-      if (mode.removeOnClose && node.parent) await node.parent.remove(node, this);
-    }
-  }
-}
-
-export type Handler = (c: Connection, m: Message, req: Request) => ReplyBody | Promise<ReplyBody>;
-type H<N extends MessageName> = (
-  c: Connection,
-  m: Message<N>,
-  req: Request,
-) => ReplyBody | Promise<ReplyBody>;
-
-function fidOf(c: Connection, fid: number): Fid {
+function fidOf(c: Session, fid: number): Fid {
   const f = c.fids.get(fid);
   if (!f) throw p9err(Errno.EBADF, 'fid unknown or out of range');
   return f;
 }
 
-function checkNewFid(c: Connection, fid: number): void {
+function checkNewFid(c: Session, fid: number): void {
   if (fid === NOFID) throw p9err(Errno.EBADF, 'fid unknown or out of range');
   if (c.fids.has(fid)) throw p9err(Errno.EBADF, 'fid already in use');
 }
@@ -109,33 +69,30 @@ function validName(name: string): void {
     throw p9err(Errno.EINVAL, `illegal name "${name}"`);
 }
 
-function need(c: Connection, node: Node, user: User, bits: number): void {
+function need(c: Session, node: Node, user: User, bits: number): void {
   if (c.options.permissions !== false && !permits(node, user, bits)) throw p9err(Errno.EACCES);
 }
 
-async function openFid(c: Connection, f: Fid, mode: OpenMode): Promise<Qid> {
+async function openFid(c: Session, f: Fid, mode: OpenMode): Promise<Qid> {
   if (f.mode) throw p9err(Errno.EBADF, 'fid already open');
   const { node } = f;
   if (node.isDir && (mode.access !== OREAD || mode.truncate)) throw p9err(Errno.EISDIR);
   need(c, node, f.user, accessBits(mode));
   if (mode.removeOnClose && node.parent) need(c, node.parent, f.user, 2);
-  if (node instanceof File && node.exclusive) {
-    if (exclusiveOpen.has(node)) throw p9err(Errno.EAGAIN, 'exclusive use file already open');
-    exclusiveOpen.add(node);
-  }
+  c.exclusive.claim(node);
   f.mode = mode;
   f.dirList = undefined;
   try {
     await node.open(f, mode);
   } catch (err) {
     f.mode = null;
-    if (node instanceof File && node.exclusive) exclusiveOpen.delete(node);
+    c.exclusive.release(node);
     throw err;
   }
   return node.qid;
 }
 
-async function createIn(c: Connection, f: Fid, name: string, perm: number): Promise<Node> {
+async function createIn(c: Session, f: Fid, name: string, perm: number): Promise<Node> {
   const dir = dirOf(f);
   validName(name);
   need(c, dir, f.user, 2);
@@ -143,7 +100,7 @@ async function createIn(c: Connection, f: Fid, name: string, perm: number): Prom
   return dir.create(name, perm >>> 0, f);
 }
 
-async function walk(c: Connection, m: Message<'Twalk'>, req: Request): Promise<ReplyBody> {
+async function walk(c: Session, m: Message<'Twalk'>, req: Request): Promise<ReplyBody> {
   const f = fidOf(c, m.fid);
   if (m.newfid !== m.fid) checkNewFid(c, m.newfid);
   // Walking an open fid to a new fid is allowed (Linux does it); in place it would lose the open state.
@@ -181,7 +138,7 @@ async function walk(c: Connection, m: Message<'Twalk'>, req: Request): Promise<R
   return { type: 'Rwalk', qids };
 }
 
-async function dirRead(c: Connection, f: Fid, offset: number, count: number): Promise<Uint8Array> {
+async function dirRead(c: Session, f: Fid, offset: number, count: number): Promise<Uint8Array> {
   const dir = f.node as Dir;
   if (offset === 0) {
     f.dirList = await dir.list(f);
@@ -205,7 +162,7 @@ async function dirRead(c: Connection, f: Fid, offset: number, count: number): Pr
   return Buffer.concat(parts, size);
 }
 
-async function readdir(c: Connection, m: Message<'Treaddir'>): Promise<ReplyBody> {
+async function readdir(c: Session, m: Message<'Treaddir'>): Promise<ReplyBody> {
   const f = fidOf(c, m.fid);
   const dir = dirOf(f);
   if (!canRead(f.mode)) throw p9err(Errno.EBADF, 'fid not open for reading');
@@ -231,7 +188,7 @@ function userOf(m: { uname: string; nUname?: number }): User {
   return { uname: m.uname, nUname: m.nUname ?? NONUNAME };
 }
 
-function attachRoot(c: Connection, m: Message<'Tattach'>): Dir | Promise<Dir> {
+function attachRoot(c: Session, m: Message<'Tattach'>): Dir | Promise<Dir> {
   const { root } = c.options;
   return typeof root === 'function'
     ? root({ uname: m.uname, aname: m.aname, nUname: m.nUname ?? NONUNAME })
@@ -252,7 +209,7 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     if (m.afid !== NOFID) throw p9err(Errno.EBADF, 'unknown afid: authentication not required');
     const done = (root: Dir): ReplyBody => {
       checkNewFid(c, m.fid);
-      c.fids.set(m.fid, new Fid(root, userOf(m), root));
+      c.fids.set(m.fid, new Fid(root, userOf(m), root, c.exclusive));
       return { type: 'Rattach', qid: root.qid };
     };
     const root = attachRoot(c, m);

@@ -9,37 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Connection } from './connection.js';
-import { DIALECTS, type Dialect } from './constants.js';
+import { DIALECTS } from './constants.js';
 import { type DialAddress, formatDial, parseDial } from './dial.js';
-import type { Message, MessageFields } from './messages.js';
-import type { Dir } from './tree.js';
+import { ExclusiveUse } from './fid.js';
+import type { ResolvedServerOptions, ServerOptions } from './options.js';
 
-export interface AttachInfo {
-  uname: string;
-  aname: string;
-  nUname: number;
-}
-
-export interface ServerOptions {
-  /** The tree served to every attach, or a function choosing (or refusing, by throwing) one per attach. */
-  root: Dir | ((a: AttachInfo) => Dir | Promise<Dir>);
-  /** Largest msize granted (default 1 MiB; a client asking for less gets what it asked). */
-  msize?: number;
-  /** Dialects offered (default all three). */
-  dialects?: Dialect[];
-  /** Requests in flight per connection before new ones get EAGAIN (default 1024; Tflush never counts). */
-  maxOutstanding?: number;
-  /** How long a flushed request may take to notice its AbortSignal before the Rflush goes out anyway. */
-  flushGraceMs?: number;
-  /** Plan 9 permission checks against the attach user (default true). */
-  permissions?: boolean;
-  /** Figures for Rstatfs (`df`). */
-  statfs?: () => Partial<MessageFields['Rstatfs']>;
-  /** Diagnostics (malformed frames, dropped connections). */
-  log?: (line: string) => void;
-  /** Every message in and out, for debugging and golden traces. */
-  trace?: (dir: '<-' | '->', msg: Message) => void;
-}
+export type { AttachInfo, ServerOptions } from './options.js';
 
 export interface ListenOptions {
   /** Unix socket mode (default 0o600). */
@@ -69,13 +44,10 @@ export function runtimeDir(): string {
 }
 
 export class NinepServer {
-  readonly options: ServerOptions & {
-    msize: number;
-    maxOutstanding: number;
-    flushGraceMs: number;
-    dialects: Dialect[];
-  };
+  readonly options: ResolvedServerOptions;
   readonly connections = new Set<Connection>();
+  /** DMEXCL files open through this server's fids (another server serving the same tree has its own). */
+  readonly exclusive = new ExclusiveUse();
   private readonly listeners = new Set<Server>();
 
   constructor(options: ServerOptions) {
@@ -90,7 +62,7 @@ export class NinepServer {
 
   /** Serves one already-open stream (a socket, a pipe pair, stdin/stdout). */
   serve(input: Readable, output: Writable = input as unknown as Writable): Connection {
-    const c = new Connection(this.options, input, output);
+    const c = new Connection(this.options, input, output, this.exclusive);
     this.connections.add(c);
     c.onClose(() => this.connections.delete(c));
     return c;

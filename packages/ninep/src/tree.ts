@@ -8,11 +8,16 @@ import { DMAPPEND, DMDIR, DMEXCL, NONUNAME, OREAD, QTDIR } from './constants.js'
 import { Errno, p9err } from './errors.js';
 import type { Qid } from './messages.js';
 
-let lastQidPath = 0n;
-/** A new server-wide unique qid.path (a removed-then-recreated file never reuses one). */
-export function newQidPath(): bigint {
-  lastQidPath += 1n;
-  return lastQidPath;
+/**
+ * Hands out a tree's qid paths: each one once, so a removed-then-recreated file never reuses one.
+ * A tree's root owns the allocator its nodes draw from; nothing is shared between trees.
+ */
+export class QidAllocator {
+  private last = 0n;
+  next(): bigint {
+    this.last += 1n;
+    return this.last;
+  }
 }
 
 /** Who is asking: the attach's user, inherited by every fid walked from it. */
@@ -55,7 +60,6 @@ export type MaybePromise<T> = T | Promise<T>;
 /** A file or directory. Times are seconds since the epoch. */
 export abstract class Node {
   parent: Dir | undefined;
-  readonly qidPath = newQidPath();
   version = 0;
   atime: number;
   mtime: number;
@@ -73,6 +77,26 @@ export abstract class Node {
   ) {
     this.atime = this.mtime = Math.floor(Date.now() / 1000);
     this.muid = uid;
+  }
+
+  private assignedQidPath: bigint | undefined;
+  /** Made when this node is a tree's root (or alone) and some node below asks for a qid path. */
+  private ownQids: QidAllocator | undefined;
+
+  /**
+   * qid.path: drawn from the tree's allocator the first time it is asked for, then the node's for
+   * life (moves and renames keep it). A node proxying another file system may override this getter
+   * to give that system's own stable ids.
+   */
+  get qidPath(): bigint {
+    this.assignedQidPath ??= this.qids.next();
+    return this.assignedQidPath;
+  }
+  /** The allocator of the tree this node is in: its root's. */
+  get qids(): QidAllocator {
+    if (this.parent) return this.parent.qids;
+    this.ownQids ??= new QidAllocator();
+    return this.ownQids;
   }
 
   get isDir(): boolean {

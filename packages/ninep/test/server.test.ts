@@ -39,12 +39,16 @@ function makeTree() {
   root.add(
     new CtlFile(
       'ctl',
-      {
-        say: (args) => void ctlLog.push(args),
-        fail: () => {
-          throw new Error('it failed');
+      [
+        { name: 'say', run: (args) => void ctlLog.push(args) },
+        {
+          name: 'fail',
+          args: 0,
+          run: () => {
+            throw new Error('it failed');
+          },
         },
-      },
+      ],
       () => 'commands: say fail\n',
       0o666,
       'glenda',
@@ -311,7 +315,10 @@ describe('open, read, write', () => {
     ).toMatchObject({ type: 'Rerror', ename: 'it failed' });
     expect(
       await p.rpc({ type: 'Twrite', tag: 4, fid: 1, offset: 0n, data: Buffer.from('bogus 1') }),
-    ).toMatchObject({ type: 'Rerror', ename: 'unknown control message "bogus"' });
+    ).toMatchObject({ type: 'Rerror', ename: 'unknown control message: "bogus 1"' });
+    expect(
+      await p.rpc({ type: 'Twrite', tag: 4, fid: 1, offset: 0n, data: Buffer.from('fail now') }),
+    ).toMatchObject({ type: 'Rerror', ename: 'bad # args to command: "fail now"' });
     const r = await p.rpc({ type: 'Tread', tag: 4, fid: 1, offset: 0n, count: 100 });
     expect(r.type === 'Rread' && Buffer.from(r.data).toString()).toBe('commands: say fail\n');
   });

@@ -1,0 +1,42 @@
+/**
+ * What a server is configured with, shared by the server, its connections and the request
+ * handlers (a leaf module: it imports only types, so none of those modules import each other for it).
+ */
+import type { Dialect } from './constants.js';
+import type { Message, MessageFields } from './messages.js';
+import type { Dir } from './tree.js';
+
+export interface AttachInfo {
+  uname: string;
+  aname: string;
+  nUname: number;
+}
+
+export interface ServerOptions {
+  /** The tree served to every attach, or a function choosing (or refusing, by throwing) one per attach. */
+  root: Dir | ((a: AttachInfo) => Dir | Promise<Dir>);
+  /** Largest msize granted (default 1 MiB; a client asking for less gets what it asked). */
+  msize?: number;
+  /** Dialects offered (default all three). */
+  dialects?: Dialect[];
+  /** Requests in flight per connection before new ones get EAGAIN (default 1024; Tflush never counts). */
+  maxOutstanding?: number;
+  /** How long a flushed request may take to notice its AbortSignal before the Rflush goes out anyway. */
+  flushGraceMs?: number;
+  /** Plan 9 permission checks against the attach user (default true). */
+  permissions?: boolean;
+  /** Figures for Rstatfs (`df`). */
+  statfs?: () => Partial<MessageFields['Rstatfs']>;
+  /** Diagnostics (malformed frames, dropped connections). */
+  log?: (line: string) => void;
+  /** Every message in and out, for debugging and golden traces. */
+  trace?: (dir: '<-' | '->', msg: Message) => void;
+}
+
+/** Server options with their defaults filled in, as a connection sees them. */
+export type ResolvedServerOptions = ServerOptions & {
+  msize: number;
+  maxOutstanding: number;
+  flushGraceMs: number;
+  dialects: Dialect[];
+};
