@@ -15,6 +15,7 @@
  * a host command waits at most about a second. Both are options.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type BackdoorPort,
   resetReply,
@@ -218,15 +219,7 @@ const EMPTY = Buffer.alloc(0);
 const OK = Buffer.from(TCLO_SUCCESS);
 const RESET = Buffer.from(TcloCommand.RESET);
 
+/** Waits `ms`, or less when `signal` aborts (the loop is stopping); never rejects. */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }
