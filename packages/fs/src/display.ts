@@ -4,10 +4,10 @@
  * guest write `size`/`resize`/`current` makes it `current`). docs/protocol/tree.md.
  */
 import { type BackdoorPort, getScreenSize } from '@vmw9/backdoor';
-import { CommandError, CommandTable, type EofMode, type FidContext, StreamFile } from 'ninep';
+import { CommandError, CommandTable, type EofMode, type FidContext } from 'ninep';
 import { hostError } from './errors.js';
 import { wctlRecord } from './format.js';
-import { Watched } from './text.js';
+import { Watched, WatchedFile } from './text.js';
 
 export interface DisplaySize {
   w: number;
@@ -35,7 +35,7 @@ export class Display {
 
 const count = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
 
-export class WctlFile extends StreamFile {
+export class WctlFile extends WatchedFile<DisplaySize> {
   // rio answers every malformed wctl line `unknown control message`, whatever was wrong with it.
   private readonly commands = new CommandTable<void>(
     [
@@ -74,8 +74,8 @@ export class WctlFile extends StreamFile {
     super('wctl', 0o664, undefined, eofmode);
   }
 
-  override open(fid: FidContext): void {
-    fid.aux = { seen: -1 };
+  protected override get watched(): Watched<DisplaySize> {
+    return this.display.size;
   }
 
   protected override async nextRecord(
@@ -93,8 +93,11 @@ export class WctlFile extends StreamFile {
         throw hostError(e);
       }
     }
-    const v = await size.readNext(fid.aux as { seen: number }, signal);
-    return Buffer.from(wctlRecord(v.w, v.h, v.state)).subarray(0, count);
+    return super.nextRecord(fid, count, signal);
+  }
+
+  protected override record(v: DisplaySize): string {
+    return wctlRecord(v.w, v.h, v.state);
   }
 
   override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {

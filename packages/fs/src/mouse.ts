@@ -5,20 +5,11 @@
  * first use; otherwise GETPTRLOCATION polling (position only). Polling runs only while a reader waits.
  */
 import { type BackdoorPort, getPointer, getScreenSize, setPointer, VmMouseDevice } from '@vmw9/backdoor';
-import {
-  CommandError,
-  CommandTable,
-  type EofMode,
-  Errno,
-  type FidContext,
-  File,
-  p9err,
-  StreamFile,
-} from 'ninep';
+import { CommandError, CommandTable, type EofMode, Errno, type FidContext, File, p9err } from 'ninep';
 import { badArg, hostError } from './errors.js';
 import { mouseRecord, parseMouseWrite, plan9Buttons, pointerRecord } from './format.js';
 import type { Counters } from './stats.js';
-import { SnapshotFile, Watched } from './text.js';
+import { SnapshotFile, Watched, WatchedFile } from './text.js';
 
 export interface MouseState {
   x: number;
@@ -122,7 +113,7 @@ export class MouseSource {
 }
 
 /** The 49-byte /dev/mouse file. First read returns at once; later reads block for a change. */
-export class MouseFile extends StreamFile {
+export class MouseFile extends WatchedFile<MouseState> {
   constructor(
     private readonly src: MouseSource,
     private readonly port: BackdoorPort,
@@ -133,8 +124,16 @@ export class MouseFile extends StreamFile {
     super('mouse', 0o666, undefined, eofmode);
   }
 
+  protected override get watched(): Watched<MouseState> {
+    return this.src.state;
+  }
+
   override open(fid: FidContext): void {
     fid.aux = { seen: -1, resizeSeen: this.display.resizes };
+    this.src.ensurePolling();
+  }
+
+  protected override onWait(): void {
     this.src.ensurePolling();
   }
 
@@ -143,15 +142,19 @@ export class MouseFile extends StreamFile {
     count: number,
     signal: AbortSignal,
   ): Promise<Uint8Array> {
-    const a = fid.aux as { seen: number; resizeSeen: number };
     if (this.src.mode === 'off') throw p9err(Errno.EIO, 'the pointer is off (mousectl)');
-    const v = await this.src.state.readNext(a, signal, () => this.src.ensurePolling());
+    return super.nextRecord(fid, count, signal);
+  }
+
+  protected override record(v: MouseState, fid: FidContext): string {
+    // The first record after a display resize is an `r` (Plan 9's mouse(3)).
+    const a = fid.aux as { seen: number; resizeSeen: number };
     let type: 'm' | 'r' = 'm';
     if (a.resizeSeen !== this.display.resizes) {
       a.resizeSeen = this.display.resizes;
       type = 'r';
     }
-    return Buffer.from(mouseRecord(type, v.x, v.y, v.buttons, v.msec)).subarray(0, count);
+    return mouseRecord(type, v.x, v.y, v.buttons, v.msec);
   }
 
   override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {

@@ -4,12 +4,13 @@
  * answers it through the agent. docs/protocol/tree.md.
  */
 import type { PowerStateName } from '@vmw9/rpc';
-import { CommandTable, type EofMode, Errno, type FidContext, p9err, StreamFile } from 'ninep';
+import { CommandTable, type EofMode, Errno, type FidContext, p9err } from 'ninep';
 import type { FsServices } from './services.js';
-import { Watched } from './text.js';
+import { Watched, WatchedFile } from './text.js';
 
-export class PowerFile extends StreamFile {
+export class PowerFile extends WatchedFile<PowerStateName | 'none'> {
   readonly request = new Watched<PowerStateName | 'none'>('none');
+  protected readonly watched = this.request;
   private readonly commands = new CommandTable<void>(
     ['ok', 'fail'].map((name) => ({ name, run: (args: string[]) => this.answer(name === 'ok', args) })),
   );
@@ -26,17 +27,8 @@ export class PowerFile extends StreamFile {
     this.request.set(state);
   }
 
-  override open(fid: FidContext): void {
-    fid.aux = { seen: -1 };
-  }
-
-  protected override async nextRecord(
-    fid: FidContext,
-    count: number,
-    signal: AbortSignal,
-  ): Promise<Uint8Array> {
-    const v = await this.request.readNext(fid.aux as { seen: number }, signal);
-    return Buffer.from(`${v}\n`).subarray(0, count);
+  protected override record(v: PowerStateName | 'none'): string {
+    return `${v}\n`;
   }
 
   override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {

@@ -4,7 +4,7 @@
  * snapshot, and a read past its end is EOF, so `cat` terminates and `dd` sees stable records.
  * A host failure is the read's error, never invented data.
  */
-import { abortableWait, type FidContext, File, type MaybePromise, readBuf } from 'ninep';
+import { abortableWait, type FidContext, File, type MaybePromise, readBuf, StreamFile } from 'ninep';
 import { hostError } from './errors.js';
 
 /** A file of text from the host, with the fixed-string read rules above; subclasses say what the text is. */
@@ -87,5 +87,31 @@ export class Watched<T> {
     const v = cursor.seen < 0 ? this.current : await this.next(cursor.seen, signal, onWait);
     cursor.seen = this.seq;
     return v;
+  }
+}
+
+/**
+ * An event file over a Watched value (docs/protocol/tree.md §1): a fid's first read gets the value
+ * at once, each later read waits for the next change; a record is one read. Subclasses say how a
+ * value reads (`record`) and may start a poller while a reader waits (`onWait`).
+ */
+export abstract class WatchedFile<T> extends StreamFile {
+  protected abstract readonly watched: Watched<T>;
+  /** The record a value reads as. */
+  protected abstract record(value: T, fid: FidContext): string;
+  /** Called while a reader waits (pollers run only then). */
+  protected onWait(): void {}
+
+  override open(fid: FidContext): void {
+    fid.aux = { seen: -1 };
+  }
+
+  protected override async nextRecord(
+    fid: FidContext,
+    count: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> {
+    const v = await this.watched.readNext(fid.aux as { seen: number }, signal, () => this.onWait());
+    return Buffer.from(this.record(v, fid)).subarray(0, count);
   }
 }
