@@ -17,7 +17,7 @@ import {
   type ServedTree,
   serveVmwareTree,
 } from '@vmw9/fs';
-import { RpciClient, log as rpcLog, setCapability, TcloLoop, type TraceSink } from '@vmw9/rpc';
+import { escapeBytes, RpciClient, log as rpcLog, setCapability, TcloLoop, type TraceSink } from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
 import { parseDial } from 'ninep/dial';
 import type { Logger } from 'pino';
@@ -157,7 +157,8 @@ export class Agent {
       this.logger.warn({ app, err: e.message }, 'the TCLO channel failed; reopening it'),
     );
     loop.on('unknown', (raw: Buffer) => {
-      const text = printable(raw);
+      // One line whatever the bytes: escaped as the trace shows them, at most 200 of them.
+      const text = escapeBytes(raw.subarray(0, 200)) + (raw.length > 200 ? '…' : '');
       this.logger.info({ app, command: text }, 'the host sent a command no service answers');
       this.hub.publish({ type: 'note', line: `tclo ${text}` });
     });
@@ -281,14 +282,4 @@ export class Agent {
     await this.transport.close().catch(() => undefined);
     this.logger.info('stopped');
   }
-}
-
-/** A host command as one line of text: at most 200 characters, control characters escaped. */
-function printable(raw: Buffer): string {
-  const text = raw.subarray(0, 200).toString('utf8');
-  const shown = text.replace(
-    /[\x00-\x1f\x7f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-  return raw.length > 200 ? `${shown}…` : shown;
 }

@@ -163,7 +163,7 @@ describe('the tree', () => {
     const seen = await readEventUntil(c, 'events', /^tclo Frobnicate/m, () =>
       s.host.tclo.queueCommand(Buffer.from('Frobnicate a\nb\x01')),
     );
-    expect(seen).toMatch(/^tclo Frobnicate a\\x0ab\\x01$/m);
+    expect(seen).toMatch(/^tclo Frobnicate a\\nb\\x01$/m);
     const reply = await waitFor('the reply', () =>
       s.host.tclo.replies.find((r) => r.command === 'Frobnicate a\nb\x01'),
     );
