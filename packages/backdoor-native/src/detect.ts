@@ -101,7 +101,9 @@ export function cpuInfo(binding: NativeBinding): CpuInfo {
   b.writeUInt32LE(l[2]!, 4);
   b.writeUInt32LE(l[3]!, 8);
   const signature = b.toString('latin1').replace(/\0+$/, '');
-  return { hypervisorBit, signature, hypervisor: KNOWN[signature] ?? null };
+  // Signatures are padded to 12 bytes with NULs or blanks (bhyve's is "bhyve bhyve ").
+  const name = signature.trimEnd();
+  return { hypervisorBit, signature, hypervisor: KNOWN[name] ?? null };
 }
 
 function readDmi(field: string): string | null {
@@ -154,8 +156,9 @@ export function detect(opts: DetectOptions = {}): Detection {
   });
 
   if (!forced) {
-    if (cpu.signature !== null && REFUSED[cpu.signature]) {
-      const name = REFUSED[cpu.signature]!;
+    const refused = cpu.signature === null ? undefined : REFUSED[cpu.signature.trimEnd()];
+    if (refused) {
+      const name = refused;
       return result(
         false,
         `hypervisor:${name}`,

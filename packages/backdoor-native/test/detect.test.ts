@@ -93,6 +93,16 @@ describe('detect', () => {
     });
   });
 
+  it('names a hypervisor whose signature is padded with blanks (bhyve), and probes it safely', () => {
+    const { b, calls } = fakeBinding({ signature: 'bhyve bhyve ' });
+    expect(detect({ binding: b, env })).toMatchObject({
+      available: false,
+      reason: 'fault:SIGSEGV',
+      cpu: { signature: 'bhyve bhyve ', hypervisor: 'bhyve' },
+    });
+    expect(calls.probe).toBe(1);
+  });
+
   it('force probes even on KVM, by option or VMW9_BACKDOOR=force', () => {
     for (const opts of [{ force: true, env }, { env: { VMW9_BACKDOOR: 'force' } }]) {
       const { b, calls } = fakeBinding({ signature: 'KVMKVMKVM' });
