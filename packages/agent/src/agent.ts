@@ -8,7 +8,7 @@
  * channel is recovered underneath it (RpciClient and TcloLoop reopen their channels).
  */
 import { existsSync } from 'node:fs';
-import { TcloCommand } from '@vmw9/backdoor';
+import { TCLO_SUCCESS, TcloCommand } from '@vmw9/backdoor';
 import {
   buildVmwareTree,
   type FsServices,
@@ -156,6 +156,11 @@ export class Agent {
     loop.on('error', (e: Error) =>
       this.logger.warn({ app, err: e.message }, 'the TCLO channel failed; reopening it'),
     );
+    loop.on('command', (text: string, reply: string) => {
+      const sp = text.indexOf(' ');
+      const command = sp < 0 ? text : text.slice(0, sp);
+      this.hub.publish({ type: 'command', app, command, ok: reply.startsWith(TCLO_SUCCESS) });
+    });
     loop.on('unknown', (raw: Buffer) => {
       // One line whatever the bytes: escaped as the trace shows them, at most 200 of them.
       const text = escapeBytes(raw.subarray(0, 200)) + (raw.length > 200 ? '…' : '');

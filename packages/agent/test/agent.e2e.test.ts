@@ -156,6 +156,24 @@ describe('the tree', () => {
     );
   });
 
+  it('stats counts the TCLO commands the agent answered', async () => {
+    const s = await startOnSim();
+    await handshake(s.host);
+    const c = await s.client();
+    const read = async () =>
+      Number(
+        Buffer.from(await c.readFile('/stats'))
+          .toString()
+          .trim()
+          .split(/\s+/)[4],
+      );
+    const first = await read();
+    // reset, ping and Capabilities_Register at least, by the time the handshake is answered.
+    expect(first).toBeGreaterThanOrEqual(3);
+    s.host.tclo.queueCommand('Resolution_Set 800 600');
+    await waitFor('the command counted', async () => (await read()) > first);
+  });
+
   it('a host command no service answers is refused and announced in events as one line', async () => {
     const s = await startOnSim();
     await handshake(s.host);

@@ -17,7 +17,9 @@ export type HostEvent =
   /** The host asks for a power operation; `outcome` is absent while it runs. */
   | { type: 'power'; state: PowerStateName; outcome?: 'done' | 'failed' }
   /** A service's own announcement: one line for `events`, no newline. */
-  | { type: 'note'; line: string };
+  | { type: 'note'; line: string }
+  /** The host sent a TCLO command on an app channel and the agent answered it (`ok`: `OK …`). Counted, not announced. */
+  | { type: 'command'; app: string; command: string; ok: boolean };
 
 export type HostEventListener = (event: HostEvent) => void;
 
@@ -46,9 +48,11 @@ export class HostEventHub implements HostEventSource {
   }
 }
 
-/** The `events` line for an event (without the newline). */
-export function eventLine(e: HostEvent): string {
+/** The `events` line for an event (without the newline); null for an event that is only counted. */
+export function eventLine(e: HostEvent): string | null {
   switch (e.type) {
+    case 'command':
+      return null;
     case 'reset':
     case 'capabilities':
       return e.type;

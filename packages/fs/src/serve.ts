@@ -24,6 +24,11 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
     root: tree.root,
     permissions: false,
     ...(opts.log ? { log: opts.log } : {}),
+    // `stats` counts what the server sees (docs/protocol/tree.md §11).
+    observer: {
+      connection: () => tree.counters.add('connections'),
+      request: () => tree.counters.add('requests'),
+    },
   });
   const listen = opts.listen ?? formatDial({ net: 'unix', path: join(runtimeDir(), 'vmware.sock') });
   const listener = await server.listen(listen);

@@ -101,7 +101,9 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
   const onHostEvent = (e: HostEvent) => {
     if (e.type === 'resolution') display.hostRequest(e.width, e.height);
     else if (e.type === 'power' && e.outcome === undefined) power.hostRequest(e.state);
-    events.post(`${eventLine(e)}\n`);
+    else if (e.type === 'command') counters.add('tcloCommands');
+    const line = eventLine(e);
+    if (line !== null) events.post(`${line}\n`);
   };
   const unsubscribe = s.events?.subscribe(onHostEvent);
 

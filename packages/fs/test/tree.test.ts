@@ -14,6 +14,7 @@ import {
   DuplicateFileError,
   HostEventHub,
   type ServedTree,
+  STAT_FIELDS,
   serveVmwareTree,
 } from '../src/index.js';
 
@@ -284,6 +285,8 @@ describe('what an agent adds: typed host events and contributed files', () => {
       { type: 'note', line: 'hgfs ready' },
     ] as const) {
       const next = read();
+      // A TCLO command is counted (stats), never a line: the next line is the next event's.
+      events.publish({ type: 'command', app: 'toolbox', command: 'ping', ok: true });
       events.publish(e);
       await next;
     }
@@ -315,6 +318,35 @@ describe('what an agent adds: typed host events and contributed files', () => {
     expect(() => buildVmwareTree(host.services, { files: [new StatusFile('ctl', () => '')] })).toThrow(
       /already has a file named "ctl"/,
     );
+  });
+});
+
+describe('stats', () => {
+  const fields = async (c: NinepClient) => (await text(c, '/stats')).trim().split(/\s+/).map(Number);
+
+  it('every field moves when its event happens, in the documented order', async () => {
+    const { host, events, c } = await setup('9P2000');
+    const before = await fields(c);
+    // A restricted backdoor: a host call that fails, and an RPCI that fails with it.
+    host.faults.restricted = true;
+    await expect(text(c, '/info/uuid')).rejects.toThrow();
+    await expect(c.writeFile('/log', Buffer.from('refused\n'))).rejects.toThrow();
+    host.faults.restricted = false;
+    events.publish({ type: 'command', app: 'toolbox', command: 'ping', ok: true });
+    await text(c, '/snarf');
+    await c.writeFile('/snarf', Buffer.from('counted'));
+    const fid = await c.walk('/mouse');
+    await c.open(fid, 'r');
+    await c.read(fid, 0, 49);
+    host.mouse.event({ x: 0x100, y: 0x100 });
+    await c.read(fid, 0, 49);
+    await c.clunk(fid);
+    const other = await NinepClient.connect(served!.address);
+    other.close();
+    const after = await fields(c);
+    const stayed = STAT_FIELDS.filter((_, i) => after[i]! <= before[i]!);
+    expect(stayed).toEqual([]);
+    expect(after[STAT_FIELDS.indexOf('connections')]! - before[STAT_FIELDS.indexOf('connections')]!).toBe(1);
   });
 });
 

@@ -128,6 +128,7 @@ export class Connection implements Session {
     }
     this.options.trace?.('<-', msg);
     const t = msg as TMessage;
+    this.options.observer?.request?.(t.type);
     if (t.type === 'Tversion') {
       this.version(t);
       return;

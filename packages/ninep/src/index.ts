@@ -24,7 +24,7 @@ export { ExclusiveUse, Fid } from './fid.js';
 export { Framer, FrameTooLarge } from './framer.js';
 export * from './helpers.js';
 export * from './messages.js';
-export type { ResolvedServerOptions } from './options.js';
+export type { ResolvedServerOptions, ServerObserver } from './options.js';
 export * from './ramfs.js';
 export type { ReplyBody, Request } from './request.js';
 export * from './server.js';

@@ -3,7 +3,7 @@
  * handlers (a leaf module: it imports only types, so none of those modules import each other for it).
  */
 import type { Dialect } from './constants.js';
-import type { Message, MessageFields } from './messages.js';
+import type { Message, MessageFields, TMessage } from './messages.js';
 import type { Dir } from './tree.js';
 
 export interface AttachInfo {
@@ -31,6 +31,16 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Every message in and out, for debugging and golden traces. */
   trace?: (dir: '<-' | '->', msg: Message) => void;
+  /** Told of each connection served and each well-formed request received (e.g. for statistics). */
+  observer?: ServerObserver;
+}
+
+/** What a server reports as it works; every method is optional and must not throw. */
+export interface ServerObserver {
+  /** A client connected (or a stream began to be served). */
+  connection?(): void;
+  /** A request arrived and was decoded (Tversion and Tflush included). */
+  request?(type: TMessage['type']): void;
 }
 
 /** Server options with their defaults filled in, as a connection sees them. */

@@ -64,6 +64,7 @@ export class NinepServer {
   serve(input: Readable, output: Writable = input as unknown as Writable): Connection {
     const c = new Connection(this.options, input, output, this.exclusive);
     this.connections.add(c);
+    this.options.observer?.connection?.();
     c.onClose(() => this.connections.delete(c));
     return c;
   }
