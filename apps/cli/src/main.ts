@@ -18,6 +18,16 @@ interface Globals {
   trace?: boolean;
 }
 
+/** `vmw9 --version` (or `-V`), alone or with the global options: the `version` command. */
+function asksVersion(argv: string[]): boolean {
+  // argv is process.argv's shape: node, the script, then the words.
+  const words = argv.slice(2);
+  const rest = words.filter(
+    (a, i) => !['--json', '--trace', '--host'].includes(a) && words[i - 1] !== '--host',
+  );
+  return rest.length === 1 && (rest[0] === '--version' || rest[0] === '-V');
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code: number = Exit.OK;
   const program = new Command('vmw9')
@@ -32,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       '--trace',
       'print every GuestRPC message (rpc, info, log, serve) on standard error: channel, direction, size, first bytes',
     )
+    .option('-V, --version', 'print the version of vmw9 and of each layer (as the version command)')
     .showHelpAfterError()
     .exitOverride();
 
@@ -188,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('version')
-    .description('print the version of vmw9')
+    .description('print the version of vmw9 and of each layer')
     .action(() => {
       code = versionCommand(out());
     });
@@ -265,6 +276,7 @@ export async function main(argv: string[]): Promise<number> {
       code = await simCommand(out(), opts);
     });
 
+  if (asksVersion(argv)) return versionCommand(stdio(argv.includes('--json')));
   try {
     await program.parseAsync(argv);
     return code;

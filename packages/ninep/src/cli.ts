@@ -4,7 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { type FileInfo, NinepClient } from './client.js';
-import { DMDIR } from './constants.js';
+import { DIALECTS, type Dialect, DMDIR } from './constants.js';
+import { DialError, parseDial } from './dial.js';
 import { RemoteError } from './errors.js';
 
 export interface CommandIO {
@@ -13,9 +14,11 @@ export interface CommandIO {
   stderr: Writable;
 }
 
-export const NINEP_USAGE = `usage: 9p [-A|--aname NAME] ls|read|write|stat|create|rm ADDR PATH
+export const NINEP_USAGE = `usage: 9p [-A|--aname NAME] [-D|--dialect DIALECT] ls|read|write|stat|create|rm ADDR PATH
   ADDR  unix!PATH | tcp!HOST!PORT
   -A, --aname NAME  the tree to attach (default $NINEP_ANAME, else empty); diod needs its export path
+  -D, --dialect DIALECT  9P2000.u (default: its errors carry the server's text), 9P2000.L or 9P2000;
+                a server without the one asked for is asked for 9P2000.L, then 9P2000
   ls PATH       list a directory (or show one file), one line per entry
   read PATH     copy a file to stdout
   write PATH    replace a file's contents with stdin (creating it if needed)
@@ -40,26 +43,36 @@ async function readAll(s: Readable): Promise<Buffer> {
 }
 
 /**
- * Takes `-A NAME`, `--aname NAME` and `--aname=NAME` anywhere on the line (`--` ends options), as
- * plan9port's 9p takes -A; returns the remaining words, or null for a malformed option.
+ * The command asks for 9P2000.u first: like 9P2000 its errors carry the server's text (.L's carry
+ * only an errno), so `unknown control message` reaches the user, not just "Invalid argument".
  */
-function parseOptions(args: string[]): { argv: string[]; aname?: string } | null {
+const DEFAULT_CLI_DIALECT: Dialect = '9P2000.u';
+
+/**
+ * Takes `-A NAME`, `--aname NAME` and `--aname=NAME` anywhere on the line (`--` ends options), as
+ * plan9port's 9p takes -A, and `-D`/`--dialect` the same way; returns the remaining words, or null for a malformed option.
+ */
+function parseOptions(args: string[]): { argv: string[]; aname?: string; dialect: Dialect } | null {
   const argv: string[] = [];
   let aname: string | undefined;
+  let dialect: string = DEFAULT_CLI_DIALECT;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') {
       argv.push(...args.slice(i + 1));
       break;
     }
-    if (a === '-A' || a === '--aname') {
+    if (a === '-A' || a === '--aname' || a === '-D' || a === '--dialect') {
       if (i + 1 >= args.length) return null;
-      aname = args[++i]!;
+      if (a === '-A' || a === '--aname') aname = args[++i]!;
+      else dialect = args[++i]!;
     } else if (a.startsWith('--aname=')) aname = a.slice('--aname='.length);
+    else if (a.startsWith('--dialect=')) dialect = a.slice('--dialect='.length);
     else if (a.startsWith('-') && a.length > 1) return null;
     else argv.push(a);
   }
-  return aname === undefined ? { argv } : { argv, aname };
+  if (!DIALECTS.includes(dialect as Dialect)) return null;
+  return { argv, dialect: dialect as Dialect, ...(aname === undefined ? {} : { aname }) };
 }
 
 /**
@@ -92,9 +105,17 @@ export async function ninepCommand(args: string[], io: CommandIO): Promise<numbe
     io.stderr.write(NINEP_USAGE);
     return 2;
   }
+  try {
+    parseDial(addr);
+  } catch (e) {
+    // A malformed address is a usage error: one line saying what is wrong with it.
+    if (!(e instanceof DialError)) throw e;
+    io.stderr.write(`9p: ${e.message}\n`);
+    return 2;
+  }
   let client: NinepClient | undefined;
   try {
-    client = await NinepClient.connect(addr, { aname });
+    client = await NinepClient.connect(addr, { aname, version: parsed.dialect });
     switch (cmd) {
       case 'ls': {
         const info = await client.stat(path);

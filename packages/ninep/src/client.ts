@@ -30,10 +30,23 @@ import {
 import { parseDial } from './dial.js';
 import { Errno, errnoForText, errnoText, RemoteError } from './errors.js';
 import { Framer } from './framer.js';
-import type { Message, MessageName, Qid, RMessage, Stat, TMessage } from './messages.js';
+import {
+  LAYOUTS,
+  type Message,
+  type MessageName,
+  type Qid,
+  type RMessage,
+  type Stat,
+  type TMessage,
+} from './messages.js';
+
+const RLERROR_TYPE = LAYOUTS.get('Rlerror')!.id;
 
 export interface ClientOptions {
-  /** Dialect asked for; the server may answer with an older one (default 9P2000.L). */
+  /**
+   * Dialect asked for (default 9P2000.L); the server may answer with an older one, and one that
+   * answers `unknown` is asked for 9P2000.L, then 9P2000.
+   */
   version?: Dialect;
   /** msize proposed (default 1 MiB). */
   msize?: number;
@@ -78,6 +91,8 @@ export type OpenAccess = 'r' | 'w' | 'rw';
 
 export class NinepClient {
   dialect: Dialect = '9P2000';
+  /** A Tversion is outstanding (its refusal may come in another dialect's error message). */
+  private negotiating = false;
   msize = 8192;
   /** The attach fid: every path starts here. */
   rootFid = NOFID;
@@ -130,12 +145,23 @@ export class NinepClient {
 
   private async negotiate(): Promise<void> {
     const want = this.opts.version ?? '9P2000.L';
-    for (const version of want === '9P2000' ? [want] : [want, '9P2000']) {
-      const r = (await this.rpc(
-        { type: 'Tversion', msize: this.opts.msize ?? 1 << 20, version },
-        undefined,
-        NOTAG,
-      )) as Message<'Rversion'>;
+    // A server that does not speak the dialect asked for says `unknown`: try .L, then plain 9P2000.
+    const tries = [...new Set<Dialect>([want, want === '9P2000' ? want : '9P2000.L', '9P2000'])];
+    for (const version of tries) {
+      let r: Message<'Rversion'>;
+      this.negotiating = true;
+      try {
+        r = (await this.rpc(
+          { type: 'Tversion', msize: this.opts.msize ?? 1 << 20, version },
+          undefined,
+          NOTAG,
+        )) as Message<'Rversion'>;
+      } catch (e) {
+        if (e instanceof RemoteError) continue;
+        throw e;
+      } finally {
+        this.negotiating = false;
+      }
       if (r.version === 'unknown') continue;
       if (!DIALECTS.includes(r.version as Dialect)) throw new Error(`server answered version "${r.version}"`);
       this.dialect = r.version as Dialect;
@@ -169,7 +195,9 @@ export class NinepClient {
   private onFrame(frame: Buffer): void {
     let m: Message;
     try {
-      m = decode(frame, this.dialect);
+      // A .L-only server (diod) refuses a Tversion for another dialect with an Rlerror (type 7),
+      // which no other dialect has: read it as .L so negotiation can go on to 9P2000.L.
+      m = decode(frame, this.negotiating && frame[4] === RLERROR_TYPE ? '9P2000.L' : this.dialect);
     } catch (e) {
       this.fail(e as Error);
       return;

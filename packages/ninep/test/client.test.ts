@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CtlFile,
   createRamfs,
   DMDIR,
   EventFile,
@@ -19,6 +20,7 @@ import { runNinepCommand } from './support/run-command.js';
 
 const root = createRamfs('none');
 const events = root.add(new EventFile('events', 0o444));
+root.add(new CtlFile('ctl', [{ name: 'go', args: 0, run: () => undefined }]));
 const server = new NinepServer({ root, permissions: false });
 let addr: string;
 beforeAll(async () => {
@@ -88,9 +90,12 @@ describe('cli', () => {
     expect(await run(['write', addr, 'cli/a'], 'second')).toMatchObject({ code: 0 });
     expect((await run(['read', addr, 'cli/a'])).out).toBe('second');
     expect((await run(['ls', addr, 'cli'])).out).toMatch(/^-rw-r--r-- \S+ \S+ 6 \S+ a\n$/);
-    expect((await run(['stat', addr, 'cli/a'])).out).toMatch(
+    expect((await run(['-D', '9P2000.L', 'stat', addr, 'cli/a'])).out).toMatch(
       /qid path \d+ version \d+ type 0x0 {2}mode 0644 {2}dialect 9P2000\.L/,
     );
+    // By default the command asks for 9P2000.u, whose errors carry the server's text.
+    expect((await run(['stat', addr, 'cli/a'])).out).toMatch(/dialect 9P2000\.u\n$/);
+    expect((await run(['--dialect=9P2000', 'stat', addr, 'cli/a'])).out).toMatch(/dialect 9P2000\n$/);
     expect(await run(['rm', addr, 'cli'])).toMatchObject({
       code: 1,
       err: expect.stringMatching(/directory is not empty/),
@@ -98,6 +103,23 @@ describe('cli', () => {
     expect((await run(['rm', addr, 'cli/a'])).code).toBe(0);
     expect((await run(['read', addr, 'cli/a'])).err).toMatch(/file does not exist/);
     expect((await run(['frob', addr, 'x'])).code).toBe(2);
+    // Usage errors exit 2 with one line: a malformed address, an unknown dialect.
+    expect(await run(['ls', 'tcp!host', '/'])).toMatchObject({
+      code: 2,
+      err: '9p: dial string "tcp!host": port "host" is not 0..65535\n',
+    });
+    expect((await run(['-D', '9P2001', 'ls', addr, '/'])).code).toBe(2);
+  });
+
+  it("the server's own error text reaches the user through the default dialect", async () => {
+    expect(await run(['write', addr, 'ctl'], 'frobnicate now')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/unknown control message: "frobnicate now"/),
+    });
+    // Asked for .L, only the errno comes back (Rlerror has no text).
+    expect((await run(['-D', '9P2000.L', 'write', addr, 'ctl'], 'frobnicate now')).err).toMatch(
+      /Invalid argument \(errno 22\)/,
+    );
   });
 });
 

@@ -154,10 +154,45 @@ export async function timeCommand(o: Output, opts: HostOptions): Promise<number>
 }
 
 /** `vmw9 version`: this CLI's version and Node's. */
+/** The layers `vmw9 version` reports, in the order they stack. */
+const LAYERS = [
+  '@vmw9/backdoor',
+  '@vmw9/backdoor-native',
+  '@vmw9/msgchan',
+  '@vmw9/rpc',
+  'ninep',
+  '@vmw9/fs',
+  '@vmw9/vmx-sim',
+  '@vmw9/agent',
+] as const;
+
+/** vmw9's version and each layer's, as installed beside it (`not installed` when one is missing). */
 export function versionCommand(o: Output): number {
   const require = createRequire(import.meta.url);
   const pkg = require('../../package.json') as { version: string };
-  if (o.json) printJson(o, { vmw9: pkg.version, node: process.version });
-  else o.out(`vmw9 ${pkg.version} (node ${process.version})`);
+  // The native loader is the agent's dependency, not the CLI's: look for it from the agent.
+  const fromAgent = (() => {
+    try {
+      return createRequire(require.resolve('@vmw9/agent/package.json'));
+    } catch {
+      return null;
+    }
+  })();
+  const layers: Record<string, string> = {};
+  for (const name of LAYERS) {
+    let version = 'not installed';
+    for (const r of [require, fromAgent]) {
+      try {
+        version = (r?.(`${name}/package.json`) as { version: string }).version;
+        break;
+      } catch {}
+    }
+    layers[name] = version;
+  }
+  if (o.json) printJson(o, { vmw9: pkg.version, node: process.version, layers });
+  else {
+    o.out(`vmw9 ${pkg.version} (node ${process.version})`);
+    for (const [name, version] of Object.entries(layers)) o.out(`  ${name} ${version}`);
+  }
   return Exit.OK;
 }
