@@ -181,9 +181,9 @@ export function versionCommand(o: Output): number {
   const layers: Record<string, string> = {};
   for (const name of LAYERS) {
     let version = 'not installed';
-    for (const r of [require, fromAgent]) {
+    for (const r of fromAgent ? [require, fromAgent] : [require]) {
       try {
-        version = (r?.(`${name}/package.json`) as { version: string }).version;
+        version = (r(`${name}/package.json`) as { version: string }).version;
         break;
       } catch {}
     }
