@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  vmw9 serve --host sim\n  vmw9 serve --listen tcp!127.0.0.1!5640\n  vmw9 9p ls unix!/run/vmw9/vmware.sock /',
+      "\nExamples:\n  vmw9 serve --host sim\n  vmw9 serve --listen 'tcp!127.0.0.1!5640'\n  vmw9 9p ls 'unix!/run/vmw9/vmware.sock' /",
     )
     .action(async (opts: { listen?: string }) => {
       code = await serveCommand(out(), { ...rpcGlobals(), ...opts });
@@ -141,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     .helpOption(false)
     .addHelpText(
       'after',
-      '\nExamples:\n  vmw9 9p ls unix!/tmp/fs.sock /\n  echo hello | vmw9 9p write unix!/tmp/fs.sock /snarf\n  vmw9 9p read tcp!127.0.0.1!5640 /version',
+      "\nExamples:\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  echo hello | vmw9 9p write 'unix!/tmp/fs.sock' /snarf\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version",
     )
     .action(async (args: string[]) => {
       const { ninepCommand } = await import('ninep/cli');
@@ -169,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--print-config', 'print the default configuration, commented, and exit')
     .addHelpText(
       'after',
-      '\nExamples:\n  vmw9 agent\n  vmw9 --host sim agent --listen unix!/tmp/vmware.sock\n  vmw9 agent --print-config > /etc/vmw9/agent.conf',
+      "\nExamples:\n  vmw9 agent\n  vmw9 --host sim agent --listen 'unix!/tmp/vmware.sock'\n  vmw9 agent --print-config > /etc/vmw9/agent.conf",
     )
     .action(async (opts: { config?: string; listen?: string; level?: string; printConfig?: boolean }) => {
       const agent = await import('@vmw9/agent');
@@ -270,7 +270,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(
       'after',
-      '\nExamples:\n  vmw9 sim --listen unix!/tmp/host.sock\n  echo "info set guestinfo.k v" | vmw9 sim --listen unix!/tmp/host.sock\n  vmx-trap --host unix!/tmp/host.sock -- vmware-rpctool "info-get guestinfo.k"',
+      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"",
     )
     .action(async (opts) => {
       code = await simCommand(out(), opts);
