@@ -56,6 +56,10 @@ async function setup(
 }
 
 const text = async (c: NinepClient, p: string) => (await c.readFile(p)).toString();
+/** Waits until the guest side has enabled the vmmouse (an event sent before that is dropped). */
+const mouseEnabled = async (host: VmxHost) => {
+  while (host.mouse.status !== 0) await new Promise((r) => setTimeout(r, 5));
+};
 /** One read of an event file (a second read would block until the next event). */
 const once = async (c: NinepClient, p: string) => {
   const fid = await c.walk(p);
@@ -181,8 +185,8 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
     await c.open(fid, 'r');
     const first = Buffer.from(await c.read(fid, 0, 49)).toString();
     expect(first.length).toBe(49);
-    // The vmmouse is enabled by the first read; now the host moves the pointer to the middle.
-    await new Promise((r) => setTimeout(r, 30));
+    // The vmmouse is enabled by the reader's poller; once it is, the host moves the pointer.
+    await mouseEnabled(host);
     host.mouse.event({ x: 0x8000, y: 0x4000, left: true });
     const rec = Buffer.from(await c.read(fid, 0, 49)).toString();
     expect(rec.length).toBe(49);
@@ -338,6 +342,7 @@ describe('stats', () => {
     const fid = await c.walk('/mouse');
     await c.open(fid, 'r');
     await c.read(fid, 0, 49);
+    await mouseEnabled(host);
     host.mouse.event({ x: 0x100, y: 0x100 });
     await c.read(fid, 0, 49);
     await c.clunk(fid);
