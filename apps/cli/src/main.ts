@@ -18,16 +18,6 @@ interface Globals {
   trace?: boolean;
 }
 
-/** `vmw9 --version` (or `-V`), alone or with the global options: the `version` command. */
-function asksVersion(argv: string[]): boolean {
-  // argv is process.argv's shape: node, the script, then the words.
-  const words = argv.slice(2);
-  const rest = words.filter(
-    (a, i) => !['--json', '--trace', '--host'].includes(a) && words[i - 1] !== '--host',
-  );
-  return rest.length === 1 && (rest[0] === '--version' || rest[0] === '-V');
-}
-
 export async function main(argv: string[]): Promise<number> {
   let code: number = Exit.OK;
   const program = new Command('vmw9')
@@ -47,6 +37,11 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
 
   const globals = (): Globals => program.opts<Globals>();
+  // `--version` is the version command, whatever follows it; commander stops the parse like its own.
+  program.on('option:version', () => {
+    code = versionCommand(stdio(globals().json === true));
+    throw new CommanderError(0, 'vmw9.version', '');
+  });
   /** What the GuestRPC commands take from the globals. */
   const rpcGlobals = () => ({ host: globals().host, trace: globals().trace === true });
   const out = () => stdio(globals().json === true);
@@ -276,7 +271,6 @@ export async function main(argv: string[]): Promise<number> {
       code = await simCommand(out(), opts);
     });
 
-  if (asksVersion(argv)) return versionCommand(stdio(argv.includes('--json')));
   try {
     await program.parseAsync(argv);
     return code;
