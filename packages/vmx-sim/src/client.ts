@@ -12,6 +12,7 @@ import {
   type Registers,
 } from '@vmw9/backdoor';
 import { formatDial, parseDialOrPath } from 'ninep/dial';
+import { probeNinep } from './identify.js';
 import {
   decodeResponse,
   encodeRequest,
@@ -45,7 +46,11 @@ export class SocketBackdoorPort implements BackdoorPort {
     const a = parseDialOrPath(address);
     if (a.net !== 'unix') throw new TypeError(`a simulated host is reached over unix!PATH, got ${address}`);
     const port = new SocketBackdoorPort(createConnection(a.path), formatDial(a));
-    await port.handshake(timeoutMs);
+    try {
+      await port.handshake(timeoutMs);
+    } catch (e) {
+      throw await explainRefusal(e, a.path, port.address);
+    }
     return port;
   }
 
@@ -60,6 +65,7 @@ export class SocketBackdoorPort implements BackdoorPort {
         clearTimeout(timer);
         sock.off('data', onData);
         sock.off('error', onError);
+        sock.off('close', onClose);
         if (err) {
           sock.destroy();
           return reject(err);
@@ -84,13 +90,17 @@ export class SocketBackdoorPort implements BackdoorPort {
           ),
         timeoutMs,
       );
+      let connected = false;
+      // After the connect, an error (a reset) is the peer refusing the hello, as a close is.
       const onError = (e: Error) =>
-        finish(
-          new BackdoorUnavailable(
-            `cannot reach the simulated host at ${this.address}: ${e.message} (is \`vmw9 sim --listen ${this.address}\` running?)`,
-            'unreachable',
-          ),
-        );
+        connected
+          ? onClose()
+          : finish(
+              new BackdoorUnavailable(
+                `cannot reach the simulated host at ${this.address}: ${e.message} (is \`vmw9 sim --listen ${this.address}\` running?)`,
+                'unreachable',
+              ),
+            );
       const onData = (chunk: Buffer) => {
         buf = Buffer.concat([buf, chunk]);
         if (buf.length < HELLO_SIZE) return;
@@ -100,9 +110,20 @@ export class SocketBackdoorPort implements BackdoorPort {
           );
         finish(undefined, buf.subarray(HELLO_SIZE));
       };
+      const onClose = () =>
+        finish(
+          new BackdoorUnavailable(
+            `${this.address} closed the connection during the hello: it is not a vmx-sim host`,
+            'bad-hello',
+          ),
+        );
       sock.on('error', onError);
       sock.on('data', onData);
-      sock.once('connect', () => sock.write(hello(process.pid)));
+      sock.on('close', onClose);
+      sock.once('connect', () => {
+        connected = true;
+        sock.write(hello(process.pid));
+      });
     });
   }
 
@@ -171,4 +192,19 @@ export class SocketBackdoorPort implements BackdoorPort {
       this.sock.end();
     });
   }
+}
+
+/**
+ * Something listened but did not answer the hello: if it speaks 9P, say so (the agent's tree is
+ * the usual wrong socket), so the user is not left guessing at a silent or closed connection.
+ */
+async function explainRefusal(e: unknown, path: string, address: string): Promise<unknown> {
+  if (!(e instanceof BackdoorUnavailable) || (e.reason !== 'bad-hello' && e.reason !== 'timeout')) return e;
+  const version = await probeNinep(path);
+  if (version === null) return e;
+  return new BackdoorUnavailable(
+    `${address} is a 9P file server (it answered Tversion with ${version}), not a simulated host: ` +
+      "perhaps the agent's tree (read it with `vmw9 9p` or `vmw9 status`); a simulated host is `vmw9 sim --listen ADDR`",
+    'not-a-sim',
+  );
 }
