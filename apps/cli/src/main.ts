@@ -20,6 +20,8 @@ interface Globals {
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = Exit.OK;
+  // `vmw9 help 9p` shows the 9P client's own options; loaded only when 9p is on the line.
+  const ninepHelp = argv.includes('9p') ? (await import('ninep/cli')).NINEP_HELP : '';
   const program = new Command('vmw9')
     .description('VMware guest tools: host services from the shell, and as files over 9P')
     .addOption(
@@ -131,20 +133,21 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('9p')
     .description('a 9P client for any 9P server: ls|read|write|stat|create|rm ADDR PATH')
-    .argument('[args...]', 'ls|read|write|stat|create|rm ADDR PATH')
+    .argument('[args...]', '[-A NAME] [-D DIALECT] [-n N] [--json] ls|read|write|stat|create|rm ADDR PATH')
     .allowUnknownOption()
     .helpOption(false)
+    .addHelpText('after', () => `\n${ninepHelp.trimEnd()}`)
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  echo hello | vmw9 9p write 'unix!/tmp/fs.sock' /snarf\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version",
+      "\nExamples:\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  echo hello | vmw9 9p write 'unix!/tmp/fs.sock' /snarf\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version\n  vmw9 9p -n 1 read 'unix!/tmp/fs.sock' /mouse    # one record of an event file\n  vmw9 --json 9p ls /tmp/diod.sock -A /export /",
     )
     .action(async (args: string[]) => {
       const { ninepCommand } = await import('ninep/cli');
-      code = await ninepCommand(args, {
-        stdin: process.stdin,
-        stdout: process.stdout,
-        stderr: process.stderr,
-      });
+      code = await ninepCommand(
+        args,
+        { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+        { json: globals().json === true },
+      );
     });
 
   program

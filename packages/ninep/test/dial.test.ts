@@ -34,8 +34,15 @@ describe('parseDial', () => {
     expect(parseDial('host!5640')).toEqual({ net: 'tcp', host: 'host', port: 5640 });
   });
 
+  it('a bare path is a Unix socket, with or without the bare forms (no host name has a /)', () => {
+    for (const bare of [true, false]) {
+      expect(parseDial('/tmp/x.sock', { bare })).toEqual({ net: 'unix', path: '/tmp/x.sock' });
+      expect(parseDial('./x!y.sock', { bare })).toEqual({ net: 'unix', path: './x!y.sock' });
+    }
+  });
+
   it('bare: false refuses the forms without a network', () => {
-    for (const s of ['host', 'host!5640', '5640', '/tmp/x.sock']) {
+    for (const s of ['host', 'host!5640', '5640']) {
       const e = errorOf(() => parseDial(s, { bare: false }));
       expect(e.dial).toBe(s);
       expect(e.message).toMatch(/expected unix!PATH or tcp!HOST!PORT/);
