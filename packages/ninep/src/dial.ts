@@ -80,3 +80,13 @@ function port(s: string, whole: string): number {
   if (!(p >= 0 && p <= 65535)) throw new DialError(whole, `port "${s}" is not 0..65535`);
   return p;
 }
+
+/**
+ * Whether an address is reachable only from this machine: a Unix socket, or TCP on a loopback
+ * address (127.0.0.0/8, ::1, localhost). Servers warn when asked to listen anywhere else.
+ */
+export function isLocalOnly(a: DialAddress): boolean {
+  if (a.net === 'unix') return true;
+  const h = a.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

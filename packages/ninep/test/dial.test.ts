@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DialError, dialNet, formatDial, parseDial, parseDialOrPath } from '../src/dial.js';
+import { DialError, dialNet, formatDial, isLocalOnly, parseDial, parseDialOrPath } from '../src/dial.js';
 
 describe('parseDial', () => {
   it('unix!PATH: the path is everything after the first "!"', () => {
@@ -111,3 +111,19 @@ function errorOf(f: () => unknown): DialError {
   }
   throw new Error('no error');
 }
+
+describe('isLocalOnly', () => {
+  it('is true for Unix sockets and loopback TCP, false for any other host', () => {
+    for (const s of [
+      'unix!/x',
+      '/run/x.sock',
+      'tcp!127.0.0.1!1',
+      'tcp!127.5.0.9!1',
+      'tcp!localhost!1',
+      'tcp!5640',
+    ])
+      expect(isLocalOnly(parseDial(s))).toBe(true);
+    for (const s of ['tcp!0.0.0.0!1', 'tcp!*!1', 'tcp!10.0.0.1!1', 'tcp!example.org!1', 'tcp!128.0.0.1!1'])
+      expect(isLocalOnly(parseDial(s))).toBe(false);
+  });
+});

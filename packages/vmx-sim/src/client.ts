@@ -97,7 +97,7 @@ export class SocketBackdoorPort implements BackdoorPort {
           ? onClose()
           : finish(
               new BackdoorUnavailable(
-                `cannot reach the simulated host at ${this.address}: ${e.message} (is \`vmw9 sim --listen ${this.address}\` running?)`,
+                `cannot reach the simulated host at ${this.address}: ${e.message} (is \`vmw9 sim --listen '${this.address}'\` running?)`,
                 'unreachable',
               ),
             );
