@@ -168,7 +168,11 @@ describe('cli', () => {
     while (events.blockedReaders === 0) await new Promise((r) => setImmediate(r));
     for (const e of ['one\n', 'two\n', 'three\n']) events.post(e);
     expect(await reading).toMatchObject({ code: 0, out: 'one\ntwo\n' });
-    // A bare path is a Unix socket.
+    // A bare path is a Unix socket; one nothing listens on is said so in words.
+    expect(await run(['ls', '/nonexistent/x.sock', '/'])).toMatchObject({
+      code: 1,
+      err: '9p: ls /: cannot connect to unix!/nonexistent/x.sock: no such socket (ENOENT)\n',
+    });
     const bare = addr.replace(/^unix!/, '');
     expect((await run(['ls', bare, '/'])).code).toBe(0);
   });
