@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackdoorFault, getVersion } from '@vmw9/backdoor';
+import { BackdoorFault, getBiosUuid, getMemorySize, getVersion } from '@vmw9/backdoor';
 import { createRamfs, NinepServer } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SimServer, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
+import { type SimServer, SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
 import { hello } from '../src/wire.js';
 import { rpc } from './guest-msg.js';
 
@@ -116,5 +116,34 @@ describe('the socket transport', () => {
     } finally {
       other.close();
     }
+  }, 30_000);
+
+  it('a call the host leaves unanswered fails and resets the link; no later answer is shifted', async () => {
+    const { host, path } = await start();
+    const port = await SocketBackdoorPort.connect(path, { callTimeoutMs: 1000 });
+    const fresh = new VmxHost();
+    const uuid = await getBiosUuid(port);
+    host.faults.silent = true;
+    const lost = getMemorySize(port).catch((e: unknown) => e);
+    while (!host.log.entries().some((e) => e.fault === 'silent')) await new Promise((r) => setTimeout(r, 5));
+    host.faults.silent = false;
+    // Queued behind the unanswered call: each must get its own answer, never its neighbour's.
+    const later = await Promise.all([
+      getBiosUuid(port),
+      getMemorySize(port),
+      getVersion(port),
+      getBiosUuid(port),
+    ]);
+    expect(await lost).toMatchObject({
+      reason: 'timeout',
+      message: expect.stringMatching(/did not answer a call within 1000 ms; the link was reset/),
+    });
+    expect(port.resets).toBe(1);
+    expect(later[0]).toBe(uuid);
+    expect(later[1]).toEqual(await getMemorySize(new SimBackdoorPort(fresh)));
+    expect(later[2]).toEqual(await getVersion(new SimBackdoorPort(fresh)));
+    expect(later[3]).toBe(uuid);
+    for (let i = 0; i < 20; i++) expect(await getBiosUuid(port)).toBe(uuid);
+    await port.close();
   }, 30_000);
 });
