@@ -105,22 +105,25 @@ export class SocketBackdoorPort implements BackdoorPort {
     try {
       frames = link.reader.push(chunk);
     } catch (e) {
-      return this.reset(
+      this.reset(
         new BackdoorUnavailable(
           `the simulated host at ${this.address} broke the wire: ${(e as Error).message}`,
           'protocol',
         ),
       );
+      return;
     }
     for (const f of frames) {
       const current = this.inFlight;
-      if (!current)
-        return this.reset(
+      if (!current) {
+        this.reset(
           new BackdoorUnavailable(
             `the simulated host at ${this.address} answered a call nobody made`,
             'protocol',
           ),
         );
+        return;
+      }
       clearTimeout(current.timer);
       this.inFlight = null;
       current.call.resolve(f);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BackdoorFault, getBiosUuid, getMemorySize, getVersion } from '@vmw9/backdoor';
 import { createRamfs, NinepServer } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SimServer, SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
+import { SimBackdoorPort, type SimServer, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
 import { hello } from '../src/wire.js';
 import { rpc } from './guest-msg.js';
 
