@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackdoorUnavailable } from '@vmw9/backdoor';
+import { type BackdoorPort, BackdoorUnavailable } from '@vmw9/backdoor';
 import { SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost, type VmxHostOptions } from '@vmw9/vmx-sim';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -132,7 +132,7 @@ describe('RpciClient', () => {
     let failAt = -1;
     let calls = 0;
     // Fails one backdoor call in the middle of the second request's message, as a link reset does.
-    const flaky: typeof port = {
+    const flaky: BackdoorPort = {
       call: (r) =>
         ++calls === failAt ? Promise.reject(new BackdoorUnavailable('link reset', 'timeout')) : port.call(r),
       hbOut: (r, d) => port.hbOut(r, d),
