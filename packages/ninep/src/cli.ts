@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { type FileInfo, NinepClient } from './client.js';
 import { DIALECTS, type Dialect, DMDIR } from './constants.js';
-import { DialError, parseDial } from './dial.js';
+import { DialError, formatDial, parseDialOrPath } from './dial.js';
 import { RemoteError } from './errors.js';
 
 export interface CommandIO {
@@ -15,7 +15,7 @@ export interface CommandIO {
 }
 
 export const NINEP_USAGE = `usage: 9p [-A|--aname NAME] [-D|--dialect DIALECT] ls|read|write|stat|create|rm ADDR PATH
-  ADDR  unix!PATH | tcp!HOST!PORT
+  ADDR  unix!PATH | tcp!HOST!PORT | a Unix socket's PATH; may be left out where the program has a default
   -A, --aname NAME  the tree to attach (default $NINEP_ANAME, else empty); diod needs its export path
   -D, --dialect DIALECT  9P2000.u (default: its errors carry the server's text), 9P2000.L or 9P2000;
                 a server without the one asked for is asked for 9P2000.L, then 9P2000
@@ -85,8 +85,17 @@ function attachHint(e: unknown, aname: string): string {
   return '\n9p: the server refused an attach with an empty tree name; name its tree with --aname (for diod: the export path)';
 }
 
+export interface NinepCommandOptions {
+  /** The address used when the command names none (`CMD PATH`); without it ADDR is required. */
+  defaultAddress?: () => string | Promise<string>;
+}
+
 /** Runs one command; resolves with the exit status (0 ok, 1 failure, 2 usage). */
-export async function ninepCommand(args: string[], io: CommandIO): Promise<number> {
+export async function ninepCommand(
+  args: string[],
+  io: CommandIO,
+  opts: NinepCommandOptions = {},
+): Promise<number> {
   const parsed = parseOptions(args);
   if (!parsed) {
     io.stderr.write(NINEP_USAGE);
@@ -94,24 +103,26 @@ export async function ninepCommand(args: string[], io: CommandIO): Promise<numbe
   }
   const { argv } = parsed;
   const aname = parsed.aname ?? process.env['NINEP_ANAME'] ?? '';
-  const [cmd, addr, path] = argv;
+  // `CMD PATH`: the caller's default address.
+  const [cmd, given, path] = argv.length === 2 && opts.defaultAddress ? [argv[0], null, argv[1]] : argv;
   if (
     !cmd ||
-    !addr ||
+    given === undefined ||
     path === undefined ||
-    argv.length !== 3 ||
+    argv.length > 3 ||
     !['ls', 'read', 'write', 'stat', 'create', 'rm'].includes(cmd)
   ) {
     io.stderr.write(NINEP_USAGE);
     return 2;
   }
+  let addr: string;
   try {
-    parseDial(addr);
+    addr = formatDial(parseDialOrPath(given ?? (await opts.defaultAddress?.()) ?? ''));
   } catch (e) {
-    // A malformed address is a usage error: one line saying what is wrong with it.
-    if (!(e instanceof DialError)) throw e;
-    io.stderr.write(`9p: ${e.message}\n`);
-    return 2;
+    // A malformed address is a usage error: one line saying what is wrong with it. A default
+    // that cannot be found (no server runs) is the caller's failure, said in its words.
+    io.stderr.write(`9p: ${(e as Error).message}\n`);
+    return e instanceof DialError ? 2 : 1;
   }
   let client: NinepClient | undefined;
   try {
