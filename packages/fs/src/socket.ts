@@ -18,10 +18,11 @@ const SOCKET_NAME = 'vmware.sock';
 /** The system agent's socket: root's default, where the systemd unit's agent listens. */
 export const SYSTEM_AGENT_SOCKET = join('/run', 'vmw9', SOCKET_NAME);
 
-/** Who is asking: the environment and user id (injected by tests). */
+/** Who is asking: the environment and user id, and where the system agent is (injected by tests). */
 export interface SocketContext {
   env?: NodeJS.ProcessEnv;
   uid?: number;
+  systemSocket?: string;
 }
 
 /** vmw9's runtime directory for this user, by name only (nothing is created). */
@@ -31,7 +32,7 @@ export function vmw9RuntimeDir(ctx: SocketContext = {}): string {
   const system = dirname(SYSTEM_AGENT_SOCKET);
   // /run is Linux's (and systemd's); a root without it (another Unix) gets the tmpdir form.
   if (!env['XDG_RUNTIME_DIR'] && uid === 0 && existsSync(dirname(system))) return system;
-  return runtimeDirPath('vmw9', env);
+  return runtimeDirPath('vmw9', env, uid);
 }
 
 /** The default socket path for this user (nothing is created). */
@@ -59,10 +60,11 @@ export interface FoundSocket {
  */
 export async function findAgentSocket(ctx: SocketContext = {}): Promise<FoundSocket> {
   const mine = defaultTreeSocket(ctx);
+  const systemPath = ctx.systemSocket ?? SYSTEM_AGENT_SOCKET;
   const state = await unixSocketState(mine);
-  if (state === 'live' || mine === SYSTEM_AGENT_SOCKET) return { path: mine, state };
-  const system = await unixSocketState(SYSTEM_AGENT_SOCKET);
+  if (state === 'live' || mine === systemPath) return { path: mine, state };
+  const system = await unixSocketState(systemPath);
   if (system === 'live' || (system !== 'absent' && state === 'absent'))
-    return { path: SYSTEM_AGENT_SOCKET, state: system };
+    return { path: systemPath, state: system };
   return { path: mine, state };
 }

@@ -10,9 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The runtime directory of APP, by name only (nothing is created): `$XDG_RUNTIME_DIR/APP` or `<tmpdir>/APP-<uid>`. */
-export function runtimeDirPath(app = 'ninep', env: NodeJS.ProcessEnv = process.env): string {
+export function runtimeDirPath(
+  app = 'ninep',
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number | undefined = process.getuid?.(),
+): string {
   const base = env['XDG_RUNTIME_DIR'];
-  return base ? join(base, app) : join(tmpdir(), `${app}-${process.getuid?.() ?? 'user'}`);
+  return base ? join(base, app) : join(tmpdir(), `${app}-${uid ?? 'user'}`);
 }
 
 /**
