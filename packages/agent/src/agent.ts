@@ -193,7 +193,7 @@ export class Agent {
     if (listen !== false) {
       const tree = buildVmwareTree(this.fsServices(), {
         guestinfoKeys: this.config.fs.guestinfoKeys,
-        // `status` is the core's: a snapshot of status() per open (docs/protocol/tree.md §17).
+        // `status` is the core's: a snapshot of status() per open (docs/protocol/tree.md §16).
         files: [...this.routes.files, new TextFile('status', () => formatAgentStatus(this.status()))],
       });
       this.served = await serveVmwareTree(tree, {

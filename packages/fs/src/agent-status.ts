@@ -1,5 +1,5 @@
 /**
- * `status`, the file an agent adds to the tree (docs/protocol/tree.md §17): what the agent is
+ * `status`, the file an agent adds to the tree (docs/protocol/tree.md §16): what the agent is
  * doing now, one `KEY VALUE…` line per fact, Plan 9 style. This module is the format's one home:
  * the agent writes it with formatAgentStatus and `vmw9 status` reads it with parseAgentStatus.
  */

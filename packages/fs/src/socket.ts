@@ -53,18 +53,39 @@ export interface FoundSocket {
 }
 
 /**
- * Where a client finds the agent: the default socket when a server answers there; else the
- * system agent's socket when there is one (so `sudo vmw9 status` from a login shell, whose
- * XDG_RUNTIME_DIR names another directory, finds the systemd agent); else the default, with what
- * is (not) there, so the caller can say why nothing answers.
+ * Under sudo, the sockets of the user who ran it: the agent they started has the default of their
+ * login session (`/run/user/UID`, what pam_systemd sets XDG_RUNTIME_DIR to) or of their uid.
+ */
+function sudoUserSockets(ctx: SocketContext): string[] {
+  const env = ctx.env ?? process.env;
+  const uid = ctx.uid ?? process.getuid?.();
+  const sudoUid = env['SUDO_UID'];
+  if (uid !== 0 || !sudoUid || !/^\d+$/.test(sudoUid) || sudoUid === '0') return [];
+  const n = Number(sudoUid);
+  return [
+    defaultTreeSocket({ env: { XDG_RUNTIME_DIR: join('/run', 'user', sudoUid) }, uid: n }),
+    defaultTreeSocket({ env: {}, uid: n }),
+  ];
+}
+
+/**
+ * Where a client finds the agent: the first of these a server answers on: the default socket;
+ * the system agent's (so `sudo vmw9 status` from a login shell, whose XDG_RUNTIME_DIR names
+ * another directory or none, finds the systemd agent); under sudo, the invoking user's. When none
+ * answers, the first that is there at all (stale, or not ours to open), else the default, with
+ * what is (not) there, so the caller can say why nothing answers.
  */
 export async function findAgentSocket(ctx: SocketContext = {}): Promise<FoundSocket> {
-  const mine = defaultTreeSocket(ctx);
-  const systemPath = ctx.systemSocket ?? SYSTEM_AGENT_SOCKET;
-  const state = await unixSocketState(mine);
-  if (state === 'live' || mine === systemPath) return { path: mine, state };
-  const system = await unixSocketState(systemPath);
-  if (system === 'live' || (system !== 'absent' && state === 'absent'))
-    return { path: systemPath, state: system };
-  return { path: mine, state };
+  const candidates = new Set([
+    defaultTreeSocket(ctx),
+    ctx.systemSocket ?? SYSTEM_AGENT_SOCKET,
+    ...sudoUserSockets(ctx),
+  ]);
+  const seen: FoundSocket[] = [];
+  for (const path of candidates) {
+    const state = await unixSocketState(path);
+    if (state === 'live') return { path, state };
+    seen.push({ path, state });
+  }
+  return seen.find((f) => f.state !== 'absent') ?? seen[0]!;
 }

@@ -5,7 +5,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpciClient } from '@vmw9/rpc';
@@ -198,5 +198,26 @@ describe('the status and stats formats', () => {
     const parsed = parseStats(`${line}\n`);
     expect(Object.keys(parsed)).toEqual([...STAT_FIELDS]);
     expect(parsed.tcloCommands).toBe(STAT_FIELDS.indexOf('tcloCommands') * 3);
+  });
+});
+
+describe('findAgentSocket under sudo', () => {
+  it("finds the invoking user's agent when root has none", async () => {
+    // An unlikely uid, so its tmpdir form is this test's own directory.
+    const sudoUid = '4242999';
+    const dir = join(tmpdir(), `vmw9-${sudoUid}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const ctx = {
+      env: { SUDO_UID: sudoUid, XDG_RUNTIME_DIR: scratch() },
+      uid: 0,
+      systemSocket: join(scratch(), 'system.sock'),
+    };
+    const userSock = join(dir, 'vmware.sock');
+    expect((await findAgentSocket(ctx)).state).toBe('absent');
+    await serve(userSock);
+    expect(await findAgentSocket(ctx)).toEqual({ path: userSock, state: 'live' });
+    // Not for another user than root: SUDO_UID is only sudo's word to root.
+    expect((await findAgentSocket({ ...ctx, uid: 1000 })).path).not.toBe(userSock);
   });
 });

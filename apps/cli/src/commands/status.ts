@@ -1,7 +1,7 @@
 /**
  * `vmw9 status`: finds the running agent (the default socket, else the system agent's; or the
  * address given) and reports what its tree says: `status` (the agent's own file:
- * docs/protocol/tree.md §17), `version` (the host) and `stats` (the counters). Exit 1 with one
+ * docs/protocol/tree.md §16), `version` (the host) and `stats` (the counters). Exit 1 with one
  * line saying why when no agent answers: no socket, a stale one, or a 9P server that is not the
  * agent (such as `vmw9 serve`: then what it could read is printed first).
  */
