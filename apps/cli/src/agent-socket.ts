@@ -3,6 +3,7 @@
  * @vmw9/fs/socket's findAgentSocket), and the one sentence that says why no agent answers there.
  */
 import { defaultTreeSocket, type FoundSocket, findAgentSocket, SYSTEM_AGENT_SOCKET } from '@vmw9/fs/socket';
+import { type DialAddress, DialError, parseDialOrPath } from 'ninep/dial';
 import { CliError, Exit } from './exit.js';
 
 /** Why nothing usable is at a socket path; null when a server answers there. */
@@ -18,6 +19,16 @@ export function noAgentReason(f: FoundSocket): string | null {
       return `cannot reach ${f.path}: permission denied (the system agent's socket is root's: use sudo)`;
     case 'not-socket':
       return `${f.path} is not a socket`;
+  }
+}
+
+/** A `--socket` argument: a socket path or a dial string; a malformed one is a usage error. */
+export function socketOption(arg: string): DialAddress {
+  try {
+    return parseDialOrPath(arg);
+  } catch (e) {
+    if (e instanceof DialError) throw new CliError(`--socket: ${e.message}`, Exit.USAGE);
+    throw e;
   }
 }
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bin, type Run } from './sim-host.js';
+import { bin, type Run, runVmw9 } from './sim-host.js';
 
 const children: ChildProcess[] = [];
 afterEach(async () => {
@@ -28,19 +28,8 @@ function runtime() {
 }
 
 /** The built vmw9 with XDG_RUNTIME_DIR set (asynchronous: an agent of this test may be serving). */
-function vmw9(xdg: string, args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, XDG_RUNTIME_DIR: xdg, VMW9_BACKDOOR: '' },
-    });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    c.on('close', (code) => resolve({ code, out, err }));
-    c.stdin.end(stdin);
-  });
-}
+const vmw9 = (xdg: string, args: string[]): Promise<Run> =>
+  runVmw9(args, '', { XDG_RUNTIME_DIR: xdg, VMW9_BACKDOOR: '' });
 
 /** Starts `vmw9 --host sim CMD` (agent or serve) with no --listen; resolves once its socket is there. */
 async function daemon(xdg: string, sock: string, cmd: 'agent' | 'serve'): Promise<ChildProcess> {

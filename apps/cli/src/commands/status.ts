@@ -8,9 +8,9 @@
 import type { AgentStatus, StatField } from '@vmw9/fs';
 import { type FoundSocket, findAgentSocket } from '@vmw9/fs/socket';
 import type { NinepClient } from 'ninep';
-import { DialError, formatDial, parseDialOrPath } from 'ninep/dial';
+import { formatDial } from 'ninep/dial';
 import { unixSocketState } from 'ninep/runtime';
-import { noAgentReason } from '../agent-socket.js';
+import { noAgentReason, socketOption } from '../agent-socket.js';
 import { CliError, Exit } from '../exit.js';
 import { type Output, printJson } from '../output.js';
 
@@ -27,13 +27,7 @@ async function locate(socket: string | undefined): Promise<{ address: string; sh
   let found: FoundSocket;
   if (socket === undefined) found = await findAgentSocket();
   else {
-    let d: ReturnType<typeof parseDialOrPath>;
-    try {
-      d = parseDialOrPath(socket);
-    } catch (e) {
-      if (e instanceof DialError) throw new CliError(`--socket: ${e.message}`, Exit.USAGE);
-      throw e;
-    }
+    const d = socketOption(socket);
     if (d.net !== 'unix') return { address: formatDial(d), shown: formatDial(d) };
     found = { path: d.path, state: await unixSocketState(d.path) };
   }
