@@ -109,6 +109,11 @@ describe('vmw9 status', () => {
     const p = await vmw9(xdg, ['9p', 'read', '/version']);
     expect(p.code).toBe(1);
     expect(p.err).toBe(`9p: no agent: no socket at ${sock} (start one with: vmw9 agent)\n`);
+    const pj = await vmw9(xdg, ['--json', '9p', 'read', '/version']);
+    expect(pj.code).toBe(1);
+    expect(JSON.parse(pj.out)).toEqual({
+      error: `no agent: no socket at ${sock} (start one with: vmw9 agent)`,
+    });
     const m = await vmw9(xdg, ['mount', '--dry-run']);
     expect(m.code).toBe(1);
     expect(m.err).toMatch(/^vmw9: no agent: no socket at /);
