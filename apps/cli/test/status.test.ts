@@ -150,6 +150,14 @@ describe('vmw9 status', () => {
     });
   });
 
+  it('a TCP address nobody listens on: no agent, said so', async () => {
+    const { xdg } = runtime();
+    // Port 0 is never listened on: connecting to it is refused at once.
+    const r = await vmw9(xdg, ['status', '--socket', 'tcp!127.0.0.1!0']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^vmw9: no agent: cannot connect to tcp!127\.0\.0\.1!0: /);
+  });
+
   it('a bad --socket is a usage error', async () => {
     const { xdg } = runtime();
     const r = await vmw9(xdg, ['status', '--socket', 'tcp!nohost']);

@@ -78,6 +78,9 @@ export async function statusCommand(o: Output, opts: StatusOptions): Promise<num
     client = await Promise.race([ninep.NinepClient.connect(address, { version: '9P2000.u' }), timeout]).catch(
       (e: Error) => {
         if (e instanceof CliError) throw e;
+        // Nothing to talk to: a TCP address nobody listens on, or a socket gone since it was found.
+        if (e instanceof ninep.ConnectError)
+          throw new CliError(`no agent: ${e.message}`, Exit.FAILED, { socket: shown });
         throw new CliError(`${shown} answers, but not as a 9P server: ${e.message}`, Exit.FAILED, {
           socket: shown,
         });
