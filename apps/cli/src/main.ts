@@ -1,5 +1,8 @@
 /** The vmw9 command line: one subcommand per layer, all sharing --host and --json. */
+
+import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
+import { agentSocketHelp, runningAgentSocket } from './agent-socket.js';
 import { detectCommand } from './commands/detect.js';
 import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
@@ -7,6 +10,7 @@ import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './comman
 import { serveCommand } from './commands/serve.js';
 import { mouseCommand, snarfCommand, statCommand, timeCommand, versionCommand } from './commands/services.js';
 import { simCommand } from './commands/sim.js';
+import { statusCommand } from './commands/status.js';
 import { CliError, Exit } from './exit.js';
 import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
@@ -133,11 +137,11 @@ export async function main(argv: string[]): Promise<number> {
     .description("serve the /mnt/vmware file tree over 9P (the tree alone, without the agent's TCLO loop)")
     .option(
       '--listen <addr>',
-      'unix!PATH or tcp!HOST!PORT (default: a 0600 Unix socket in a private runtime directory)',
+      `unix!PATH, a socket PATH, or tcp!HOST!PORT (default: a 0600 socket, ${defaultTreeSocket()})`,
     )
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 serve --host sim\n  vmw9 serve --listen 'tcp!127.0.0.1!5640'\n  vmw9 9p ls 'unix!/run/vmw9/vmware.sock' /",
+      "\nExamples:\n  vmw9 --host sim serve\n  vmw9 9p ls /                      # the tree on the default socket\n  vmw9 serve --listen /tmp/vmware.sock\n  vmw9 serve --listen 'tcp!127.0.0.1!5640'",
     )
     .action(async (opts: { listen?: string }) => {
       code = await serveCommand(out(), { ...rpcGlobals(), ...opts });
@@ -145,21 +149,23 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('9p')
-    .description('a 9P client for any 9P server: ls|read|write|stat|create|rm ADDR PATH')
-    .argument('[args...]', '[-A NAME] [-D DIALECT] [-n N] [--json] ls|read|write|stat|create|rm ADDR PATH')
+    .description(
+      "a 9P client for any 9P server: ls|read|write|stat|create|rm [ADDR] PATH (no ADDR: the agent's socket)",
+    )
+    .argument('[args...]', '[-A NAME] [-D DIALECT] [-n N] [--json] ls|read|write|stat|create|rm [ADDR] PATH')
     .allowUnknownOption()
     .helpOption(false)
     .addHelpText('after', () => `\n${ninepHelp.trimEnd()}`)
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  echo hello | vmw9 9p write 'unix!/tmp/fs.sock' /snarf\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version\n  vmw9 9p -n 1 read 'unix!/tmp/fs.sock' /mouse    # one record of an event file\n  vmw9 --json 9p ls /tmp/diod.sock -A /export /",
+      "\nExamples:\n  vmw9 9p read /version               # the running agent's tree\n  echo hello | vmw9 9p write /snarf\n  vmw9 9p -n 1 read /mouse             # one record of an event file\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version\n  vmw9 --json 9p ls /tmp/diod.sock -A /export /",
     )
     .action(async (args: string[]) => {
       const { ninepCommand } = await import('ninep/cli');
       code = await ninepCommand(
         args,
         { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-        { json: globals().json === true },
+        { json: globals().json === true, defaultAddress: runningAgentSocket },
       );
     });
 
@@ -174,13 +180,13 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option(
       '--listen <addr>',
-      'where to serve the tree: unix!PATH or tcp!HOST!PORT (default: [fs] listen, else a 0600 socket in the runtime directory)',
+      `where to serve the tree: unix!PATH, a socket PATH or tcp!HOST!PORT (default: [fs] listen, else a 0600 socket, ${defaultTreeSocket()})`,
     )
     .option('--level <level>', 'log level: fatal, error, warn, info, debug, trace')
     .option('--print-config', 'print the default configuration, commented, and exit')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 agent\n  vmw9 --host sim agent --listen 'unix!/tmp/vmware.sock'\n  vmw9 agent --print-config > /etc/vmw9/agent.conf",
+      "\nExamples:\n  vmw9 agent                        # then: vmw9 status; vmw9 9p read /version\n  vmw9 --host sim agent --listen 'unix!/tmp/vmware.sock'\n  vmw9 agent --print-config > /etc/vmw9/agent.conf",
     )
     .action(async (opts: { config?: string; listen?: string; level?: string; printConfig?: boolean }) => {
       const agent = await import('@vmw9/agent');
@@ -258,15 +264,29 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('mount')
     .description("mount the agent's tree with the Linux kernel's 9P client (needs root and 9p)")
-    .option('--socket <path>', "the agent's socket (default: /run/vmw9/vmware.sock)", '/run/vmw9/vmware.sock')
+    .option('--socket <path>', `the agent's socket (default: the running agent's, ${agentSocketHelp()})`)
     .option('--dir <dir>', 'where to mount', '/mnt/vmware')
     .option('--dry-run', 'print the mount command instead of running it')
     .addHelpText(
       'after',
-      '\nExamples:\n  sudo vmw9 mount\n  sudo vmw9 mount --socket /run/vmw9/vmware.sock --dir /mnt/vmware',
+      '\nExamples:\n  sudo vmw9 mount\n  vmw9 mount --dry-run               # print the mount(8) command\n  sudo vmw9 mount --socket /tmp/vmware.sock --dir /mnt/vmware',
     )
-    .action((opts: { socket: string; dir: string; dryRun?: boolean }) => {
-      code = mountCommand(out(), opts);
+    .action(async (opts: { socket?: string; dir: string; dryRun?: boolean }) => {
+      code = mountCommand(out(), { ...opts, socket: opts.socket ?? (await runningAgentSocket()) });
+    });
+
+  program
+    .command('status')
+    .description(
+      'report the running agent: its socket, host transport, uptime, TCLO channel, services and counters (exit 1 when no agent answers)',
+    )
+    .option('--socket <addr>', `the agent's socket PATH or dial string (default: ${agentSocketHelp()})`)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 status\n  sudo vmw9 status                  # the systemd agent, /run/vmw9/vmware.sock\n  vmw9 --json status | jq .tclo\n  vmw9 status --socket /tmp/vmware.sock',
+    )
+    .action(async (opts: { socket?: string }) => {
+      code = await statusCommand(out(), opts);
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

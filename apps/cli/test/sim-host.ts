@@ -18,22 +18,26 @@ export interface Run {
   err: string;
 }
 
+/** Runs the built vmw9 with ARGS (asynchronously), `stdin` as its standard input, `env` added to ours. */
+export function runVmw9(args: string[], stdin = '', env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('close', (code) => resolve({ code, out, err }));
+    c.stdin.end(stdin);
+  });
+}
+
 /** Serves a VmxHost for the file's tests; `sim.host` and `sim.vmw9` are ready in the tests. */
 export function useSimHost(opts?: VmxHostOptions) {
   const sim = {
     host: undefined as unknown as VmxHost,
     addr: '',
     /** `vmw9 --host unix!… ARGS`, with `stdin` as standard input. */
-    vmw9: (args: string[], stdin = ''): Promise<Run> =>
-      new Promise((resolve) => {
-        const c = spawn(process.execPath, [bin, '--host', sim.addr, ...args]);
-        let out = '';
-        let err = '';
-        c.stdout.on('data', (d) => (out += d));
-        c.stderr.on('data', (d) => (err += d));
-        c.on('close', (code) => resolve({ code, out, err }));
-        c.stdin.end(stdin);
-      }),
+    vmw9: (args: string[], stdin = ''): Promise<Run> => runVmw9(['--host', sim.addr, ...args], stdin),
   };
   let server: SimServer;
   beforeAll(async () => {

@@ -10,12 +10,15 @@
 import { existsSync } from 'node:fs';
 import { TCLO_SUCCESS, TcloCommand } from '@vmw9/backdoor';
 import {
+  type AgentStatus,
   buildVmwareTree,
   type FsServices,
+  formatAgentStatus,
   HostEventHub,
   type HostEventSource,
   type ServedTree,
   serveVmwareTree,
+  TextFile,
 } from '@vmw9/fs';
 import { escapeBytes, RpciClient, log as rpcLog, setCapability, TcloLoop, type TraceSink } from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
@@ -70,6 +73,10 @@ export class Agent {
   served: ServedTree | null = null;
   /** Host resets of the system channel recovered from (the first `reset` of a session included). */
   resets = 0;
+  /** When the agent started (its `status` file's `started`). */
+  readonly started = new Date();
+  /** The last command the host sent on each channel, its answer's kind, and when. */
+  private readonly lastCommand = new Map<TcloApp, { command: string; ok: boolean; at: Date }>();
   private readonly hub = new HostEventHub();
   private readonly services: ReadonlyMap<ServiceFactory, AgentService>;
   private readonly routes: Routes;
@@ -159,7 +166,9 @@ export class Agent {
     loop.on('command', (text: string, reply: string) => {
       const sp = text.indexOf(' ');
       const command = sp < 0 ? text : text.slice(0, sp);
-      this.hub.publish({ type: 'command', app, command, ok: reply.startsWith(TCLO_SUCCESS) });
+      const ok = reply.startsWith(TCLO_SUCCESS);
+      this.lastCommand.set(app, { command, ok, at: new Date() });
+      this.hub.publish({ type: 'command', app, command, ok });
     });
     loop.on('unknown', (raw: Buffer) => {
       // One line whatever the bytes: escaped as the trace shows them, at most 200 of them.
@@ -184,7 +193,8 @@ export class Agent {
     if (listen !== false) {
       const tree = buildVmwareTree(this.fsServices(), {
         guestinfoKeys: this.config.fs.guestinfoKeys,
-        files: this.routes.files,
+        // `status` is the core's: a snapshot of status() per open (docs/protocol/tree.md §16).
+        files: [...this.routes.files, new TextFile('status', () => formatAgentStatus(this.status()))],
       });
       this.served = await serveVmwareTree(tree, {
         ...(listen ? { listen } : {}),
@@ -199,6 +209,31 @@ export class Agent {
     );
     for (const loop of this.loops.values()) loop.start();
     for (const s of this.services.values()) s.start?.();
+  }
+
+  /** What the agent is doing now: its `status` file, and `vmw9 status`. */
+  status(): AgentStatus {
+    return {
+      agent: `${AGENT_NAME} ${AGENT_VERSION}`,
+      pid: process.pid,
+      ...(this.address ? { address: this.address } : {}),
+      transport: this.transport.description,
+      started: this.started,
+      uptime: Math.floor((Date.now() - this.started.getTime()) / 1000),
+      resets: this.resets,
+      tclo: [...this.loops].map(([app, loop]) => {
+        const last = this.lastCommand.get(app);
+        return {
+          app,
+          state: loop.state,
+          commands: loop.stats.commands,
+          errors: loop.stats.errors,
+          ...(loop.lastError === undefined ? {} : { lastError: loop.lastError }),
+          ...(last ? { last } : {}),
+        };
+      }),
+      services: [...this.services.values()].map((s) => ({ name: s.name, app: s.app ?? SYSTEM_APP })),
+    };
   }
 
   private fsServices(): FsServices {

@@ -46,7 +46,7 @@ export interface AgentConfig {
   };
   logging: { level: LogLevel };
   fs: {
-    /** Dial string the tree is served on; null = a 0600 Unix socket in the runtime directory. */
+    /** Dial string the tree is served on; null = the tree's default socket (@vmw9/fs's defaultTreeSocket). */
     listen: string | null;
     guestinfoKeys: string[];
   };
@@ -211,7 +211,7 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
     listen: {
       kind: 'listen',
       default: '',
-      doc: 'where the tree is served: unix!PATH or tcp!HOST!PORT; empty = a 0600 Unix socket in the runtime directory',
+      doc: 'where the tree is served: unix!PATH or tcp!HOST!PORT; empty = a 0600 socket, $XDG_RUNTIME_DIR/vmw9/vmware.sock, else /run/vmw9/vmware.sock for root',
       apply: (c, v) => {
         c.fs.listen = (v as string) || null;
       },

@@ -1,3 +1,10 @@
+export {
+  type AgentStatus,
+  AgentStatusError,
+  formatAgentStatus,
+  parseAgentStatus,
+  type TcloChannelStatus,
+} from './agent-status.js';
 export * as format from './format.js';
 export {
   eventLine,
@@ -8,7 +15,15 @@ export {
 } from './host-events.js';
 export { type ServedTree, type ServeOptions, serveVmwareTree } from './serve.js';
 export { type Clipboard, type FsServices, LegacyClipboard, type PowerRequest } from './services.js';
-export { Counters, STAT_FIELDS } from './stats.js';
+export {
+  defaultTreeSocket,
+  type FoundSocket,
+  findAgentSocket,
+  SYSTEM_AGENT_SOCKET,
+  vmw9RuntimeDir,
+} from './socket.js';
+export { Counters, parseStats, STAT_FIELDS, type StatField } from './stats.js';
+export { TextFile } from './text.js';
 export {
   buildVmwareTree,
   DuplicateFileError,

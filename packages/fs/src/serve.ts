@@ -1,11 +1,11 @@
-/** Serves the tree with ninep: a Unix socket (mode 0600) in a runtime directory unless told otherwise. */
+/** Serves the tree with ninep: a Unix socket (mode 0600) at the default address unless told otherwise. */
 
-import { join } from 'node:path';
-import { formatDial, isLocalOnly, NinepServer, parseDial, runtimeDir } from 'ninep';
+import { formatDial, isLocalOnly, NinepServer, parseDial } from 'ninep';
+import { prepareDefaultTreeSocket } from './socket.js';
 import type { VmwareTree } from './tree.js';
 
 export interface ServeOptions {
-  /** A dial string (`unix!PATH`, `tcp!HOST!PORT`); default a Unix socket in the runtime directory. */
+  /** A dial string (`unix!PATH`, `tcp!HOST!PORT`) or a socket path; default the tree's socket (./socket.ts). */
   listen?: string;
   log?: (line: string) => void;
 }
@@ -32,7 +32,7 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
       request: () => tree.counters.add('requests'),
     },
   });
-  const listen = opts.listen ?? formatDial({ net: 'unix', path: join(runtimeDir(), 'vmware.sock') });
+  const listen = opts.listen ?? formatDial({ net: 'unix', path: prepareDefaultTreeSocket() });
   const listener = await server.listen(listen);
   tree.onHangup = () => {
     for (const c of server.connections) c.close();

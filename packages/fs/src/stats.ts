@@ -32,6 +32,14 @@ export class Counters {
   }
 }
 
+/** The `stats` line read back: each field by name (a field the line lacks is absent). */
+export function parseStats(line: string): Partial<Record<StatField, number>> {
+  const values = line.trim().split(/\s+/).filter(Boolean).map(Number);
+  return Object.fromEntries(
+    STAT_FIELDS.flatMap((f, i) => (Number.isFinite(values[i]) ? [[f, values[i]!]] : [])),
+  );
+}
+
 /** A BackdoorPort that counts calls and errors for `stats`. */
 export function countingPort(port: BackdoorPort, c: Counters): BackdoorPort {
   const wrap =

@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { type FileInfo, NinepClient } from './client.js';
 import { DIALECTS, type Dialect, DMDIR } from './constants.js';
-import { DialError, parseDialOrPath } from './dial.js';
+import { DialError, formatDial, parseDialOrPath } from './dial.js';
 import { RemoteError } from './errors.js';
 
 export interface CommandIO {
@@ -15,7 +15,7 @@ export interface CommandIO {
 }
 
 /** The options and commands, for `vmw9 help 9p` as well as the usage message. */
-export const NINEP_HELP = `  ADDR  unix!PATH | tcp!HOST!PORT (a bare path is a Unix socket)
+export const NINEP_HELP = `  ADDR  unix!PATH | tcp!HOST!PORT (a bare path is a Unix socket); may be left out where the program has a default
   -A, --aname NAME  the tree to attach (default $NINEP_ANAME, else empty); diod needs its export path
   -D, --dialect DIALECT  9P2000.u (default: its errors carry the server's text), 9P2000.L or 9P2000;
                 a server without the one asked for is asked for 9P2000.L, then 9P2000
@@ -38,6 +38,8 @@ type CommandName = (typeof COMMANDS)[number];
 export interface NinepCommandOptions {
   /** Print JSON (vmw9's global --json); `--json` on the command line does the same. */
   json?: boolean;
+  /** The address used when the command names none (`CMD PATH`); without it ADDR is required. */
+  defaultAddress?: () => string | Promise<string>;
 }
 
 function modeString(mode: number): string {
@@ -192,7 +194,8 @@ export async function ninepCommand(
   if (typeof parsed === 'string') return usage(parsed);
   const { argv } = parsed;
   const aname = parsed.aname ?? process.env['NINEP_ANAME'] ?? '';
-  const [cmd, addr, path] = argv;
+  // `CMD PATH`: the caller's default address.
+  const [cmd, given, path] = argv.length === 2 && options.defaultAddress ? [argv[0], null, argv[1]] : argv;
   if (!cmd) {
     // Asked for (-h) or nothing asked: the whole usage; only the first is a success.
     const asked = args.includes('-h') || args.includes('--help');
@@ -201,14 +204,19 @@ export async function ninepCommand(
   }
   if (!COMMANDS.includes(cmd as CommandName))
     return usage(`unknown command "${cmd}": ls, read, write, stat, create or rm`);
-  if (!addr || path === undefined || argv.length !== 3) return usage(`${cmd} takes ADDR PATH`);
+  if (given === undefined || path === undefined || argv.length > 3)
+    return usage(`${cmd} takes ${options.defaultAddress ? '[ADDR]' : 'ADDR'} PATH`);
   if (parsed.count !== undefined && cmd !== 'read') return usage('-n is for read');
+  let addr: string;
   try {
-    parseDialOrPath(addr);
+    addr = formatDial(parseDialOrPath(given ?? (await options.defaultAddress?.()) ?? ''));
   } catch (e) {
-    // A malformed address is a usage error: one line saying what is wrong with it.
-    if (!(e instanceof DialError)) throw e;
-    return usage(e.message);
+    // A malformed address is a usage error: one line saying what is wrong with it. A default
+    // that cannot be found (no server runs) is the caller's failure, said in its words.
+    if (e instanceof DialError) return usage(e.message);
+    if (json) print({ error: (e as Error).message });
+    else io.stderr.write(`9p: ${(e as Error).message}\n`);
+    return 1;
   }
   let client: NinepClient | undefined;
   try {

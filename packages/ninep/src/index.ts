@@ -27,6 +27,7 @@ export * from './messages.js';
 export type { ResolvedServerOptions, ServerObserver } from './options.js';
 export * from './ramfs.js';
 export type { ReplyBody, Request } from './request.js';
+export * from './runtime.js';
 export * from './server.js';
 export type { Session } from './session.js';
 export * from './tree.js';

@@ -3,9 +3,8 @@
  * or any already-open stream. Safe by default: a Unix socket with mode 0600 in a private runtime
  * directory; TCP only when asked and on loopback unless given an address; per-connection caps.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Connection } from './connection.js';
@@ -13,6 +12,7 @@ import { DIALECTS } from './constants.js';
 import { type DialAddress, formatDial, parseDial } from './dial.js';
 import { ExclusiveUse } from './fid.js';
 import type { ResolvedServerOptions, ServerOptions } from './options.js';
+import { runtimeDir, unixSocketState } from './runtime.js';
 
 export type { AttachInfo, ServerOptions } from './options.js';
 
@@ -28,19 +28,6 @@ export interface Listener {
   readonly address: string;
   readonly dial: DialAddress;
   close(): Promise<void>;
-}
-
-/** `$XDG_RUNTIME_DIR/ninep` or `<tmpdir>/ninep-<uid>`, created 0700 and checked to be ours. */
-export function runtimeDir(): string {
-  const base = process.env['XDG_RUNTIME_DIR'];
-  const dir = base ? join(base, 'ninep') : join(tmpdir(), `ninep-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
-    throw new Error(`runtime directory ${dir} is not a directory owned by this user`);
-  }
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-  return dir;
 }
 
 export class NinepServer {
@@ -123,16 +110,10 @@ export class NinepServer {
 
 /** A socket file nobody answers on is left over from a dead server: remove it; a live one is EADDRINUSE. */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-  if (live) throw new Error(`${path}: a server is already listening there`);
+  const state = await unixSocketState(path);
+  if (state === 'absent') return;
+  if (state === 'not-socket') throw new Error(`${path} exists and is not a socket`);
+  if (state === 'live') throw new Error(`${path}: a server is already listening there`);
+  if (state === 'denied') throw new Error(`${path}: permission denied`);
   unlinkSync(path);
 }

@@ -25,6 +25,7 @@ export {
   type TcloPortOptions,
   type TcloRequest,
   type TcloResult,
+  type TcloState,
   type TcloStats,
 } from './tclo.js';
 export {

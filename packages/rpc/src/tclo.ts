@@ -71,6 +71,12 @@ export interface TcloStats {
   opens: number;
 }
 
+/**
+ * Where a loop is: `stopped` (not started, or stopped), `opening` (opening its channel), `open`
+ * (polling), `reopening` (the channel failed; `lastError` says how, and it is reopened shortly).
+ */
+export type TcloState = 'stopped' | 'opening' | 'open' | 'reopening';
+
 /** The delay before the next poll: 0 after a command, else doubling from min up to max. */
 export function pollDelay(previousMs: number, hadCommand: boolean, minMs: number, maxMs: number): number {
   if (hadCommand) return 0;
@@ -91,6 +97,8 @@ export class TcloLoop extends EventEmitter {
   private abort = new AbortController();
   private running: Promise<void> | null = null;
   readonly stats: TcloStats = { polls: 0, commands: 0, errors: 0, opens: 0 };
+  private current: TcloState = 'stopped';
+  private failure: string | undefined;
 
   constructor(
     /** A channel of protocol TCLO, started and stopped by the loop. */
@@ -112,6 +120,15 @@ export class TcloLoop extends EventEmitter {
     const { channel, trace, ...loop } = opts;
     const ch = new GuestMsgChannel(port, 'tclo', channel);
     return new TcloLoop(trace ? new TracingChannel(ch, trace) : ch, loop);
+  }
+
+  get state(): TcloState {
+    return this.current;
+  }
+
+  /** The message of the channel's last failure (kept after it reopened), if any. */
+  get lastError(): string | undefined {
+    return this.failure;
   }
 
   /** Adds a handler; the command is the text up to the first space, `args` the rest. */
@@ -172,8 +189,10 @@ export class TcloLoop extends EventEmitter {
     while (!signal.aborted) {
       try {
         if (!open) {
+          if (this.current !== 'reopening') this.current = 'opening';
           await this.channel.start();
           open = true;
+          this.current = 'open';
           this.stats.opens++;
           reply = EMPTY;
         }
@@ -198,6 +217,8 @@ export class TcloLoop extends EventEmitter {
         if (delay > 0) await this.sleep(delay, signal);
       } catch (e) {
         this.stats.errors++;
+        this.current = 'reopening';
+        this.failure = (e as Error).message;
         this.emit('error', e as Error);
         open = false;
         await this.channel.stop().catch(() => undefined);
@@ -206,6 +227,7 @@ export class TcloLoop extends EventEmitter {
       }
     }
     if (open) await this.channel.stop().catch(() => undefined);
+    this.current = 'stopped';
   }
 
   /** Emits errors only to listeners; without one they are counted in stats, never thrown. */

@@ -105,4 +105,30 @@ describe('TcloLoop against vmx-sim', () => {
     expect(loop.stats.opens).toBe(2);
     expect(loop.stats.errors).toBeGreaterThanOrEqual(1);
   });
+
+  it('says its state: stopped, open, reopening after a failure (with the failure), stopped', async () => {
+    const host = new VmxHost();
+    const restartDelayMs = 7777;
+    const during: string[] = [];
+    const loop: TcloLoop = TcloLoop.overPort(new SimBackdoorPort(host), {
+      restartDelayMs,
+      // The restart wait is where a failed loop sits: record the state it shows there.
+      sleep: async (ms) => {
+        if (ms === restartDelayMs) during.push(loop.state);
+        await new Promise((r) => setImmediate(r));
+      },
+    });
+    expect(loop.state).toBe('stopped');
+    loop.start();
+    await until(() => host.tclo.replies.some((r) => r.command === 'ping'));
+    expect(loop.state).toBe('open');
+    expect(loop.lastError).toBeUndefined();
+    host.reset();
+    await until(() => host.tclo.replies.filter((r) => r.command === 'reset').length === 2);
+    expect(during[0]).toBe('reopening');
+    expect(loop.lastError).toEqual(expect.any(String));
+    await until(() => loop.state === 'open');
+    await loop.stop();
+    expect(loop.state).toBe('stopped');
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
-import { DialError, parseDialOrPath } from 'ninep/dial';
+import { socketOption } from '../agent-socket.js';
 import { CliError, Exit } from '../exit.js';
 import type { Output } from '../output.js';
 
@@ -35,13 +35,7 @@ export function kernelHas9p(): boolean {
 
 /** --socket is a path; `unix!PATH`, the form the agent prints, names the same socket. */
 function socketPath(arg: string): string {
-  let a: ReturnType<typeof parseDialOrPath>;
-  try {
-    a = parseDialOrPath(arg);
-  } catch (e) {
-    if (e instanceof DialError) throw new CliError(`--socket: ${e.message}`, Exit.USAGE);
-    throw e;
-  }
+  const a = socketOption(arg);
   if (a.net !== 'unix')
     throw new CliError(`--socket must be a Unix socket (PATH or unix!PATH), got "${arg}"`, Exit.USAGE);
   return a.path;

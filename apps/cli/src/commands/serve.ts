@@ -1,6 +1,6 @@
 /**
  * `vmw9 serve`: the /mnt/vmware tree alone (no TCLO loop) over 9P, on the chosen --host. A Unix
- * socket in a private runtime directory by default (mode 0600; the path is printed), TCP only
+ * socket, the tree's default (mode 0600, in a private directory; the path is printed), TCP only
  * when asked. Runs until SIGINT/SIGTERM, then closes every connection and the socket.
  */
 import { CliError, Exit } from '../exit.js';
@@ -25,7 +25,7 @@ export async function serveCommand(
     });
   } catch (e) {
     throw new CliError(
-      `cannot listen on ${opts.listen ?? 'the runtime directory'}: ${(e as Error).message}`,
+      `cannot listen on ${opts.listen ?? 'the default socket'}: ${(e as Error).message}`,
       Exit.FAILED,
     );
   }

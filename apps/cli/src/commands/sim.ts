@@ -3,9 +3,9 @@
  * It runs until SIGINT/SIGTERM (end of standard input does not stop it, so it can run detached).
  */
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { vmw9RuntimeDir } from '@vmw9/fs/socket';
 import { type DialAddress, formatDial, parseDial } from 'ninep/dial';
 import { CliError, Exit } from '../exit.js';
 import { stopped, stopSignal } from '../lifecycle.js';
@@ -19,12 +19,9 @@ export interface SimOptions {
   option?: string[];
 }
 
-/** Where a socket goes when no --listen is given: a private runtime directory. */
+/** Where a socket goes when no --listen is given: vmw9's private runtime directory. */
 export function defaultSocket(name: string): string {
-  const base =
-    process.env['XDG_RUNTIME_DIR'] ||
-    (process.getuid?.() === 0 ? '/run' : join(tmpdir(), `vmw9-${process.getuid?.() ?? 'user'}`));
-  return join(base, 'vmw9', name);
+  return join(vmw9RuntimeDir(), name);
 }
 
 export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
