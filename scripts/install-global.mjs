@@ -93,7 +93,7 @@ try {
     npmEnv(),
   );
   if (npm.status !== 0) {
-    const missed = registry.requests.filter((r) => / 404$/.test(r));
+    const missed = [...new Set(registry.requests.filter((r) => / 404$/.test(r)))];
     fail(
       `npm install exited ${npm.status ?? npm.signal}${missed.length ? `; not served: ${missed.join(', ')}` : ''}`,
     );
