@@ -29,12 +29,15 @@ interface Globals {
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = Exit.OK;
+  // `vmw9 help 9p` shows the 9P client's own options; loaded only when 9p is on the line.
+  const ninepHelp = argv.includes('9p') ? (await import('ninep/cli')).NINEP_HELP : '';
   const program = new Command('vmw9')
     .description('VMware guest tools: host services from the shell, and as files over 9P')
     .addOption(
-      new Option('--host <host>', 'the VMware host: native, sim, or unix!PATH (a vmw9 sim)').default(
-        'native',
-      ),
+      new Option(
+        '--host <host>',
+        'the VMware host: native (the real backdoor; the agent falls back to the embedded simulated host where none answers), sim (a fresh embedded simulated host for this command alone), or unix!PATH (a running vmw9 sim)',
+      ).default('native'),
     )
     .option('--json', 'print machine-readable JSON')
     .option(
@@ -42,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
       'print every GuestRPC message (rpc, info, log, serve) on standard error: channel, direction, size, first bytes',
     )
     .option('-V, --version', 'print the version of vmw9 and of each layer (as the version command)')
-    .showHelpAfterError()
+    // A usage error is one line, "vmw9: what is wrong" (commander adds "did you mean" when it can).
+    .configureOutput({ outputError: (str, write) => write(`vmw9: ${str.replace(/^error: /, '')}`) })
     .exitOverride();
 
   const globals = (): Globals => program.opts<Globals>();
@@ -93,11 +97,21 @@ export async function main(argv: string[]): Promise<number> {
       code = await rpcCommand(out(), words.join(' '), rpcGlobals());
     });
 
-  const info = program.command('info').description('read and write guestinfo.* variables');
+  const info = program
+    .command('info')
+    .description('read and write guestinfo.* variables')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 info get guestinfo.hostname\n  vmw9 info set guestinfo.role web',
+    );
   info
     .command('get')
     .argument('<key>', 'e.g. guestinfo.hostname')
     .description("print a guestinfo value's bytes as they are (exit 1 when it is not set)")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  vmw9 info get guestinfo.hostname\n  vmw9 --json info get guestinfo.ovfEnv | jq -r .value\n  vmw9 --host 'unix!/tmp/host.sock' info get guestinfo.k   # a vmw9 sim keeps values between commands",
+    )
     .action(async (key: string) => {
       code = await infoGetCommand(out(), key, rpcGlobals());
     });
@@ -118,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('log')
     .argument('<text...>', 'the line to write')
     .description("write a line to the VM's log on the host (vmware.log)")
+    .addHelpText('after', "\nExamples:\n  vmw9 log backup finished\n  vmw9 log 'disk check: 3 errors'")
     .action(async (words: string[]) => {
       code = await logCommand(out(), words.join(' '), rpcGlobals());
     });
@@ -140,20 +155,21 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('9p')
     .description('a 9P client for any 9P server: ls|read|write|stat|create|rm ADDR PATH')
-    .argument('[args...]', 'ls|read|write|stat|create|rm ADDR PATH')
+    .argument('[args...]', '[-A NAME] [-D DIALECT] [-n N] [--json] ls|read|write|stat|create|rm ADDR PATH')
     .allowUnknownOption()
     .helpOption(false)
+    .addHelpText('after', () => `\n${ninepHelp.trimEnd()}`)
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  echo hello | vmw9 9p write 'unix!/tmp/fs.sock' /snarf\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version",
+      "\nExamples:\n  vmw9 9p ls 'unix!/tmp/fs.sock' /\n  echo hello | vmw9 9p write 'unix!/tmp/fs.sock' /snarf\n  vmw9 9p read 'tcp!127.0.0.1!5640' /version\n  vmw9 9p -n 1 read 'unix!/tmp/fs.sock' /mouse    # one record of an event file\n  vmw9 --json 9p ls /tmp/diod.sock -A /export /",
     )
     .action(async (args: string[]) => {
       const { ninepCommand } = await import('ninep/cli');
-      code = await ninepCommand(args, {
-        stdin: process.stdin,
-        stdout: process.stdout,
-        stderr: process.stderr,
-      });
+      code = await ninepCommand(
+        args,
+        { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+        { json: globals().json === true },
+      );
     });
 
   program
@@ -215,6 +231,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('version')
     .description('print the version of vmw9 and of each layer')
+    .addHelpText('after', '\nExamples:\n  vmw9 version\n  vmw9 --json version | jq .layers')
     .action(() => {
       code = versionCommand(out());
     });
@@ -233,6 +250,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('watch the absolute pointer (vmmouse): one line per event until interrupted')
     .option('--count <n>', 'stop after n events')
     .option('--interval <ms>', 'polling interval (default 10)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 mouse\n  vmw9 mouse --count 1          # one event, then exit\n  vmw9 --json mouse --count 10',
+    )
     .action(async (opts: { count?: string; interval?: string }) => {
       code = await mouseCommand(out(), { host: globals().host, ...opts });
     });
@@ -241,6 +262,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('stat')
     .argument('<what>', 'hosttime, speed, memory or uuid')
     .description('one host statistic, as vmware-toolbox-cmd stat words it')
+    .addHelpText('after', '\nExamples:\n  vmw9 stat memory\n  vmw9 stat hosttime\n  vmw9 --json stat uuid')
     .action(async (what: string) => {
       code = await statCommand(out(), what, { host: globals().host });
     });
@@ -248,6 +270,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('time')
     .description("the host clock against this machine's, and the difference")
+    .addHelpText('after', '\nExamples:\n  vmw9 time\n  vmw9 --json time | jq .guestMinusHostMs')
     .action(async () => {
       code = await timeCommand(out(), { host: globals().host });
     });

@@ -58,8 +58,41 @@ describe('usage', () => {
     expect(r.err).toMatch(/native, sim or unix!PATH/);
   });
 
-  it('an unknown command is a usage error', () => {
-    expect(run('frobnicate').code).toBe(2);
+  it('usage errors exit 2 with one line saying what is wrong', () => {
+    expect(run('frobnicate')).toMatchObject({
+      code: 2,
+      out: '',
+      err: "vmw9: unknown command 'frobnicate'\n",
+    });
+    expect(run('info', 'get')).toMatchObject({ code: 2, err: "vmw9: missing required argument 'key'\n" });
+    expect(run('stat', 'bogus')).toMatchObject({
+      code: 2,
+      err: 'vmw9: unknown statistic "bogus" (hosttime, speed, memory, uuid)\n',
+    });
+    const r = run('9p', 'frob', '/tmp/x.sock', '/');
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('every command has examples in its help', () => {
+    const top = run('--help').out;
+    const names = [...top.matchAll(/^ {2}([a-z0-9]+)\b/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+    expect(names.length).toBeGreaterThan(12);
+    for (const n of [...names, 'info get', 'info set']) {
+      const h = run('help', ...n.split(' '));
+      expect(h.code, n).toBe(0);
+      expect(h.out, n).toMatch(/\nExamples:\n {2}(sudo )?vmw9 /);
+    }
+    expect(run('help', '9p').out).toMatch(/-A, --aname NAME/);
+  });
+
+  it("--host sim's missing value says each command gets a fresh host", () => {
+    expect(run('--host', 'sim', 'info', 'get', 'guestinfo.x')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(
+        /^vmw9: no value for guestinfo\.x \(--host sim is a fresh simulated host for each command/,
+      ),
+    });
   });
 
   it('help lists the commands and exits 0', () => {

@@ -97,9 +97,12 @@ describe('host services from the shell', () => {
     await new Promise((r) => srv.once('listening', r));
     const dry = await vmw9(['mount', '--socket', `unix!${sock}`, '--dir', join(dir, 'mnt'), '--dry-run']);
     const plain = await vmw9(['mount', '--socket', sock, '--dir', join(dir, 'mnt'), '--dry-run']);
+    const json = await vmw9(['--json', 'mount', '--socket', sock, '--dir', join(dir, 'mnt'), '--dry-run']);
     srv.close();
     expect(dry.out).toContain(` ${sock} `);
     expect(plain.out).toBe(dry.out);
+    expect(JSON.parse(json.out)).toMatchObject({ socket: sock, dir: join(dir, 'mnt') });
+    expect(JSON.parse(json.out).command.join(' ')).toBe(dry.out.trim());
     const tcp = await vmw9(['mount', '--socket', 'tcp!127.0.0.1!564', '--dry-run']);
     expect(tcp.code).toBe(2);
     expect(tcp.err).toMatch(/--socket must be a Unix socket/);

@@ -45,6 +45,28 @@ describe('vmw9 sim', () => {
     expect(existsSync(sock)).toBe(false);
   });
 
+  it('--json: the address first, then one object per console command', async () => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-sim-')), 'host.sock');
+    const sim = spawn(process.execPath, [bin, '--json', 'sim', '--listen', sock], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    sim.stdout.on('data', (d) => (out += d));
+    await until(() => out.includes('\n'));
+    expect(JSON.parse(out.split('\n')[0]!)).toEqual({ address: `unix!${sock}`, productType: 2, hb: true });
+    sim.stdin.write('fact memoryMB 2048\nfrobnicate\n');
+    await until(() => out.split('\n').length >= 4);
+    const [, fact, bad] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    expect(fact).toMatchObject({
+      command: 'fact memoryMB 2048',
+      ok: true,
+      answer: expect.stringMatching(/2048/),
+    });
+    expect(bad).toMatchObject({ command: 'frobnicate', ok: false });
+    sim.kill('SIGTERM');
+    expect(await new Promise((r) => sim.on('close', r))).toBe(0);
+  });
+
   it('refuses a TCP address and a bad --set with a usage error', () => {
     const tcp = spawnSync(process.execPath, [bin, 'sim', '--listen', 'tcp!127.0.0.1!9999'], {
       encoding: 'utf8',

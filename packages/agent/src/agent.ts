@@ -193,6 +193,7 @@ export class Agent {
         log: (line) => this.logger.debug({ ninep: line }, '9P server'),
       });
       this.logger.info({ address: this.served.address }, 'serving the vmware tree');
+      if (this.served.warning) this.logger.warn({ address: this.served.address }, this.served.warning);
     }
     // A failure is logged, not fatal: the host still gets everything else.
     await announceTools(this.rpc).catch((e: Error) =>

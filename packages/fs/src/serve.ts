@@ -1,7 +1,7 @@
 /** Serves the tree with ninep: a Unix socket (mode 0600) in a runtime directory unless told otherwise. */
 
 import { join } from 'node:path';
-import { formatDial, NinepServer, runtimeDir } from 'ninep';
+import { formatDial, isLocalOnly, NinepServer, parseDial, runtimeDir } from 'ninep';
 import type { VmwareTree } from './tree.js';
 
 export interface ServeOptions {
@@ -13,6 +13,8 @@ export interface ServeOptions {
 export interface ServedTree {
   server: NinepServer;
   address: string;
+  /** Set when the tree is reachable from other machines: what to tell the user (README, security model). */
+  warning: string | null;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
   return {
     server,
     address: listener.address,
+    warning: exposureWarning(listener.address),
     async close() {
       // Drop the connections first: a listener's close waits for open connections to end.
       for (const c of server.connections) c.close();
@@ -45,4 +48,10 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
       tree.close();
     },
   };
+}
+
+/** The warning for an address other machines can reach: every file is theirs once they connect. */
+export function exposureWarning(address: string): string | null {
+  if (isLocalOnly(parseDial(address))) return null;
+  return `${address} is reachable from other machines: anyone who connects can read the clipboard, set guestinfo and answer power requests (listen on unix!PATH or tcp!127.0.0.1!PORT unless that is meant)`;
 }

@@ -27,7 +27,7 @@ import {
   S_IFMT,
   SETATTR_SIZE,
 } from './constants.js';
-import { parseDial } from './dial.js';
+import { formatDial, parseDial } from './dial.js';
 import { Errno, errnoForText, errnoText, RemoteError } from './errors.js';
 import { Framer } from './framer.js';
 import {
@@ -83,6 +83,32 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
+/** Nothing could be reached at an address; the message says why in words, the code stays for scripts. */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  readonly code: string | undefined;
+  constructor(
+    readonly address: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const why: Record<string, string> = {
+      ENOENT: 'no such socket',
+      ECONNREFUSED: 'nothing is listening there',
+      EACCES: 'permission denied',
+      ENOTSOCK: 'not a socket',
+      ENOTFOUND: 'no such host',
+      ETIMEDOUT: 'timed out',
+    };
+    super(
+      `cannot connect to ${address}: ${why[cause.code ?? ''] ?? cause.message}${cause.code ? ` (${cause.code})` : ''}`,
+      {
+        cause,
+      },
+    );
+    this.code = cause.code;
+  }
+}
+
 export class ClientClosedError extends Error {
   override readonly name = 'ClientClosedError';
 }
@@ -127,7 +153,7 @@ export class NinepClient {
       const sock: Socket = d.net === 'unix' ? createConnection(d.path) : createConnection(d.port, d.host);
       await new Promise<void>((resolve, reject) => {
         sock.once('connect', resolve);
-        sock.once('error', reject);
+        sock.once('error', (e: NodeJS.ErrnoException) => reject(new ConnectError(formatDial(d), e)));
       });
       sock.setNoDelay(true);
       stream = sock;

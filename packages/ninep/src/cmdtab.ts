@@ -127,11 +127,24 @@ export class CommandTable<C> {
     }
   }
 
-  /** Runs every non-blank line of `text` in order; the first refused line stops the rest. */
+  /**
+   * Runs every non-blank line of `text` in order. Every line is looked up first, so a write with
+   * an unknown command or a wrong argument count anywhere applies none of its lines; a handler's
+   * own refusal stops the lines after it.
+   */
   async runLines(text: string, ctx: C): Promise<void> {
+    const lines: Array<{ line: string; fields: string[]; cmd: Command<C> }> = [];
     for (const line of text.split('\n')) {
-      if (tokenize(line).length === 0) continue;
-      await this.runLine(line, ctx);
+      const fields = tokenize(line);
+      if (fields.length === 0) continue;
+      lines.push({ line, fields, cmd: this.lookup(fields, line) });
+    }
+    for (const { line, fields, cmd } of lines) {
+      try {
+        await cmd.run(fields.slice(1), ctx);
+      } catch (e) {
+        throw e instanceof CommandError ? cmdError(e.reason, line, e.errno) : e;
+      }
     }
   }
 }

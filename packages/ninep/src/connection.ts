@@ -11,7 +11,7 @@ import type { ExclusiveUse, Fid } from './fid.js';
 import { Framer, FrameTooLarge } from './framer.js';
 import type { Message, MessageName, RMessage, TMessage } from './messages.js';
 import { type Handler, handlers } from './operations.js';
-import type { ResolvedServerOptions } from './options.js';
+import { type ResolvedServerOptions, VERSION_FRAME_MAX } from './options.js';
 import { type ReplyBody, Request } from './request.js';
 import type { Session } from './session.js';
 
@@ -35,6 +35,13 @@ export class Connection implements Session {
     this.output.uncork();
   };
   private readonly onClosed: Array<() => void> = [];
+  /** Set while part of a frame is held: ends the connection if the rest does not come in time. */
+  private stallTimer: NodeJS.Timeout | undefined;
+  /**
+   * Fids a pending walk or attach is creating, and when that request ends: a request naming such
+   * a fid (a walk, open and read sent back to back) waits for it instead of failing "fid unknown".
+   */
+  private readonly births = new Map<number, Promise<void>>();
 
   constructor(
     readonly options: ResolvedServerOptions,
@@ -44,14 +51,17 @@ export class Connection implements Session {
     readonly exclusive: ExclusiveUse,
   ) {
     this.msize = options.msize;
-    this.framer = new Framer(options.msize, (f) => this.onFrame(f));
+    // Until a Tversion is agreed only a small frame is taken (options.ts, VERSION_FRAME_MAX).
+    this.framer = new Framer(Math.min(options.msize, VERSION_FRAME_MAX), (f) => this.onFrame(f));
     input.on('data', (chunk: Buffer) => {
       try {
         this.framer.push(chunk);
       } catch (err) {
         // A bad size field: the stream cannot be resynchronised, so the connection ends.
         this.fail(err instanceof FrameTooLarge ? err : new Error(String(err)));
+        return;
       }
+      this.watchStall();
     });
     input.on('end', () => this.close());
     input.on('close', () => this.close());
@@ -72,11 +82,30 @@ export class Connection implements Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.stallTimer);
     this.reset();
     this.input.destroy();
     if ((this.output as unknown) !== this.input)
       (this.output as Writable & { destroy?: () => void }).destroy?.();
     for (const fn of this.onClosed.splice(0)) fn();
+  }
+
+  /**
+   * A frame that has begun must finish within frameTimeoutMs of its first bytes (a trickle does
+   * not restart the clock), or the connection is dropped with what it holds. Between frames there
+   * is no limit: an idle mount stays.
+   */
+  private watchStall(): void {
+    if (!this.framer.partial) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+    } else if (!this.stallTimer && !this.closed) {
+      this.stallTimer = setTimeout(
+        () => this.fail(new Error(`a frame stalled for ${this.options.frameTimeoutMs} ms`)),
+        this.options.frameTimeoutMs,
+      );
+      this.stallTimer.unref();
+    }
   }
 
   private fail(err: Error): void {
@@ -89,8 +118,10 @@ export class Connection implements Session {
     for (const req of this.pending.values()) {
       req.dead = true;
       req.abort();
+      req.ended();
     }
     this.pending.clear();
+    this.births.clear();
     const fids = [...this.fids.values()];
     this.fids.clear();
     for (const f of fids) void f.release().catch(() => {});
@@ -156,6 +187,38 @@ export class Connection implements Session {
     const req = new Request(msg.tag, msg);
     this.pending.set(msg.tag, req);
     this.stats.requests++;
+    const fid = (msg as { fid?: number }).fid;
+    const born = fid === undefined ? undefined : this.births.get(fid);
+    const newfid = msg.type === 'Tattach' ? msg.fid : (msg as { newfid?: number }).newfid;
+    if (newfid !== undefined && newfid !== fid) {
+      const birth = new Promise<void>((resolve) => req.onEnd(resolve));
+      this.births.set(newfid, birth);
+      void birth.then(() => {
+        if (this.births.get(newfid) === birth) this.births.delete(newfid);
+      });
+    }
+    if (msg.type === 'Tclunk' || msg.type === 'Tremove') this.abortOnFid(msg.fid, msg.tag);
+    if (born) void born.then(() => this.run(req, msg));
+    else this.run(req, msg);
+  }
+
+  /**
+   * A clunked (or removed) fid's requests still waiting (a blocked read) are ended and answered
+   * with an error, so each is answered once and its tag freed (the clunk itself goes on).
+   */
+  private abortOnFid(fid: number, clunkTag: number): void {
+    for (const r of this.pending.values())
+      if (r.tag !== clunkTag && (r.msg as { fid?: number }).fid === fid)
+        r.abort(new NinepError(Errno.EBADF, 'the fid was clunked while this request waited'));
+  }
+
+  private run(req: Request, msg: TMessage): void {
+    if (req.dead) return;
+    if (req.aborted) {
+      // Flushed (or its fid clunked) before it could start.
+      this.finish(req, undefined, new NinepError(Errno.EINTR));
+      return;
+    }
     const handler = handlers[msg.type as MessageName] as Handler | undefined;
     let result: ReplyBody | Promise<ReplyBody>;
     try {
@@ -174,10 +237,11 @@ export class Connection implements Session {
   }
 
   private finish(req: Request, reply: ReplyBody | undefined, err: unknown): void {
+    req.ended();
     if (req.dead) return;
     this.pending.delete(req.tag);
     // A request interrupted by Tflush gets no reply of its own: only the Rflush(es).
-    if (!(req.aborted && err !== undefined)) {
+    if (!(req.flushed && err !== undefined)) {
       req.commit?.();
       this.send(req.tag, reply ?? this.errorBody(toNinepError(err)));
     }
@@ -198,6 +262,7 @@ export class Connection implements Session {
     }
     old.flushes.push(tag);
     if (old.flushes.length > 1) return;
+    old.flushed = true;
     old.abort();
     const timer = setTimeout(() => {
       if (old.dead || this.pending.get(oldtag) !== old) return;
@@ -217,13 +282,16 @@ export class Connection implements Session {
     else if (m.version === '9P2000.u' && dialects.includes('9P2000.u')) version = '9P2000.u';
     else if (dialects.includes('9P2000')) version = '9P2000';
     else version = 'unknown';
+    // A refused Tversion leaves no session: every fid is gone, so nothing but a new Tversion is taken.
+    this.versioned = false;
+    this.framer.maxSize = Math.min(this.options.msize, VERSION_FRAME_MAX);
     if (m.msize < 4096) {
       this.send(m.tag, { type: 'Rerror', ename: `msize ${m.msize} is below the 4096 minimum` });
       return;
     }
     this.msize = Math.min(m.msize, this.options.msize);
-    this.framer.maxSize = this.msize;
     this.versioned = version !== 'unknown';
+    if (this.versioned) this.framer.maxSize = this.msize;
     if (this.versioned) this.dialect = version as Dialect;
     this.send(m.tag, { type: 'Rversion', msize: this.msize, version });
   }

@@ -5,7 +5,9 @@
  *  - `tcp!HOST!PORT` (`net!` is read as tcp); for servers HOST `*` means every interface;
  *  - `tcp!PORT`: loopback, for servers that should not be reached from elsewhere;
  *  - a bare `HOST` or `HOST!PORT`: tcp, with the 9fs port 564 by default, as plan9port's 9p
- *    takes them. Callers whose argument must name its network turn these off (`bare: false`).
+ *    takes them. Callers whose argument must name its network turn these off (`bare: false`);
+ *  - a bare path (anything with a `/` and no network prefix, which no host name has): a Unix
+ *    socket, so `/run/vmw9/vmware.sock` means what a user means by it.
  * PORT is a decimal 0..65535 or `9fs` (564).
  */
 export type DialAddress = { net: 'unix'; path: string } | { net: 'tcp'; host: string; port: number };
@@ -45,6 +47,7 @@ export function parseDial(s: string, opts: DialOptions = {}): DialAddress {
     if (!path) throw new DialError(s, 'unix needs a path (unix!PATH)');
     return { net: 'unix', path };
   }
+  if (net === undefined && s.includes('/')) return { net: 'unix', path: s };
   const parts = s.split('!');
   if (net === 'tcp') {
     if (parts.length === 2) return { net: 'tcp', host: '127.0.0.1', port: port(parts[1]!, s) };
@@ -76,4 +79,14 @@ function port(s: string, whole: string): number {
   const p = s === '9fs' ? NINEP_PORT : /^\d{1,5}$/.test(s) ? Number(s) : Number.NaN;
   if (!(p >= 0 && p <= 65535)) throw new DialError(whole, `port "${s}" is not 0..65535`);
   return p;
+}
+
+/**
+ * Whether an address is reachable only from this machine: a Unix socket, or TCP on a loopback
+ * address (127.0.0.0/8, ::1, localhost). Servers warn when asked to listen anywhere else.
+ */
+export function isLocalOnly(a: DialAddress): boolean {
+  if (a.net === 'unix') return true;
+  const h = a.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

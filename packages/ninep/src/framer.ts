@@ -31,6 +31,11 @@ export class Framer {
     private readonly sink: FrameSink,
   ) {}
 
+  /** Whether part of a frame is held, waiting for the rest. */
+  get partial(): boolean {
+    return this.buffered > 0;
+  }
+
   /** Feeds bytes; calls the sink for each whole frame. Throws FrameTooLarge on a bad size field. */
   push(chunk: Buffer): void {
     if (this.buffered === 0 && chunk.length >= HEADER_SIZE) {

@@ -7,6 +7,7 @@
  *    the write's error.
  */
 import { type Command, CommandTable } from './cmdtab.js';
+import { Errno, p9err } from './errors.js';
 import { canRead, type FidContext, File, type MaybePromise } from './tree.js';
 import { abortableWait } from './wait.js';
 
@@ -82,62 +83,72 @@ export abstract class StreamFile extends File {
   ): MaybePromise<Uint8Array>;
 }
 
-interface EventQueue {
-  records: Uint8Array[];
-  wake?: () => void;
+/** A reader's place in an EventFile's log: the sequence number of the next record it reads. */
+interface EventCursor {
+  next: number;
 }
 
 /**
  * A stream of records. Each fid opened for reading gets the records posted after its open; each
  * read returns exactly one record (truncated to the read's count) and ignores the offset, blocking
- * while none is queued. A Tflush (or the connection closing) aborts the blocked read.
+ * while none is there. A Tflush (or the connection closing) aborts the blocked read; several reads
+ * may wait on one fid, and each is answered with its own record.
+ *
+ * The records are kept once, in a log of the last `maxQueued` shared by every reader, each reader
+ * holding only its place: memory does not grow with the number of open fids, and posting costs
+ * nothing per idle reader. A reader that falls more than `maxQueued` records behind loses the
+ * oldest and reads `overrun(n)` in their place (by default the line `dropped n`).
  * Linux note (docs/protocol/9p.md §10): a plain read(2) loops until its buffer is full, so readers
  * should use O_NONBLOCK or a buffer of one record.
  */
 export class EventFile extends StreamFile {
-  private readonly queues = new Set<EventQueue>();
-  /** Records kept per reader before the oldest are dropped (bounded memory for slow readers). */
-  maxQueued = 1024;
+  /** Records kept for readers that are behind (bounded memory for slow readers). */
+  maxQueued = 256;
+  /** What a reader that fell behind reads in place of the `lost` records it missed. */
+  overrun: (lost: number) => Uint8Array = (lost) => Buffer.from(`dropped ${lost}\n`);
+  private readonly log: Uint8Array[] = [];
+  /** The sequence number of log[0]. */
+  private first = 0;
+  /** Blocked reads, woken by the next post. */
+  private readonly waiting = new Set<() => void>();
+
   /** Delivers a record to every current reader. */
   post(record: string | Uint8Array): void {
-    const r = typeof record === 'string' ? Buffer.from(record) : record;
-    for (const q of this.queues) {
-      q.records.push(r);
-      if (q.records.length > this.maxQueued) q.records.shift();
-      q.wake?.();
+    this.log.push(typeof record === 'string' ? Buffer.from(record) : record);
+    if (this.log.length > this.maxQueued) {
+      this.log.shift();
+      this.first++;
     }
+    const woken = [...this.waiting];
+    this.waiting.clear();
+    for (const wake of woken) wake();
   }
   /** Readers currently blocked waiting for a record. */
   get blockedReaders(): number {
-    let n = 0;
-    for (const q of this.queues) if (q.wake) n++;
-    return n;
+    return this.waiting.size;
   }
   override open(fid: FidContext): void {
     if (!canRead(fid.mode)) return;
-    const q: EventQueue = { records: [] };
-    this.queues.add(q);
-    fid.aux = q;
-  }
-  override clunk(fid: FidContext): void {
-    const q = fid.aux as EventQueue | undefined;
-    if (q) this.queues.delete(q);
+    fid.aux = { next: this.first + this.log.length } satisfies EventCursor;
   }
   protected override async nextRecord(
     fid: FidContext,
     count: number,
     signal: AbortSignal,
   ): Promise<Uint8Array> {
-    const q = fid.aux as EventQueue;
-    while (q.records.length === 0) {
+    const cursor = fid.aux as EventCursor;
+    while (cursor.next >= this.first + this.log.length) {
       await abortableWait(signal, (wake) => {
-        q.wake = wake;
-        return () => {
-          q.wake = undefined;
-        };
+        this.waiting.add(wake);
+        return () => this.waiting.delete(wake);
       });
     }
-    return q.records.shift()!.subarray(0, count);
+    if (cursor.next < this.first) {
+      const lost = this.first - cursor.next;
+      cursor.next = this.first;
+      return this.overrun(lost).subarray(0, count);
+    }
+    return this.log[cursor.next++ - this.first]!.subarray(0, count);
   }
 }
 
@@ -152,6 +163,8 @@ export type CtlCommand = Command<FidContext>;
  */
 export class CtlFile extends File {
   readonly commands: CommandTable<FidContext>;
+  /** The longest write taken, in bytes (default 8192). */
+  maxWrite = 8192;
 
   constructor(
     name: string,
@@ -170,6 +183,10 @@ export class CtlFile extends File {
     return readBuf((fid.aux as Uint8Array | undefined) ?? new Uint8Array(0), offset, count);
   }
   override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
+    // Control messages are short; a long write is refused before it is parsed (parsing a megabyte
+    // would hold up every other client).
+    if (data.length > this.maxWrite)
+      throw p9err(Errno.EINVAL, `control message too long (${data.length} bytes; at most ${this.maxWrite})`);
     await this.commands.runLines(Buffer.from(data).toString('utf8'), fid);
     return data.length;
   }

@@ -52,6 +52,11 @@ function fidOf(c: Session, fid: number): Fid {
 function checkNewFid(c: Session, fid: number): void {
   if (fid === NOFID) throw p9err(Errno.EBADF, 'fid unknown or out of range');
   if (c.fids.has(fid)) throw p9err(Errno.EBADF, 'fid already in use');
+  if (c.fids.size >= c.options.maxFids)
+    throw p9err(
+      Errno.EMFILE,
+      `too many fids on this connection (the limit is ${c.options.maxFids}): clunk some`,
+    );
 }
 
 function dirOf(f: Fid): Dir {

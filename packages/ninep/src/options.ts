@@ -21,6 +21,15 @@ export interface ServerOptions {
   dialects?: Dialect[];
   /** Requests in flight per connection before new ones get EAGAIN (default 1024; Tflush never counts). */
   maxOutstanding?: number;
+  /** Fids one connection may hold; a walk or attach past it fails with EMFILE (default 65536). */
+  maxFids?: number;
+  /**
+   * How long a frame may take to arrive once its first bytes have (default 30 s); a connection
+   * whose frame stalls longer is dropped. Time between frames (an idle mount) is never limited.
+   */
+  frameTimeoutMs?: number;
+  /** Connections served at once; more are closed at accept (default 256). */
+  maxConnections?: number;
   /** How long a flushed request may take to notice its AbortSignal before the Rflush goes out anyway. */
   flushGraceMs?: number;
   /** Plan 9 permission checks against the attach user (default true). */
@@ -43,10 +52,19 @@ export interface ServerObserver {
   request?(type: TMessage['type']): void;
 }
 
+/**
+ * The largest frame accepted before a Tversion is agreed: Tversion itself is a few dozen bytes, so
+ * a client cannot make the server buffer a megabyte before it has even said it speaks 9P.
+ */
+export const VERSION_FRAME_MAX = 8192;
+
 /** Server options with their defaults filled in, as a connection sees them. */
 export type ResolvedServerOptions = ServerOptions & {
   msize: number;
   maxOutstanding: number;
+  maxFids: number;
+  frameTimeoutMs: number;
+  maxConnections: number;
   flushGraceMs: number;
   dialects: Dialect[];
 };

@@ -54,6 +54,9 @@ export class NinepServer {
     this.options = {
       msize: 1 << 20,
       maxOutstanding: 1024,
+      maxFids: 65536,
+      frameTimeoutMs: 30_000,
+      maxConnections: 256,
       flushGraceMs: 2000,
       dialects: [...DIALECTS],
       ...options,
@@ -78,6 +81,13 @@ export class NinepServer {
       ? parseDial(addr)
       : { net: 'unix', path: join(runtimeDir(), opts.name ?? `ninep.${process.pid}.sock`) };
     const srv = createServer((sock: Socket) => {
+      if (this.connections.size >= this.options.maxConnections) {
+        this.options.log?.(
+          `ninep: refusing a connection: ${this.connections.size} are open (maxConnections ${this.options.maxConnections})`,
+        );
+        sock.destroy();
+        return;
+      }
       sock.setNoDelay?.(true);
       this.serve(sock);
     });

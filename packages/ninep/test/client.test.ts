@@ -102,13 +102,79 @@ describe('cli', () => {
     });
     expect((await run(['rm', addr, 'cli/a'])).code).toBe(0);
     expect((await run(['read', addr, 'cli/a'])).err).toMatch(/file does not exist/);
-    expect((await run(['frob', addr, 'x'])).code).toBe(2);
+    // Usage errors exit 2 with one line saying what is wrong.
+    expect(await run(['frob', addr, 'x'])).toMatchObject({
+      code: 2,
+      err: '9p: unknown command "frob": ls, read, write, stat, create or rm (9p with no arguments prints the usage)\n',
+    });
+    expect(await run(['read', addr])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^9p: read takes ADDR PATH/),
+    });
+    expect(await run(['-n', '0', 'read', addr, 'x'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^9p: -n takes a count/),
+    });
+    expect(await run(['--frob', 'read', addr, 'x'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^9p: unknown option --frob/),
+    });
+    expect(await run([])).toMatchObject({ code: 2, err: expect.stringMatching(/^usage: 9p /) });
+    expect(await run(['--help'])).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^usage: 9p .*\n.*-n, --count N/s),
+    });
     // Usage errors exit 2 with one line: a malformed address, an unknown dialect.
     expect(await run(['ls', 'tcp!host', '/'])).toMatchObject({
       code: 2,
-      err: '9p: dial string "tcp!host": port "host" is not 0..65535\n',
+      err: '9p: dial string "tcp!host": port "host" is not 0..65535 (9p with no arguments prints the usage)\n',
     });
     expect((await run(['-D', '9P2001', 'ls', addr, '/'])).code).toBe(2);
+  });
+
+  it('--json: entries, data and outcomes as JSON; errors as {error}', async () => {
+    expect(JSON.parse((await run(['--json', 'create', addr, 'j'], 'héllo')).out)).toEqual({
+      path: 'j',
+      created: true,
+      written: 6,
+    });
+    expect(JSON.parse((await run(['read', '--json', addr, 'j'])).out)).toEqual({
+      path: 'j',
+      reads: 2,
+      text: 'héllo',
+    });
+    const [e] = JSON.parse((await run(['--json', 'ls', addr, 'j'])).out);
+    expect(e).toMatchObject({ name: 'j', mode: '-rw-r--r--', perm: '0644', dir: false, length: 6 });
+    expect(JSON.parse((await run(['--json', 'stat', addr, 'j'])).out)).toMatchObject({
+      name: 'j',
+      dialect: '9P2000.u',
+    });
+    await run(['write', addr, 'j'], Buffer.from([0xff, 0x00]));
+    expect(JSON.parse((await run(['--json', 'read', addr, 'j'])).out)).toEqual({
+      path: 'j',
+      reads: 2,
+      base64: '/wA=',
+    });
+    expect(JSON.parse((await run(['--json', 'rm', addr, 'j'])).out)).toEqual({ path: 'j', removed: true });
+    expect(await run(['--json', 'read', addr, 'j'])).toMatchObject({ code: 1 });
+    expect(JSON.parse((await run(['--json', 'read', addr, 'j'])).out).error).toMatch(
+      /read j: .*file does not exist/,
+    );
+  });
+
+  it('read streams each read as it arrives; -n N stops an event file after N reads', async () => {
+    const reading = run(['-n', '2', 'read', addr, 'events']);
+    // Each record is one read's worth; the command returns after the second.
+    while (events.blockedReaders === 0) await new Promise((r) => setImmediate(r));
+    for (const e of ['one\n', 'two\n', 'three\n']) events.post(e);
+    expect(await reading).toMatchObject({ code: 0, out: 'one\ntwo\n' });
+    // A bare path is a Unix socket; one nothing listens on is said so in words.
+    expect(await run(['ls', '/nonexistent/x.sock', '/'])).toMatchObject({
+      code: 1,
+      err: '9p: ls /: cannot connect to unix!/nonexistent/x.sock: no such socket (ENOENT)\n',
+    });
+    const bare = addr.replace(/^unix!/, '');
+    expect((await run(['ls', bare, '/'])).code).toBe(0);
   });
 
   it("the server's own error text reaches the user through the default dialect", async () => {

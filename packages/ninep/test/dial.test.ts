@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DialError, dialNet, formatDial, parseDial, parseDialOrPath } from '../src/dial.js';
+import { DialError, dialNet, formatDial, isLocalOnly, parseDial, parseDialOrPath } from '../src/dial.js';
 
 describe('parseDial', () => {
   it('unix!PATH: the path is everything after the first "!"', () => {
@@ -34,8 +34,15 @@ describe('parseDial', () => {
     expect(parseDial('host!5640')).toEqual({ net: 'tcp', host: 'host', port: 5640 });
   });
 
+  it('a bare path is a Unix socket, with or without the bare forms (no host name has a /)', () => {
+    for (const bare of [true, false]) {
+      expect(parseDial('/tmp/x.sock', { bare })).toEqual({ net: 'unix', path: '/tmp/x.sock' });
+      expect(parseDial('./x!y.sock', { bare })).toEqual({ net: 'unix', path: './x!y.sock' });
+    }
+  });
+
   it('bare: false refuses the forms without a network', () => {
-    for (const s of ['host', 'host!5640', '5640', '/tmp/x.sock']) {
+    for (const s of ['host', 'host!5640', '5640']) {
       const e = errorOf(() => parseDial(s, { bare: false }));
       expect(e.dial).toBe(s);
       expect(e.message).toMatch(/expected unix!PATH or tcp!HOST!PORT/);
@@ -104,3 +111,19 @@ function errorOf(f: () => unknown): DialError {
   }
   throw new Error('no error');
 }
+
+describe('isLocalOnly', () => {
+  it('is true for Unix sockets and loopback TCP, false for any other host', () => {
+    for (const s of [
+      'unix!/x',
+      '/run/x.sock',
+      'tcp!127.0.0.1!1',
+      'tcp!127.5.0.9!1',
+      'tcp!localhost!1',
+      'tcp!5640',
+    ])
+      expect(isLocalOnly(parseDial(s))).toBe(true);
+    for (const s of ['tcp!0.0.0.0!1', 'tcp!*!1', 'tcp!10.0.0.1!1', 'tcp!example.org!1', 'tcp!128.0.0.1!1'])
+      expect(isLocalOnly(parseDial(s))).toBe(false);
+  });
+});

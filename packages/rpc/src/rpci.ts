@@ -74,11 +74,13 @@ export class RpciClient {
       try {
         return parseReply(await this.channel.exchange(data));
       } catch (e) {
-        // ChannelClosed: the channel was stopped under us (another request lost it) before
-        // anything of ours was sent.
-        if (!(e instanceof MessageError || e instanceof ChannelClosed)) throw e;
-        // The channel is unusable either way: drop it so the next request opens a fresh one.
+        // Whatever broke the exchange (the host's error, a transport that failed or timed out
+        // mid-message) leaves the channel in an unknown state: drop it so the next request opens a
+        // fresh one rather than continuing a half-done message.
         this.lose(generation);
+        // ChannelClosed: the channel was stopped under us (another request lost it) before
+        // anything of ours was sent; a MessageError before the request was complete: retry.
+        if (!(e instanceof MessageError || e instanceof ChannelClosed)) throw e;
         if ((e instanceof MessageError && e.requestComplete) || attempt >= attempts) throw e;
       }
     }

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BackdoorUnavailable } from '@vmw9/backdoor';
 import { SimBackdoorPort, SocketBackdoorPort, serveHost, VmxHost, type VmxHostOptions } from '@vmw9/vmx-sim';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +126,28 @@ describe('RpciClient', () => {
       expect(executed()).toBe(1);
     },
   );
+
+  it('a transport that fails mid-message drops the channel: the next request opens a fresh one', async () => {
+    const { host, port } = counted();
+    let failAt = -1;
+    let calls = 0;
+    // Fails one backdoor call in the middle of the second request's message, as a link reset does.
+    const flaky: typeof port = {
+      call: (r) =>
+        ++calls === failAt ? Promise.reject(new BackdoorUnavailable('link reset', 'timeout')) : port.call(r),
+      hbOut: (r, d) => port.hbOut(r, d),
+      hbIn: (r, d) => port.hbIn(r, d),
+    };
+    const rpc = RpciClient.overPort(flaky);
+    expect((await rpc.send('count')).text).toBe('1');
+    expect(rpc.opens).toBe(1);
+    failAt = calls + 2;
+    await expect(rpc.send('count')).rejects.toBeInstanceOf(BackdoorUnavailable);
+    expect((await rpc.send('count')).ok).toBe(true);
+    expect(rpc.opens).toBe(2);
+    // The broken channel was closed, not left open on the host beside the new one.
+    expect(host.channels.size).toBe(1);
+  });
 
   it('a garbage reply is a typed protocol error', async () => {
     const { host, port } = counted();

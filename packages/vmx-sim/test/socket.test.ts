@@ -1,11 +1,12 @@
 /** The host over its Unix socket (docs/protocol/sim-wire.md): the same protocol from another connection, and bad clients. */
 import { mkdtempSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackdoorFault, getVersion } from '@vmw9/backdoor';
+import { BackdoorFault, getBiosUuid, getMemorySize, getVersion } from '@vmw9/backdoor';
+import { createRamfs, NinepServer } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SimServer, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
+import { SimBackdoorPort, type SimServer, SocketBackdoorPort, serveHost, VmxHost } from '../src/index.js';
 import { hello } from '../src/wire.js';
 import { rpc } from './guest-msg.js';
 
@@ -89,4 +90,60 @@ describe('the socket transport', () => {
       /cannot reach the simulated host at unix!\/nonexistent\/host.sock/,
     );
   });
+
+  it('a 9P server on the socket is named as one, at once, not after the hello times out', async () => {
+    const ninep = new NinepServer({ root: createRamfs('none'), permissions: false });
+    const path = join(mkdtempSync(join(tmpdir(), 'vmx-sim-')), 'tree.sock');
+    await ninep.listen(`unix!${path}`);
+    try {
+      // A 60 s hello timeout: only the refusal itself can end this within the test's limit.
+      const e = await SocketBackdoorPort.connect(`unix!${path}`, 60_000).catch((x: unknown) => x);
+      expect(e).toMatchObject({ reason: 'not-a-sim' });
+      expect(String(e)).toMatch(/unix!\S+tree.sock is a 9P file server \(it answered Tversion with 9P2000\)/);
+    } finally {
+      await ninep.close();
+    }
+  }, 30_000);
+
+  it('a peer that closes on the hello is refused as not a simulated host', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vmx-sim-')), 'other.sock');
+    const other = createServer((s) => s.destroy());
+    await new Promise<void>((r) => other.listen(path, r));
+    try {
+      const e = await SocketBackdoorPort.connect(path, 60_000).catch((x: unknown) => x);
+      expect(e).toMatchObject({ reason: 'bad-hello' });
+      expect(String(e)).toMatch(/closed the connection during the hello: it is not a vmx-sim host/);
+    } finally {
+      other.close();
+    }
+  }, 30_000);
+
+  it('a call the host leaves unanswered fails and resets the link; no later answer is shifted', async () => {
+    const { host, path } = await start();
+    const port = await SocketBackdoorPort.connect(path, { callTimeoutMs: 1000 });
+    const fresh = new VmxHost();
+    const uuid = await getBiosUuid(port);
+    host.faults.silent = true;
+    const lost = getMemorySize(port).catch((e: unknown) => e);
+    while (!host.log.entries().some((e) => e.fault === 'silent')) await new Promise((r) => setTimeout(r, 5));
+    host.faults.silent = false;
+    // Queued behind the unanswered call: each must get its own answer, never its neighbour's.
+    const later = await Promise.all([
+      getBiosUuid(port),
+      getMemorySize(port),
+      getVersion(port),
+      getBiosUuid(port),
+    ]);
+    expect(await lost).toMatchObject({
+      reason: 'timeout',
+      message: expect.stringMatching(/did not answer a call within 1000 ms; the link was reset/),
+    });
+    expect(port.resets).toBe(1);
+    expect(later[0]).toBe(uuid);
+    expect(later[1]).toEqual(await getMemorySize(new SimBackdoorPort(fresh)));
+    expect(later[2]).toEqual(await getVersion(new SimBackdoorPort(fresh)));
+    expect(later[3]).toBe(uuid);
+    for (let i = 0; i < 20; i++) expect(await getBiosUuid(port)).toBe(uuid);
+    await port.close();
+  }, 30_000);
 });

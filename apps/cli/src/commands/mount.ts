@@ -58,7 +58,8 @@ export function mountCommand(o: Output, opts: MountOptions): number {
   }
   const args = mountArgs(socket, dir);
   if (opts.dryRun) {
-    o.out(`mount ${args.join(' ')}`);
+    if (o.json) o.out(JSON.stringify({ command: ['mount', ...args], socket, dir }));
+    else o.out(`mount ${args.join(' ')}`);
     return Exit.OK;
   }
   if (process.platform !== 'linux')

@@ -49,7 +49,7 @@ export async function infoGetCommand(o: Output, key: string, opts: RpcCommandOpt
       // The bytes as they are, and a newline unless the value ends in one (as for text before).
       process.stdout.write(v);
       if (v[v.length - 1] !== 0x0a) process.stdout.write('\n');
-    } else o.err(`vmw9: no value for ${key}`);
+    } else o.err(`vmw9: no value for ${key}${freshHostHint(opts)}`);
     return v === null ? Exit.FAILED : Exit.OK;
   });
 }
@@ -75,6 +75,12 @@ export async function logCommand(o: Output, text: string, opts: RpcCommandOption
     if (o.json) printJson(o, { logged: true });
     return Exit.OK;
   });
+}
+
+/** `--host sim` is a new host each time: a value set by an earlier command cannot be there. */
+function freshHostHint(opts: HostOptions): string {
+  if (opts.host !== 'sim') return '';
+  return " (--host sim is a fresh simulated host for each command, so nothing set by an earlier one is kept; for a host that lasts: vmw9 sim --listen 'unix!/tmp/host.sock' and --host 'unix!/tmp/host.sock')";
 }
 
 function withoutFinalNewline(b: Buffer): Buffer {

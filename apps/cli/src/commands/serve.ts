@@ -30,6 +30,7 @@ export async function serveCommand(
     );
   }
   o.err(`vmw9 serve: the /mnt/vmware tree for ${description} is served on ${served.address}`);
+  if (served.warning) o.err(`vmw9 serve: warning: ${served.warning}`);
   if (o.json) o.out(JSON.stringify({ address: served.address, host: description }));
   await stopped(stopSignal());
   await served.close();

@@ -88,7 +88,12 @@ export async function mouseCommand(
 }
 
 /** `vmw9 stat hosttime|speed|memory|uuid`, worded like vmware-toolbox-cmd stat. */
+const STATISTICS = ['hosttime', 'speed', 'memory', 'uuid'] as const;
+
 export async function statCommand(o: Output, what: string, opts: HostOptions): Promise<number> {
+  // A word that names nothing is a usage error, found before any host is opened.
+  if (!STATISTICS.includes(what as (typeof STATISTICS)[number]))
+    throw new CliError(`unknown statistic "${what}" (${STATISTICS.join(', ')})`, Exit.USAGE);
   return withHost(opts, async (port, b) => {
     let value: unknown;
     let text: string;
@@ -118,10 +123,7 @@ export async function statCommand(o: Output, what: string, opts: HostOptions): P
         text = String(value);
         break;
       default:
-        throw new CliError(
-          `vmw9 stat: unknown statistic "${what}" (hosttime, speed, memory, uuid)`,
-          Exit.USAGE,
-        );
+        throw new Error(`unreachable: ${what}`);
     }
     if (o.json) printJson(o, { [what]: value });
     else o.out(text);

@@ -74,11 +74,16 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   o.err(
     `vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`,
   );
+  // With --json, scripts get the address and then one object per console command.
+  if (o.json)
+    o.out(JSON.stringify({ address: formatDial(addr), productType: host.facts.productType, hb: host.hb }));
 
   const rl = createInterface({ input: process.stdin, terminal: false });
   rl.on('line', (line) => {
     const answer = sim.runConsoleCommand(host, line);
-    if (answer) o.out(answer);
+    if (o.json) {
+      if (line.trim()) o.out(JSON.stringify({ command: line, ok: !answer.startsWith('error:'), answer }));
+    } else if (answer) o.out(answer);
   });
   await stopped(stopSignal());
   rl.close();

@@ -4,7 +4,7 @@ import { ninepCommand } from '../../src/cli.js';
 
 export async function runNinepCommand(
   args: string[],
-  input = '',
+  input: string | Buffer = '',
 ): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
