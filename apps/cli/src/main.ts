@@ -1,5 +1,5 @@
 /** The vmw9 command line: one subcommand per layer, all sharing --host and --json. */
-
+import type { LogFormatSetting } from '@vmw9/agent';
 import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
 import { agentSocketHelp, runningAgentSocket } from './agent-socket.js';
@@ -15,6 +15,14 @@ import { CliError, Exit } from './exit.js';
 import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
 import { traceOption } from './trace.js';
+
+interface AgentCommandOptions {
+  config?: string;
+  listen?: string;
+  level?: string;
+  logFormat?: string;
+  printConfig?: boolean;
+}
 
 interface Globals {
   host?: string;
@@ -183,13 +191,23 @@ export async function main(argv: string[]): Promise<number> {
       `where to serve the tree: unix!PATH, a socket PATH or tcp!HOST!PORT (default: [fs] listen, else a 0600 socket, ${defaultTreeSocket()})`,
     )
     .option('--level <level>', 'log level: fatal, error, warn, info, debug, trace')
+    .option(
+      '--log-format <format>',
+      'log lines: pretty (readable), json, or auto: pretty on a terminal, JSON elsewhere (default: [logging] format, else auto)',
+    )
     .option('--print-config', 'print the default configuration, commented, and exit')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 agent                        # then: vmw9 status; vmw9 9p read /version\n  vmw9 --host sim agent --listen 'unix!/tmp/vmware.sock'\n  vmw9 agent --print-config > /etc/vmw9/agent.conf",
+      "\nExamples:\n  vmw9 agent                        # then: vmw9 status; vmw9 9p read /version\n  vmw9 --host sim agent --listen 'unix!/tmp/vmware.sock'\n  vmw9 agent --print-config > /etc/vmw9/agent.conf\n  vmw9 agent --log-format json 2>&1 | jq -r .msg",
     )
-    .action(async (opts: { config?: string; listen?: string; level?: string; printConfig?: boolean }) => {
+    .action(async (opts: AgentCommandOptions) => {
       const agent = await import('@vmw9/agent');
+      const logFormat = opts.logFormat?.toLowerCase() as LogFormatSetting | undefined;
+      if (logFormat !== undefined && !agent.LOG_FORMATS.includes(logFormat))
+        throw new CliError(
+          `--log-format: expected one of ${agent.LOG_FORMATS.join(', ')}, got ${JSON.stringify(opts.logFormat)}`,
+          Exit.USAGE,
+        );
       if (opts.printConfig) {
         process.stdout.write(agent.defaultConfigText());
         code = Exit.OK;
@@ -204,6 +222,8 @@ export async function main(argv: string[]): Promise<number> {
           ...(host ? { host: host as 'native' | 'sim' } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.level ? { level: opts.level as never } : {}),
+          // The global --json asks for machine-readable output: JSON log lines, unless told otherwise.
+          ...(logFormat ? { logFormat } : globals().json ? { logFormat: 'json' as const } : {}),
           signal: stopSignal(),
           handleSignals: false,
         });

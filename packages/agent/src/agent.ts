@@ -110,7 +110,9 @@ export class Agent {
   static async start(opts: AgentStartOptions = {}): Promise<Agent> {
     const config = opts.config ?? defaultConfig();
     const log =
-      opts.log instanceof AgentLog ? opts.log : new AgentLog({ level: config.logging.level, ...opts.log });
+      opts.log instanceof AgentLog
+        ? opts.log
+        : new AgentLog({ level: config.logging.level, format: config.logging.format, ...opts.log });
     const transport = await openTransport(opts.host, opts.simHost);
     let agent: Agent;
     try {

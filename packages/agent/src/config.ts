@@ -12,6 +12,10 @@ import { BadGlob, compileGlob } from './glob.js';
 import { readIni } from './ini.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** How log lines are written: JSON (machines, journald) or one readable line each (people). */
+export type LogFormat = 'json' | 'pretty';
+/** A log format, or `auto`: pretty on a terminal, JSON anywhere else. */
+export type LogFormatSetting = LogFormat | 'auto';
 
 export interface AgentConfig {
   powerops: {
@@ -44,7 +48,7 @@ export interface AgentConfig {
     /** Sends disk usage (SetGuestDiskInfo). */
     disks: boolean;
   };
-  logging: { level: LogLevel };
+  logging: { level: LogLevel; format: LogFormatSetting };
   fs: {
     /** Dial string the tree is served on; null = the tree's default socket (@vmw9/fs's defaultTreeSocket). */
     listen: string | null;
@@ -74,7 +78,17 @@ export const DEFAULT_EXCLUDE_NICS = [
   'zt*',
 ];
 
-type Kind = 'boolean' | 'duration' | 'path' | 'command' | 'text' | 'globs' | 'words' | 'level' | 'listen';
+type Kind =
+  | 'boolean'
+  | 'duration'
+  | 'path'
+  | 'command'
+  | 'text'
+  | 'globs'
+  | 'words'
+  | 'level'
+  | 'logformat'
+  | 'listen';
 
 interface Setting {
   kind: Kind;
@@ -98,6 +112,8 @@ function field<S extends keyof AgentConfig>(
 }
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** The values of [logging] format and of `vmw9 agent --log-format`. */
+export const LOG_FORMATS: readonly LogFormatSetting[] = ['auto', 'json', 'pretty'];
 
 const script = (state: PowerStateName, doc: string): Setting => ({
   kind: 'path',
@@ -206,6 +222,12 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       doc: `one of ${LEVELS.join(', ')}`,
       apply: field('logging', 'level'),
     },
+    format: {
+      kind: 'logformat',
+      default: 'auto',
+      doc: `one of ${LOG_FORMATS.join(', ')}: auto writes readable lines on a terminal and JSON lines anywhere else (journald)`,
+      apply: field('logging', 'format'),
+    },
   },
   fs: {
     listen: {
@@ -236,7 +258,7 @@ function blank(): AgentConfig {
     },
     timesync: { enabled: true, allowBackward: false, ignoreNtp: false, thresholdMs: 0 },
     guestinfo: { pollIntervalMs: 0, excludeNics: [], includeNics: [], primaryNics: [], disks: true },
-    logging: { level: 'info' },
+    logging: { level: 'info', format: 'auto' },
     fs: { listen: null, guestinfoKeys: [] },
   };
 }
@@ -378,6 +400,12 @@ function parseValue(kind: Kind, value: string, key: string, file: string, line: 
       if (!LEVELS.includes(l))
         throw bad(`expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
       return l;
+    }
+    case 'logformat': {
+      const f = value.toLowerCase() as LogFormatSetting;
+      if (!LOG_FORMATS.includes(f))
+        throw bad(`expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
+      return f;
     }
     case 'listen':
       if (value === '') return value;

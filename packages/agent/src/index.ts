@@ -4,6 +4,9 @@ export {
   DEFAULT_EXCLUDE_NICS,
   defaultConfig,
   defaultConfigText,
+  LOG_FORMATS,
+  type LogFormat,
+  type LogFormatSetting,
   type LogLevel,
   loadConfig,
   parseConfig,
@@ -15,7 +18,7 @@ export { CommandFailed, ConfigError, ServiceConflict, TransportError } from './e
 export { BadGlob, compileGlob, GlobList } from './glob.js';
 export { type GuestFacts, GuestInfoReporter } from './guestinfo.js';
 export { AGENT_NAME, AGENT_VERSION, GUEST_CONF_DIRECTORY, TOOLS_VERSION } from './identity.js';
-export { AgentLog, type LogOptions } from './log.js';
+export { AgentLog, chooseLogFormat, type LogOptions } from './log.js';
 export {
   MAX_NICS,
   type Nic,

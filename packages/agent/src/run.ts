@@ -4,7 +4,7 @@
  * every socket closed. Resolves when the agent has stopped.
  */
 import { Agent, type AgentStartOptions } from './agent.js';
-import { type AgentConfig, type LogLevel, loadConfig } from './config.js';
+import { type AgentConfig, type LogFormatSetting, type LogLevel, loadConfig } from './config.js';
 import type { HostChoice } from './transport.js';
 
 /** Where the configuration is read from when no file is named (absent = defaults). */
@@ -18,6 +18,8 @@ export interface RunAgentOptions {
   listen?: string;
   /** Overrides [logging] level. */
   level?: LogLevel;
+  /** Overrides [logging] format. */
+  logFormat?: LogFormatSetting;
   /** Called once the agent runs (the CLI prints the address). */
   onStarted?: (agent: Agent) => void;
   /** Stops the agent when aborted (besides SIGTERM/SIGINT). */
@@ -33,6 +35,7 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<void> {
     optional: opts.configFile === undefined,
   });
   if (opts.level) config.logging.level = opts.level;
+  if (opts.logFormat) config.logging.format = opts.logFormat;
   const agent = await Agent.start({
     ...opts.start,
     config,

@@ -57,6 +57,7 @@ describe('configuration', () => {
         'primary-nics = "ens[0-9]*"',
         '[logging]',
         'level = warn',
+        'format = JSON',
         '[fs]',
         'listen = tcp!127.0.0.1!5640',
         'guestinfo-keys = a b,c',
@@ -69,7 +70,7 @@ describe('configuration', () => {
     expect(c.guestinfo.pollIntervalMs).toBe(120_000);
     expect(c.guestinfo.excludeNics).toEqual(['lo', 'docker*', 'veth?']);
     expect(c.guestinfo.primaryNics).toEqual(['ens[0-9]*']);
-    expect(c.logging.level).toBe('warn');
+    expect(c.logging).toEqual({ level: 'warn', format: 'json' });
     expect(c.fs).toEqual({ listen: 'tcp!127.0.0.1!5640', guestinfoKeys: ['a', 'b', 'c'] });
   });
 
@@ -86,6 +87,7 @@ describe('configuration', () => {
     ['[powerops]\npoweroff-script = halt.sh\n', 2, /expected an absolute path/],
     ['[powerops]\nshutdown-command =\n', 2, /expected a command line/],
     ['[logging]\nlevel = loud\n', 2, /expected one of fatal, error/],
+    ['[logging]\nformat = xml\n', 2, /"format": expected one of auto, json, pretty, got "xml"/],
     ['[fs]\nlisten = 5640\n', 2, /expected unix!PATH or tcp!HOST!PORT/],
     ['[fs]\nlisten = tcp!h!99999\n', 2, /"listen": port "99999" is not 0\.\.65535, got "tcp!h!99999"/],
     ['level = info\n', 1, /outside any \[section\]/],
