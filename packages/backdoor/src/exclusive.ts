@@ -4,7 +4,7 @@
  * the vmmouse (a status word, then the queued words it counted), a read-modify-write of the GUI
  * options. Two such sequences interleaved on one VM corrupt each other, so each runs inside
  * `exclusive(port, …)`: one at a time per port, in the order they asked (docs/protocol/backdoor.md
- * §16). Single calls and GuestMsg channels (whose state is per channel and which keep their own
+ * §15). Single calls and GuestMsg channels (whose state is per channel and which keep their own
  * queue) need no such turn.
  */
 import { Lock } from './lock.js';
