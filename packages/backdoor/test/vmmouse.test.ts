@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type BackdoorPort,
   Cmd,
   decodePacket,
   ProtocolError,
@@ -60,6 +61,26 @@ describe('vmmouse', () => {
     });
     expect(packets[1]).toMatchObject({ left: false, right: true, x: 2000, y: 4000, wheel: 1 });
     expect(await dev.readPacket()).toBeNull();
+  });
+
+  it('readers at once each take whole packets: a status and its data are never split', async () => {
+    const m = mouseHost();
+    // Answers on a later turn of the event loop, as a host behind a socket does.
+    const port: BackdoorPort = {
+      call: async (r) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return m.host.call(r);
+      },
+      hbOut: () => m.host.hbOut(),
+      hbIn: () => m.host.hbIn(),
+    };
+    await new VmMouseDevice(port).enable();
+    for (let i = 1; i <= 6; i++) m.queue.push(VmMouse.LEFT, i * 100, i * 10, 0);
+    const readers = Array.from({ length: 4 }, () => new VmMouseDevice(port));
+    const got = (await Promise.all(readers.map((d) => d.readPackets()))).flat();
+    expect(got.map((p) => [p.x, p.y]).sort((a, b) => a[0]! - b[0]!)).toEqual(
+      Array.from({ length: 6 }, (_, i) => [(i + 1) * 100, (i + 1) * 10]),
+    );
   });
 
   it('decodes relative packets as signed deltas', () => {
