@@ -23,7 +23,7 @@ import {
   UnsupportedCommand,
   updateGuiOptions,
 } from '../src/index.js';
-import { FakeHost } from './fake-host.js';
+import { FakeHost, slowPort } from './fake-host.js';
 
 /** What QEMU 7.2's vmport answers (docs/testing.md §3). */
 const qemu = () =>
@@ -190,15 +190,7 @@ describe('GUI options', () => {
         return {};
       },
     });
-    // Answers on a later turn of the event loop, as a host behind a socket does.
-    const port: BackdoorPort = {
-      call: async (r) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        return host.call(r);
-      },
-      hbOut: () => host.hbOut(),
-      hbIn: () => host.hbIn(),
-    };
+    const port = slowPort(host);
     await Promise.all(
       [0x1, 0x2, 0x4, 0x8, 0x400].map((bit) =>
         updateGuiOptions(port, (b) => (bit === 0x400 ? b & ~bit : b | bit)),
@@ -253,15 +245,7 @@ describe('legacy clipboard', () => {
 
   it('concurrent copies and pastes on one port, or through a wrapper of it, never split each other', async () => {
     const c = clipboardHost(Buffer.from('start'));
-    // A host that answers on a later turn of the event loop, as one behind a socket does.
-    const port: BackdoorPort = {
-      call: async (r) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        return c.host.call(r);
-      },
-      hbOut: () => c.host.hbOut(),
-      hbIn: () => c.host.hbIn(),
-    };
+    const port = slowPort(c.host);
     const wrapper: BackdoorPort = { ...port, exclusive: (fn) => exclusive(port, fn) };
     const values = Array.from({ length: 8 }, (_, i) => `copy ${i} `.repeat(i + 1));
     const pasted = await Promise.all(

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type BackdoorPort,
   Cmd,
   decodePacket,
   ProtocolError,
@@ -8,7 +7,7 @@ import {
   VmMouse,
   VmMouseDevice,
 } from '../src/index.js';
-import { FakeHost } from './fake-host.js';
+import { FakeHost, slowPort } from './fake-host.js';
 
 /** A vmmouse with a word queue, answering as QEMU hw/i386/vmmouse.c does. */
 function mouseHost() {
@@ -65,15 +64,7 @@ describe('vmmouse', () => {
 
   it('readers at once each take whole packets: a status and its data are never split', async () => {
     const m = mouseHost();
-    // Answers on a later turn of the event loop, as a host behind a socket does.
-    const port: BackdoorPort = {
-      call: async (r) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        return m.host.call(r);
-      },
-      hbOut: () => m.host.hbOut(),
-      hbIn: () => m.host.hbIn(),
-    };
+    const port = slowPort(m.host);
     await new VmMouseDevice(port).enable();
     for (let i = 1; i <= 6; i++) m.queue.push(VmMouse.LEFT, i * 100, i * 10, 0);
     const readers = Array.from({ length: 4 }, () => new VmMouseDevice(port));
