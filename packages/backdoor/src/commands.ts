@@ -15,6 +15,7 @@ import {
   UNSUPPORTED,
 } from './constants.js';
 import { BackdoorError, ProtocolError, UnsupportedCommand } from './errors.js';
+import { exclusive } from './exclusive.js';
 import type { BackdoorPort, Registers } from './port.js';
 
 /** ~BDOOR_MAGIC: what guests put in ebx so that an answering host is recognised by the magic coming back. */
@@ -213,6 +214,18 @@ export async function getGuiOptions(port: BackdoorPort): Promise<number> {
   return requireSupported(Cmd.GETGUIOPTIONS, await backdoorCall(port, Cmd.GETGUIOPTIONS)).eax;
 }
 
+/**
+ * GETGUIOPTIONS (13) then SETGUIOPTIONS (14) with `change(bits)`, in the port's turn so that two
+ * callers changing different options do not undo each other. Returns the bits set.
+ */
+export function updateGuiOptions(port: BackdoorPort, change: (bits: number) => number): Promise<number> {
+  return exclusive(port, async () => {
+    const next = change(await getGuiOptions(port)) >>> 0;
+    requireSupported(Cmd.SETGUIOPTIONS, await backdoorCall(port, Cmd.SETGUIOPTIONS, { ebx: next }));
+    return next;
+  });
+}
+
 /** GETHZ (45): TSC and APIC bus frequencies in Hz. */
 export async function getHz(port: BackdoorPort): Promise<{ tscHz: number; apicHz: number }> {
   const out = await backdoorCall(port, Cmd.GETHZ, { ebx: UNSUPPORTED });
@@ -251,9 +264,14 @@ export class ClipboardDisabled extends BackdoorError {
 
 /**
  * Legacy host→guest clipboard: GETSELLENGTH (6), then GETNEXTPIECE (7) once per 4 bytes
- * (copyPasteCompat.c). Returns the raw bytes (the host's text encoding; normally UTF-8).
+ * (copyPasteCompat.c). Returns the raw bytes (the host's text encoding; normally UTF-8). The host
+ * keeps one read position per VM, so the whole sequence takes the port's turn (exclusive.ts).
  */
-export async function getClipboard(port: BackdoorPort): Promise<Uint8Array> {
+export function getClipboard(port: BackdoorPort): Promise<Uint8Array> {
+  return exclusive(port, () => readClipboard(port));
+}
+
+async function readClipboard(port: BackdoorPort): Promise<Uint8Array> {
   const out = await backdoorCall(port, Cmd.GETSELLENGTH);
   const len = out.eax | 0;
   if (len === SELECTION_NOT_READY) {
@@ -280,7 +298,10 @@ export async function getClipboard(port: BackdoorPort): Promise<Uint8Array> {
 /** Largest clipboard the guest may send: open-vm-tools keeps `(len + 4) & ~3 <= 65436`. */
 export const MAX_CLIPBOARD_SEND = MAX_SELECTION_BUFFER_LENGTH - 1;
 
-/** Legacy guest→host clipboard: SETSELLENGTH (8), then SETNEXTPIECE (9) once per 4 bytes, LE, zero-padded. */
+/**
+ * Legacy guest→host clipboard: SETSELLENGTH (8), then SETNEXTPIECE (9) once per 4 bytes, LE,
+ * zero-padded. The host assembles one incoming clipboard per VM: the sequence takes the port's turn.
+ */
 export async function setClipboard(port: BackdoorPort, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   if (!(bytes instanceof Uint8Array)) throw new TypeError('clipboard data must be a string or a Uint8Array');
@@ -289,10 +310,12 @@ export async function setClipboard(port: BackdoorPort, data: Uint8Array | string
       `clipboard data is ${bytes.byteLength} bytes, over the ${MAX_CLIPBOARD_SEND}-byte legacy limit`,
     );
   }
-  requireSupported(Cmd.SETSELLENGTH, await backdoorCall(port, Cmd.SETSELLENGTH, { ebx: bytes.byteLength }));
   const padded = Buffer.alloc(Math.ceil(bytes.byteLength / 4) * 4);
   padded.set(bytes);
-  for (let i = 0; i < padded.length; i += 4) {
-    await backdoorCall(port, Cmd.SETNEXTPIECE, { ebx: padded.readUInt32LE(i) });
-  }
+  await exclusive(port, async () => {
+    requireSupported(Cmd.SETSELLENGTH, await backdoorCall(port, Cmd.SETSELLENGTH, { ebx: bytes.byteLength }));
+    for (let i = 0; i < padded.length; i += 4) {
+      await backdoorCall(port, Cmd.SETNEXTPIECE, { ebx: padded.readUInt32LE(i) });
+    }
+  });
 }

@@ -2,7 +2,9 @@ export * from './call.js';
 export * from './commands.js';
 export * from './constants.js';
 export * from './errors.js';
+export { exclusive } from './exclusive.js';
 export * from './guestrpc.js';
+export { Lock } from './lock.js';
 export * from './port.js';
 export {
   GUESTINFO_TYPES,

@@ -45,6 +45,11 @@ export interface BackdoorPort {
   hbIn(regs: Registers, into: Uint8Array): Promise<Registers>;
   /** Releases whatever the transport holds (a socket, nothing for native). */
   close?(): Promise<void> | void;
+  /**
+   * Only for a port that wraps another: runs a multi-call sequence in the inner port's turn
+   * (`exclusive(inner, fn)`, exclusive.ts). Transports leave it out.
+   */
+  exclusive?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** True when `v` is an integer in [0, 2^32): `>>> 0` maps exactly those numbers to themselves. */

@@ -5,6 +5,7 @@
 import { backdoorCall, requireSupported } from './call.js';
 import { Cmd, VmMouse as M } from './constants.js';
 import { ProtocolError } from './errors.js';
+import { exclusive } from './exclusive.js';
 import type { BackdoorPort, Registers } from './port.js';
 
 export interface MouseStatus {
@@ -46,23 +47,22 @@ export function decodePacket(r: Pick<Registers, 'eax' | 'ebx' | 'ecx' | 'edx'>):
   };
 }
 
-/** Driver for the vmmouse over any BackdoorPort. */
+/**
+ * Driver for the vmmouse over any BackdoorPort. The host keeps one device and one queue per VM, so
+ * each public method is one turn of the port (exclusive.ts): a status and the data it counted, or
+ * the whole enable handshake, are never split by another caller's calls.
+ */
 export class VmMouseDevice {
   constructor(private readonly port: BackdoorPort) {}
 
   /** ABSPOINTER_COMMAND (41) with a sub-command in ebx. */
-  async command(sub: number): Promise<void> {
-    requireSupported(
-      Cmd.ABSPOINTER_COMMAND,
-      await backdoorCall(this.port, Cmd.ABSPOINTER_COMMAND, { ebx: sub }),
-    );
+  command(sub: number): Promise<void> {
+    return exclusive(this.port, () => this.commandNow(sub));
   }
 
   /** ABSPOINTER_STATUS (40): eax = (error status << 16) | queued words. */
-  async status(): Promise<MouseStatus> {
-    const out = requireSupported(Cmd.ABSPOINTER_STATUS, await backdoorCall(this.port, Cmd.ABSPOINTER_STATUS));
-    const error = (out.eax & M.ERROR) >>> 0 === M.ERROR;
-    return { error, queued: error ? 0 : out.eax & 0xffff, raw: out.eax };
+  status(): Promise<MouseStatus> {
+    return exclusive(this.port, () => this.statusNow());
   }
 
   /** ABSPOINTER_DATA (39): takes `words` (1..4) queued words off the host's queue. */
@@ -70,7 +70,7 @@ export class VmMouseDevice {
     if (!Number.isInteger(words) || words < 1 || words > 4) {
       throw new TypeError(`words must be an integer in 1..4, got ${String(words)}`);
     }
-    return backdoorCall(this.port, Cmd.ABSPOINTER_DATA, { ebx: words });
+    return exclusive(this.port, () => this.dataNow(words));
   }
 
   /**
@@ -78,21 +78,23 @@ export class VmMouseDevice {
    * 0x3442554A (the Linux driver's order). Leaves the device disabled on failure.
    * Returns the version id.
    */
-  async enable(): Promise<number> {
-    await this.command(M.CMD_READ_ID);
-    const st = await this.status();
-    if (st.error || st.queued < 1) {
-      await this.disable();
-      throw new ProtocolError(`vmmouse did not answer READ_ID (status 0x${st.raw.toString(16)})`);
-    }
-    const id = (await this.data(1)).eax >>> 0;
-    if (id !== M.VERSION_ID) {
-      await this.disable();
-      throw new ProtocolError(
-        `vmmouse answered id 0x${id.toString(16)}, expected 0x${M.VERSION_ID.toString(16)}`,
-      );
-    }
-    return id;
+  enable(): Promise<number> {
+    return exclusive(this.port, async () => {
+      await this.commandNow(M.CMD_READ_ID);
+      const st = await this.statusNow();
+      if (st.error || st.queued < 1) {
+        await this.commandNow(M.CMD_DISABLE);
+        throw new ProtocolError(`vmmouse did not answer READ_ID (status 0x${st.raw.toString(16)})`);
+      }
+      const id = (await this.dataNow(1)).eax >>> 0;
+      if (id !== M.VERSION_ID) {
+        await this.commandNow(M.CMD_DISABLE);
+        throw new ProtocolError(
+          `vmmouse answered id 0x${id.toString(16)}, expected 0x${M.VERSION_ID.toString(16)}`,
+        );
+      }
+      return id;
+    });
   }
 
   requestAbsolute(): Promise<void> {
@@ -116,17 +118,19 @@ export class VmMouseDevice {
   }
 
   /** Reads one packet if a whole one is queued, else null. */
-  async readPacket(): Promise<MousePacket | null> {
-    const st = await this.status();
-    if (st.error)
-      throw new ProtocolError(
-        'vmmouse is in its error state (disabled or reset by the host); enable it again',
-      );
-    if (st.queued === 0) return null;
-    if (st.queued % M.PACKET_WORDS !== 0) {
-      throw new ProtocolError(`vmmouse queued ${st.queued} words, not a whole number of 4-word packets`);
-    }
-    return decodePacket(await this.data(M.PACKET_WORDS));
+  readPacket(): Promise<MousePacket | null> {
+    return exclusive(this.port, async () => {
+      const st = await this.statusNow();
+      if (st.error)
+        throw new ProtocolError(
+          'vmmouse is in its error state (disabled or reset by the host); enable it again',
+        );
+      if (st.queued === 0) return null;
+      if (st.queued % M.PACKET_WORDS !== 0) {
+        throw new ProtocolError(`vmmouse queued ${st.queued} words, not a whole number of 4-word packets`);
+      }
+      return decodePacket(await this.dataNow(M.PACKET_WORDS));
+    });
   }
 
   /** Reads every whole packet queued now (at most 255, as the Linux driver does per interrupt). */
@@ -138,5 +142,24 @@ export class VmMouseDevice {
       packets.push(p);
     }
     return packets;
+  }
+
+  // The calls themselves, for use inside a turn the caller already holds.
+
+  private async commandNow(sub: number): Promise<void> {
+    requireSupported(
+      Cmd.ABSPOINTER_COMMAND,
+      await backdoorCall(this.port, Cmd.ABSPOINTER_COMMAND, { ebx: sub }),
+    );
+  }
+
+  private async statusNow(): Promise<MouseStatus> {
+    const out = requireSupported(Cmd.ABSPOINTER_STATUS, await backdoorCall(this.port, Cmd.ABSPOINTER_STATUS));
+    const error = (out.eax & M.ERROR) >>> 0 === M.ERROR;
+    return { error, queued: error ? 0 : out.eax & 0xffff, raw: out.eax };
+  }
+
+  private dataNow(words: number): Promise<Registers> {
+    return backdoorCall(this.port, Cmd.ABSPOINTER_DATA, { ebx: words });
   }
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type BackdoorPort,
   BDOOR_MAGIC,
   ClipboardDisabled,
   Cmd,
+  exclusive,
   getBiosUuid,
   getClipboard,
   getCpuMhz,
@@ -19,8 +21,9 @@ import {
   setClipboard,
   setPointer,
   UnsupportedCommand,
+  updateGuiOptions,
 } from '../src/index.js';
-import { FakeHost } from './fake-host.js';
+import { FakeHost, slowPort } from './fake-host.js';
 
 /** What QEMU 7.2's vmport answers (docs/testing.md §3). */
 const qemu = () =>
@@ -177,6 +180,26 @@ describe('other simple commands', () => {
   });
 });
 
+describe('GUI options', () => {
+  it('updateGuiOptions: changes of different options at once all stick', async () => {
+    let bits = 0x400;
+    const host = new FakeHost({
+      [Cmd.GETGUIOPTIONS]: () => ({ eax: bits }),
+      [Cmd.SETGUIOPTIONS]: (r) => {
+        bits = r.ebx;
+        return {};
+      },
+    });
+    const port = slowPort(host);
+    await Promise.all(
+      [0x1, 0x2, 0x4, 0x8, 0x400].map((bit) =>
+        updateGuiOptions(port, (b) => (bit === 0x400 ? b & ~bit : b | bit)),
+      ),
+    );
+    expect(bits).toBe(0xf);
+  });
+});
+
 describe('legacy clipboard', () => {
   /** A host clipboard behind GETSELLENGTH/GETNEXTPIECE and SETSELLENGTH/SETNEXTPIECE. */
   function clipboardHost(initial: Uint8Array) {
@@ -218,6 +241,22 @@ describe('legacy clipboard', () => {
     expect(Buffer.from(await getClipboard(c.host)).toString('utf8')).toBe(s);
     const bytes = Buffer.byteLength(s);
     expect(c.host.commands.filter((x) => x === Cmd.SETNEXTPIECE)).toHaveLength(Math.ceil(bytes / 4));
+  });
+
+  it('concurrent copies and pastes on one port, or through a wrapper of it, never split each other', async () => {
+    const c = clipboardHost(Buffer.from('start'));
+    const port = slowPort(c.host);
+    const wrapper: BackdoorPort = { ...port, exclusive: (fn) => exclusive(port, fn) };
+    const values = Array.from({ length: 8 }, (_, i) => `copy ${i} `.repeat(i + 1));
+    const pasted = await Promise.all(
+      values.flatMap((v, i) => [
+        setClipboard(i % 2 ? wrapper : port, v).then(() => null),
+        getClipboard(i % 2 ? port : wrapper).then((b) => Buffer.from(b).toString()),
+      ]),
+    );
+    for (const p of pasted) if (p !== null) expect(['start', ...values]).toContain(p);
+    // One queue, in the order asked: the last copy asked for is the one the host keeps.
+    expect(c.text()).toBe(values.at(-1));
   });
 
   it('refuses data over the legacy limit before anything reaches the port', async () => {

@@ -31,3 +31,15 @@ export class FakeHost implements BackdoorPort {
     return this.calls.map((c) => c.ecx & 0xffff);
   }
 }
+
+/** `port`, answering each call on a later turn of the event loop, as a host behind a socket does. */
+export function slowPort(port: BackdoorPort): BackdoorPort {
+  return {
+    call: async (r) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return port.call(r);
+    },
+    hbOut: (r, d) => port.hbOut(r, d),
+    hbIn: (r, d) => port.hbIn(r, d),
+  };
+}

@@ -7,7 +7,7 @@ import {
   VmMouse,
   VmMouseDevice,
 } from '../src/index.js';
-import { FakeHost } from './fake-host.js';
+import { FakeHost, slowPort } from './fake-host.js';
 
 /** A vmmouse with a word queue, answering as QEMU hw/i386/vmmouse.c does. */
 function mouseHost() {
@@ -60,6 +60,18 @@ describe('vmmouse', () => {
     });
     expect(packets[1]).toMatchObject({ left: false, right: true, x: 2000, y: 4000, wheel: 1 });
     expect(await dev.readPacket()).toBeNull();
+  });
+
+  it('readers at once each take whole packets: a status and its data are never split', async () => {
+    const m = mouseHost();
+    const port = slowPort(m.host);
+    await new VmMouseDevice(port).enable();
+    for (let i = 1; i <= 6; i++) m.queue.push(VmMouse.LEFT, i * 100, i * 10, 0);
+    const readers = Array.from({ length: 4 }, () => new VmMouseDevice(port));
+    const got = (await Promise.all(readers.map((d) => d.readPackets()))).flat();
+    expect(got.map((p) => [p.x, p.y]).sort((a, b) => a[0]! - b[0]!)).toEqual(
+      Array.from({ length: 6 }, (_, i) => [(i + 1) * 100, (i + 1) * 10]),
+    );
   });
 
   it('decodes relative packets as signed deltas', () => {

@@ -3,7 +3,7 @@
  */
 import { type BackdoorPort, getVersion } from '@vmw9/backdoor';
 import { type RpcSender, setCapability } from '@vmw9/rpc';
-import { CommandError, CommandTable, type EofMode, type FidContext, File, readBuf } from 'ninep';
+import { CommandError, CommandTable, type EofMode, type FidContext } from 'ninep';
 import { hostError } from './errors.js';
 import type { MouseSource } from './mouse.js';
 import type { FsServices } from './services.js';
@@ -35,7 +35,7 @@ const onOff = (v: string | undefined): boolean => {
   return v === 'on';
 };
 
-export class TreeCtlFile extends File {
+export class TreeCtlFile extends SnapshotFile {
   private readonly commands: CommandTable<void>;
 
   constructor(private readonly t: CtlTargets) {
@@ -96,13 +96,14 @@ export class TreeCtlFile extends File {
     ]);
   }
 
-  override async read(_fid: FidContext, offset: number, count: number): Promise<Uint8Array> {
+  /** The settings at a read at offset 0; later offsets slice that text (§1, status files). */
+  protected override async snapshot(): Promise<string> {
     const { settings, snarf, mouse } = this.t;
     const backdoor = await getVersion(this.t.port).then(
       () => 'ok',
       () => 'unavailable',
     );
-    const text = [
+    return [
       `backdoor ${backdoor}`,
       `snarf ${snarf.enabled ? 'on' : 'off'}`,
       `mouse ${mouse.mode}`,
@@ -111,7 +112,6 @@ export class TreeCtlFile extends File {
       `debug ${settings.debug}`,
       '',
     ].join('\n');
-    return readBuf(Buffer.from(text), offset, count);
   }
 
   override async write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {

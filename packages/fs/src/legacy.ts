@@ -3,7 +3,14 @@
  * `name on|off` line each; write one such line to change one), `dev` (the host's device list)
  * and `msg` (a raw GuestMsg channel).
  */
-import { type BackdoorPort, backdoorCall, Cmd, getGuiOptions, requireSupported } from '@vmw9/backdoor';
+import {
+  type BackdoorPort,
+  backdoorCall,
+  Cmd,
+  getGuiOptions,
+  requireSupported,
+  updateGuiOptions,
+} from '@vmw9/backdoor';
 import { MessageChannel } from '@vmw9/msgchan';
 import { CommandError, CommandTable, Errno, type FidContext, File, p9err, readBuf } from 'ninep';
 import { badArg, hostError } from './errors.js';
@@ -55,12 +62,7 @@ export class GuiFile extends SnapshotFile {
 
   private async setOption(bit: number, on: boolean): Promise<void> {
     try {
-      const bits = await getGuiOptions(this.port);
-      const next = on ? bits | bit : bits & ~bit;
-      requireSupported(
-        Cmd.SETGUIOPTIONS,
-        await backdoorCall(this.port, Cmd.SETGUIOPTIONS, { ebx: next >>> 0 }),
-      );
+      await updateGuiOptions(this.port, (bits) => (on ? bits | bit : bits & ~bit));
     } catch (e) {
       throw hostError(e);
     }

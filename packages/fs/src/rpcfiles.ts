@@ -148,6 +148,12 @@ class CloneFile extends File {
   }
 }
 
+/** What a fid of a conversation's file holds: the conversation, and `ctl`'s text as last read. */
+interface ConversationFid {
+  conv: Conversation;
+  text?: Buffer;
+}
+
 /** The files of a conversation: each open holds it, each clunk lets it go. */
 abstract class ConversationFile extends File {
   constructor(
@@ -160,20 +166,22 @@ abstract class ConversationFile extends File {
   }
   override open(fid: FidContext): void {
     this.conv.refs++;
-    fid.aux = this.conv;
+    fid.aux = { conv: this.conv } satisfies ConversationFid;
   }
   override clunk(fid: FidContext): Promise<void> {
-    return this.rpcDir.release(fid.aux as Conversation | undefined);
+    return this.rpcDir.release((fid.aux as ConversationFid | undefined)?.conv);
   }
 }
 
-/** `rpc/N/ctl`: reads `N proto state`; writes `open rpci|tclo|0xN`, `close`. */
+/** `rpc/N/ctl`: reads `N proto state` (a status file: the text of the read at offset 0); writes `open rpci|tclo|0xN`, `close`. */
 class ConversationCtlFile extends ConversationFile {
   constructor(conv: Conversation, rpcDir: RpcDir) {
     super('ctl', 0o664, conv, rpcDir);
   }
-  override read(_fid: FidContext, offset: number, count: number): Uint8Array {
-    return readBuf(Buffer.from(this.conv.describe()), offset, count);
+  override read(fid: FidContext, offset: number, count: number): Uint8Array {
+    const a = fid.aux as ConversationFid;
+    if (offset === 0 || a.text === undefined) a.text = Buffer.from(this.conv.describe());
+    return readBuf(a.text, offset, count);
   }
   override write(_fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
     return writeCtl(this.conv, data);

@@ -1,5 +1,5 @@
 /** The counters behind `stats` (docs/protocol/tree.md §11), and the port wrapper that feeds two of them. */
-import type { BackdoorPort } from '@vmw9/backdoor';
+import { type BackdoorPort, exclusive } from '@vmw9/backdoor';
 
 /** The fields, in their documented order. */
 export const STAT_FIELDS = [
@@ -57,5 +57,7 @@ export function countingPort(port: BackdoorPort, c: Counters): BackdoorPort {
     call: wrap((r) => port.call(r)),
     hbOut: wrap((r, d) => port.hbOut(r, d)),
     hbIn: wrap((r, d) => port.hbIn(r, d)),
+    // Multi-call sequences through this wrapper and through `port` itself share one turn.
+    exclusive: (fn) => exclusive(port, fn),
   };
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runGuest, socketForwards, v9fsStepScript } from '@vmw9/qemu-harness';
 import { RpciClient } from '@vmw9/rpc';
 import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
+import { StreamFile } from 'ninep';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildVmwareTree, type ServedTree, serveVmwareTree } from '../src/index.js';
 
@@ -59,6 +60,14 @@ const FILES = [
   'msg',
 ];
 
+/**
+ * The concurrency run (docs/protocol/tree.md §1, "Any number of clients"), on the last mount: four
+ * shell loops at once, each reading every file that does not block and writing `snarf` and its
+ * own guestinfo key, ROUNDS times.
+ */
+const LOOPS = 4;
+const ROUNDS = 20;
+
 const host = new VmxHost();
 const port = new SimBackdoorPort(host);
 const tree = buildVmwareTree(
@@ -70,6 +79,8 @@ const tree = buildVmwareTree(
   },
   { guestinfoKeys: ['declared'] },
 );
+/** Files whose reads block (event files): the loops leave them out. Taken from the tree itself. */
+const BLOCKING = [...tree.root.children.values()].filter((n) => n instanceof StreamFile).map((n) => n.name);
 let served: ServedTree;
 // The guest reaches this socket through one QEMU guestfwd rule per mount.
 const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-fs-linux-')), 'fs.sock');
@@ -81,8 +92,50 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
+/**
+ * The guest's half of the concurrency run. The loops read the files a reader may read that do not
+ * fail when read alone (\`dev\` on this host, \`msg\` before a request), all in one \`cat\` a round,
+ * then snarf (checking it is one whole value), then their own key (checking it is their last
+ * write), and write snarf and their key. Every failure is a line in the loop's error file. Each
+ * loop's last snarf write is bracketed by lines appended to one file, whose order tells which
+ * writes began after which had ended (for the host's final clipboard).
+ */
+const CONCURRENCY = `
+concurrency() {
+  echo "CONC-UPTIME start $(cut -d' ' -f1 /proc/uptime)"; READ=""; NREAD=0; rm -f /dev/shm/conc-*
+  for f in $(cd $M && find . -type f | sed 's|^\\./||' | grep -vxE '${BLOCKING.join('|')}'); do
+    case $(stat -c %A $M/$f) in *r*) ;; *) continue ;; esac
+    if cat $M/$f >/dev/null 2>&1; then READ="$READ $M/$f"; NREAD=$((NREAD+1)); else echo "CONC-SKIPPED $f (its read fails alone)"; fi
+  done
+  echo "CONC-FILES $NREAD$(echo "$READ" | sed "s| $M/| |g")"
+  loop() {
+    j=$1; E=/dev/shm/conc-err-$j; : > $E; n=0; r=1
+    while [ $r -le ${ROUNDS} ]; do
+      cat $READ 2>>$E >/dev/null; n=$((n+NREAD))
+      s=$(cat $M/snarf 2>>$E); n=$((n+1))
+      case "$s" in from-the-host|x-*|loop[1-${LOOPS}]-*) ;; *) echo "snarf read [$s]" >>$E ;; esac
+      if [ $r -gt 1 ]; then
+        g=$(cat $M/guestinfo/loop$j 2>>$E); n=$((n+1))
+        [ "$g" = "v$j-$((r-1))" ] || echo "guestinfo/loop$j read [$g], wrote v$j-$((r-1))" >>$E
+      fi
+      [ $r = ${ROUNDS} ] && echo "start loop$j-$r" >>/dev/shm/conc-order
+      echo "loop$j-$r" 2>>$E >$M/snarf; n=$((n+1))
+      [ $r = ${ROUNDS} ] && echo "end loop$j-$r" >>/dev/shm/conc-order
+      echo "v$j-$r" 2>>$E >$M/guestinfo/loop$j; n=$((n+1))
+      r=$((r+1))
+    done
+    echo "CONC $j ops $n errors $(wc -l < $E)"
+    head -n 5 $E | sed "s/^/CONC-ERR $j /"
+  }
+  j=1; while [ $j -le ${LOOPS} ]; do loop $j & j=$((j+1)); done
+  wait
+  sed 's/^/CONC-ORDER /' /dev/shm/conc-order
+  echo "CONC-UPTIME end $(cut -d' ' -f1 /proc/uptime)"; echo CONC-DONE
+}
+`;
+
 const script = v9fsStepScript(FORWARD, DIALECTS, {
-  setup: 'HOSTCLIP=from-the-host',
+  setup: `HOSTCLIP=from-the-host\n${CONCURRENCY}`,
   body: `  L=$(ls -la $M); for f in ctl version snarf mouse time bintime info guestinfo rpc log events power stats; do echo "$L" | grep -q " $f\\$" || bad ls "no $f"; done; echo "$L" | grep -q ' snarf$' && ok ls
   echo "LS $V"; echo "$L" | sed "s/^/LS $V /"
   ends=1; for f in version ctl time bintime kmesg stats pointer gui info/cpumhz info/uuid info/memsize info/hwversion info/screensize rpc1 dev msg; do timeout 10 cat $M/$f >/dev/null 2>&1; [ $? = 124 ] && { ends=0; bad status-files-end "cat $f hung"; }; done; [ $ends = 1 ] && ok status-files-end
@@ -107,6 +160,7 @@ const script = v9fsStepScript(FORWARD, DIALECTS, {
   timeout -s INT 3 cat $M/events; rc=$?
   [ $rc = 124 ] && ok interrupt || bad interrupt "timeout exit $rc"
   check usable "protocol 9P2000 9P2000.u 9P2000.L" sed -n 2p $M/version
+  [ $V = ${DIALECTS.at(-1)} ] && concurrency
   umount $M && ok umount || bad umount "umount failed"`,
 });
 
@@ -117,7 +171,7 @@ it('Linux v9fs mounts the tree with each dialect and runs the script', async () 
     ioperm: false,
     command: ['sh', '-c', script],
     // Sized for a loaded machine: about 2 minutes idle, over 4 with both cores busy.
-    timeoutMs: 900_000,
+    timeoutMs: 1_500_000,
     readyMarker: /MOUSE-READY/,
     onQmp: async (_qmp, guest) => {
       // For each dialect: once the guest's dd has enabled the vmmouse, move the pointer.
@@ -144,6 +198,23 @@ it('Linux v9fs mounts the tree with each dialect and runs the script', async () 
       .filter((l) => l.startsWith('FILE ') || l.startsWith('LS '))
       .join('\n')}\n`,
   );
+  // The concurrency run's figures, reported before anything is checked.
+  const conc = [...out.matchAll(/^CONC (\d+) ops (\d+) errors (\d+)/gm)].map((m) => ({
+    loop: Number(m[1]),
+    ops: Number(m[2]),
+    errors: Number(m[3]),
+  }));
+  const uptime = (at: string) => Number(new RegExp(`^CONC-UPTIME ${at} ([\\d.]+)`, 'm').exec(out)?.[1]);
+  const seconds = (uptime('end') - uptime('start')).toFixed(0);
+  const summary = `Linux v9fs (${DIALECTS.at(-1)}), ${LOOPS} shell loops × ${ROUNDS} rounds: ${conc.reduce((a, c) => a + c.ops, 0)} operations, ${conc.reduce((a, c) => a + c.errors, 0)} errors; ${/^CONC-FILES (\d+)/m.exec(out)?.[1]} files read each round; final clipboard ${JSON.stringify(host.clipboard.host.toString())}; ${seconds} s in the guest`;
+  console.log(summary);
+  writeFileSync(
+    join(reports, 'fs-linux-concurrency.txt'),
+    `${summary}\n${out
+      .split('\n')
+      .filter((l) => l.startsWith('CONC'))
+      .join('\n')}\n`,
+  );
   expect(out).toContain('DONE');
   for (const v of DIALECTS) for (const s of STEPS) expect(out, `${v} ${s}`).toContain(`STEP ${v} ${s} ok`);
   expect(out).not.toContain('FAIL');
@@ -152,9 +223,27 @@ it('Linux v9fs mounts the tree with each dialect and runs the script', async () 
     expect(rec, `mouse record for ${v}`).not.toBeNull();
     expect({ x: Number(rec![1]), y: Number(rec![2]) }).toEqual(moves[v]);
   }
-  // What the guest did is in the simulator.
-  expect(host.clipboard.host.toString()).toBe('x-9p2000.L\n');
+  // The concurrency run: no operation failed, and the host holds what the last writes said.
+  expect(out).toContain('CONC-DONE');
+  expect(conc.map((c) => c.loop).sort()).toEqual(Array.from({ length: LOOPS }, (_, j) => j + 1));
+  expect(out.split('\n').filter((l) => l.startsWith('CONC-ERR'))).toEqual([]);
+  for (const c of conc) expect(c.errors, `loop ${c.loop}`).toBe(0);
+  for (let j = 1; j <= LOOPS; j++)
+    expect(host.rpci.getGuestinfo(`guestinfo.loop${j}`)).toBe(`v${j}-${ROUNDS}`);
+  // The last writes: each loop's final snarf write, in the order their start and end lines were
+  // appended. The host's clipboard is one no other final write began after.
+  const order = [...out.matchAll(/^CONC-ORDER (start|end) (\S+)/gm)].map((m) => [m[1], m[2]] as const);
+  const last = order
+    .filter(([ev]) => ev === 'end')
+    .map(([, v]) => v)
+    .filter(
+      (v) =>
+        !order.slice(order.findIndex(([ev, w]) => ev === 'end' && w === v)).some(([ev]) => ev === 'start'),
+    );
+  expect(last.length).toBeGreaterThan(0);
+  expect(last.map((v) => `${v}\n`)).toContain(host.clipboard.host.toString());
+  // What the guest's script did is in the simulator.
   expect(host.rpci.getGuestinfo('guestinfo.declared')).toBe('value-9p2000.L');
   for (const v of DIALECTS) expect(host.rpci.getGuestinfo(`guestinfo.made-${v}`)).toBe('');
   expect(host.rpci.logs).toEqual(DIALECTS.map((v) => `log from ${v}`));
-}, 960_000);
+}, 1_560_000);

@@ -18,13 +18,13 @@ import {
   BDOORHB_PORT,
   Cmd,
   COOKIE_FLAG,
+  Lock,
   MAX_GUEST_MESSAGE,
   type Registers,
   MessageStatus as S,
   MessageType as T,
 } from '@vmw9/backdoor';
 import { ChannelClosed, MessageError, MessageTooLarge, type Step } from './errors.js';
-import { Lock } from './lock.js';
 
 export interface ChannelOptions {
   /** Use high bandwidth when the host offers it (default true). */

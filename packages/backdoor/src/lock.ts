@@ -1,4 +1,4 @@
-/** A FIFO lock: callers run one at a time, in the order they asked. */
+/** A FIFO lock: callers run one at a time, in the order they asked. Not reentrant. */
 export class Lock {
   private tail: Promise<unknown> = Promise.resolve();
 
