@@ -170,7 +170,8 @@ it('Linux v9fs mounts the tree with each dialect and runs the script', async () 
     qemuArgs: FORWARD.qemuArgs,
     ioperm: false,
     command: ['sh', '-c', script],
-    // Sized for a loaded machine: about 2 minutes idle, over 4 with both cores busy.
+    // Sized for a loaded machine: about 3.5 minutes idle with the concurrency loops, near 10 with
+    // both cores busy.
     timeoutMs: 1_500_000,
     readyMarker: /MOUSE-READY/,
     onQmp: async (_qmp, guest) => {
