@@ -5,7 +5,7 @@
  * where a server would be without loading the library (exported alone as `ninep/runtime`).
  */
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,4 +64,19 @@ export async function unixSocketState(path: string): Promise<SocketState> {
       ),
     );
   });
+}
+
+/**
+ * Binds a Unix socket that is never wider than 0600, even for an instant: the socket file is made
+ * under a umask of 0177 (bind is synchronous, so no other code runs while the umask is changed),
+ * instead of being chmod'ed after listen, when a process could already have connected. A wider
+ * mode asked for is applied afterwards.
+ */
+export function listenPrivately(srv: Server, path: string, done: () => void): void {
+  const old = process.umask(0o177);
+  try {
+    srv.listen(path, done);
+  } finally {
+    process.umask(old);
+  }
 }

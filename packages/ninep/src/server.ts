@@ -12,7 +12,7 @@ import { DIALECTS } from './constants.js';
 import { type DialAddress, formatDial, parseDial } from './dial.js';
 import { ExclusiveUse } from './fid.js';
 import type { ResolvedServerOptions, ServerOptions } from './options.js';
-import { runtimeDir, unixSocketState } from './runtime.js';
+import { listenPrivately, runtimeDir, unixSocketState } from './runtime.js';
 
 export type { AttachInfo, ServerOptions } from './options.js';
 
@@ -81,7 +81,7 @@ export class NinepServer {
     if (dial.net === 'unix') await removeStaleSocket(dial.path);
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
-      if (dial.net === 'unix') srv.listen(dial.path, resolve);
+      if (dial.net === 'unix') listenPrivately(srv, dial.path, resolve);
       else srv.listen(dial.port, dial.host, resolve);
     });
     if (dial.net === 'unix') chmodSync(dial.path, opts.mode ?? 0o600);

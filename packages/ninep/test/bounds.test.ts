@@ -4,8 +4,8 @@
  * control writes; two reads, a flush and a clunk on one event fid; requests that name a fid a
  * pending walk is still creating.
  */
-import { mkdtempSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { lstatSync, mkdtempSync } from 'node:fs';
+import { createConnection, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -255,3 +255,28 @@ describe('requests that name a fid a pending walk creates', () => {
 });
 
 const text2 = (r: RMessage) => (r.type === 'Rread' ? Buffer.from(r.data).toString() : r.type);
+
+describe('the Unix socket', () => {
+  it('is never wider than 0600, even between bind and the chmod, whatever the umask', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ninep-')), 'private.sock');
+    const seen: number[] = [];
+    // Look at the file the instant bind has made it: before anything else can run.
+    const original = Server.prototype.listen;
+    Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+      const r = (original as (...a: unknown[]) => Server).apply(this, args);
+      if (args[0] === path) seen.push(lstatSync(path).mode & 0o777);
+      return r;
+    } as typeof Server.prototype.listen;
+    const umask = process.umask(0);
+    const server = new NinepServer({ root: createRamfs(), permissions: false });
+    try {
+      await server.listen(`unix!${path}`);
+    } finally {
+      process.umask(umask);
+      Server.prototype.listen = original;
+    }
+    expect(seen).toEqual([0o600]);
+    expect(lstatSync(path).mode & 0o777).toBe(0o600);
+    await server.close();
+  });
+});

@@ -3,8 +3,9 @@
  * (a vmx-trap launcher, a SocketBackdoorPort); requests are answered in order. A malformed frame
  * or an unknown op closes that connection and logs why; it never disturbs the host or other callers.
  */
-import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenPrivately } from 'ninep/runtime';
 import type { VmxHost } from './host.js';
 import {
   decodeRequest,
@@ -31,6 +32,13 @@ export interface SimServer {
 export interface ServeOptions {
   /** Called with a sentence when a connection is dropped for a protocol error. */
   onError?: (message: string) => void;
+  /** Callers served at once; more are closed at accept (default 64). */
+  maxConnections?: number;
+  /**
+   * How long a request may take to arrive once its first bytes have (default 30 s); a caller whose
+   * request stalls longer is dropped with what it sent. Time between requests is not limited.
+   */
+  frameTimeoutMs?: number;
 }
 
 /** Listens on a Unix socket path (mode 0600; a stale socket file is replaced). */
@@ -41,19 +49,26 @@ export async function serveHost(host: VmxHost, path: string, opts: ServeOptions 
     unlinkSync(path);
   }
   const sockets = new Set<Socket>();
+  const onError = opts.onError ?? (() => {});
+  const maxConnections = opts.maxConnections ?? 64;
   const server = createServer((sock) => {
+    if (sockets.size >= maxConnections) {
+      onError(`vmx-sim: refusing a caller: ${sockets.size} are connected (at most ${maxConnections})`);
+      sock.destroy();
+      return;
+    }
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
-    handleConnection(host, sock, opts.onError ?? (() => {}));
+    handleConnection(host, sock, onError, opts.frameTimeoutMs ?? 30_000);
   });
+  // The socket is made 0600 at bind (ninep/runtime), never wider for an instant.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
+    listenPrivately(server, path, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  chmodSync(path, 0o600);
   return {
     server,
     path,
@@ -69,14 +84,32 @@ export async function serveHost(host: VmxHost, path: string, opts: ServeOptions 
   };
 }
 
-function handleConnection(host: VmxHost, sock: Socket, onError: (m: string) => void): void {
+function handleConnection(
+  host: VmxHost,
+  sock: Socket,
+  onError: (m: string) => void,
+  frameTimeoutMs: number,
+): void {
   const reader = new FrameReader(HEADER_SIZE - 4 + MAX_PAYLOAD);
   let greeted = false;
   let pid = 0;
   const drop = (why: string) => {
+    clearTimeout(stall);
     onError(`vmx-sim: dropping a connection: ${why}`);
     sock.destroy();
   };
+  // A request that has begun must be complete within frameTimeoutMs (a trickle does not restart it).
+  let stall: NodeJS.Timeout | undefined;
+  const watchStall = () => {
+    if (!reader.partial && greeted) {
+      clearTimeout(stall);
+      stall = undefined;
+    } else if (!stall) {
+      stall = setTimeout(() => drop(`a request stalled for ${frameTimeoutMs} ms`), frameTimeoutMs);
+      stall.unref();
+    }
+  };
+  sock.on('close', () => clearTimeout(stall));
   sock.on('error', () => sock.destroy());
   let before = Buffer.alloc(0); // bytes received before the hello was complete
   sock.on('data', (chunk) => {
@@ -119,6 +152,7 @@ function handleConnection(host: VmxHost, sock: Socket, onError: (m: string) => v
             encodeResponse({ status: Status.DONE, regs: r.regs, payload: r.data ?? Buffer.alloc(0) }),
           );
       }
+      watchStall();
     } catch (e) {
       drop((e as Error).message);
     }

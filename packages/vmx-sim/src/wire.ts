@@ -101,6 +101,11 @@ export class FrameReader {
 
   constructor(private readonly max: number) {}
 
+  /** Whether part of a frame is held, waiting for the rest. */
+  get partial(): boolean {
+    return this.size > 0;
+  }
+
   push(chunk: Buffer): Buffer[] {
     this.chunks.push(chunk);
     this.size += chunk.length;

@@ -146,4 +146,33 @@ describe('the socket transport', () => {
     for (let i = 0; i < 20; i++) expect(await getBiosUuid(port)).toBe(uuid);
     await port.close();
   }, 30_000);
+
+  it('a request that stalls is dropped; a caller idle between requests is not', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vmx-sim-')), 'host.sock');
+    const errors: string[] = [];
+    server = await serveHost(new VmxHost(), path, { onError: (m) => errors.push(m), frameTimeoutMs: 100 });
+    const idle = await SocketBackdoorPort.connect(path);
+    await getVersion(idle);
+    // A hello, then 8 bytes of a request that announces 16 MiB: held only until the limit.
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(16 * 1024 * 1024);
+    const r = await rawClient(path, Buffer.concat([hello(1), head]));
+    expect(r.closed).toBe(true);
+    expect(errors.join('\n')).toMatch(/a request stalled for 100 ms/);
+    // The idle caller waited longer than that between its calls, and is still served.
+    expect((await getVersion(idle)).productType).toBeGreaterThan(0);
+    await idle.close();
+  });
+
+  it('past maxConnections a caller is closed at accept; the others are served', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vmx-sim-')), 'host.sock');
+    const errors: string[] = [];
+    server = await serveHost(new VmxHost(), path, { onError: (m) => errors.push(m), maxConnections: 1 });
+    const first = await SocketBackdoorPort.connect(path);
+    const second = await SocketBackdoorPort.connect(path).catch((e: unknown) => e);
+    expect(second).toMatchObject({ reason: 'bad-hello' });
+    expect(errors.join('\n')).toMatch(/refusing a caller: 1 are connected \(at most 1\)/);
+    expect((await getVersion(first)).productType).toBeGreaterThan(0);
+    await first.close();
+  });
 });
