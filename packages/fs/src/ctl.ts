@@ -3,13 +3,16 @@
  */
 import { type BackdoorPort, getVersion } from '@vmw9/backdoor';
 import { type RpcSender, setCapability } from '@vmw9/rpc';
-import { CommandError, CommandTable, type EofMode, type FidContext } from 'ninep';
+import { CommandError, CommandTable, type EofMode, type FidContext, intArg } from 'ninep';
 import { hostError } from './errors.js';
 import type { MouseSource } from './mouse.js';
 import type { FsServices } from './services.js';
 import { SnapshotFile } from './text.js';
 
 export const FS_VERSION = '0.1.0';
+
+/** The largest `debug` level (Plan 9's debug switches are small numbers). */
+const DEBUG_MAX = 9;
 
 /** The switches `ctl` shows and sets that are not another file's. */
 export interface TreeSettings {
@@ -69,8 +72,7 @@ export class TreeCtlFile extends SnapshotFile {
         name: 'debug',
         args: 1,
         run: ([level]) => {
-          if (!/^\d+$/.test(level!)) throw new CommandError('bad # args to command');
-          t.settings.debug = Number(level);
+          t.settings.debug = intArg(level, 0, DEBUG_MAX);
         },
       },
       {

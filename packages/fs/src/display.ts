@@ -4,7 +4,7 @@
  * guest write `size`/`resize`/`current` makes it `current`). docs/protocol/tree.md.
  */
 import { type BackdoorPort, getScreenSize } from '@vmw9/backdoor';
-import { CommandError, CommandTable, type EofMode, type FidContext } from 'ninep';
+import { CommandError, CommandTable, type EofMode, type FidContext, intArg } from 'ninep';
 import { hostError } from './errors.js';
 import { wctlRecord } from './format.js';
 import { Watched, WatchedFile } from './text.js';
@@ -33,7 +33,10 @@ export class Display {
   }
 }
 
-const count = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
+/** A display side in pixels: it must fit wctl's 11-column fields, and no display is larger. */
+const SIDE_MAX = 65_535;
+// rio answers every malformed wctl line `unknown control message`, an out-of-range size included.
+const side = (s: string | undefined) => intArg(s, 1, SIDE_MAX, 'unknown control message');
 
 export class WctlFile extends WatchedFile<DisplaySize> {
   // rio answers every malformed wctl line `unknown control message`, whatever was wrong with it.
@@ -45,16 +48,14 @@ export class WctlFile extends WatchedFile<DisplaySize> {
         run: ([size]) => {
           const m = /^(\d+)x(\d+)(x\d+)?$/.exec(size!);
           if (!m) throw new CommandError('unknown control message');
-          this.display.resized(Number(m[1]), Number(m[2]));
+          this.display.resized(side(m[1]), side(m[2]));
         },
       },
       {
         name: 'resize',
         args: 2,
         run: ([w, h]) => {
-          const [width, height] = [count(w), count(h)];
-          if (width === null || height === null) throw new CommandError('unknown control message');
-          this.display.resized(width, height);
+          this.display.resized(side(w), side(h));
         },
       },
       {

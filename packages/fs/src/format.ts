@@ -6,12 +6,20 @@
 
 /** `%11d `: right-justified in 11 columns and a blank. Wider numbers overflow, as printf does. */
 export function num11(n: number | bigint): string {
-  return `${String(n).padStart(11)} `;
+  return `${fitted(n, 11)} `;
+}
+
+/** An integer in at most `width` columns, right-justified; anything else would break the record. */
+function fitted(n: number | bigint, width: number): string {
+  const s = String(n);
+  if ((typeof n === 'number' && !Number.isSafeInteger(n)) || s.length > width)
+    throw new RangeError(`${s} does not fit a ${width}-column record field`);
+  return s.padStart(width);
 }
 
 /** `%21lld `: right-justified in 21 columns and a blank. */
 export function num21(n: number | bigint): string {
-  return `${String(n).padStart(21)} `;
+  return `${fitted(n, 21)} `;
 }
 
 /** `%11s `. */

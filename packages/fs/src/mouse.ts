@@ -5,7 +5,7 @@
  * first use; otherwise GETPTRLOCATION polling (position only). Polling runs only while a reader waits.
  */
 import { type BackdoorPort, getPointer, getScreenSize, setPointer, VmMouseDevice } from '@vmw9/backdoor';
-import { CommandError, CommandTable, type EofMode, Errno, type FidContext, File, p9err } from 'ninep';
+import { CommandTable, type EofMode, Errno, type FidContext, File, intArg, p9err } from 'ninep';
 import { badArg, hostError } from './errors.js';
 import { mouseRecord, parseMouseWrite, plan9Buttons, pointerRecord } from './format.js';
 import type { Counters } from './stats.js';
@@ -194,7 +194,10 @@ export class PointerFile extends SnapshotFile {
   }
 }
 
-const positive = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
+/** The slowest poll a reader may ask for (a timer's delay must stay a small number). */
+const POLL_MAX_MS = 10_000;
+/** The largest scale: the vmmouse reports absolute positions in 0..0xFFFF. */
+const SCALE_MAX = 0xffff;
 
 /** `mousectl`: one command per write: `absolute`, `relative`, `reset`, `poll MS`, `scale W H`. */
 export class MousectlFile extends File {
@@ -212,18 +215,14 @@ export class MousectlFile extends File {
       name: 'poll',
       args: 1,
       run: ([ms]) => {
-        const n = positive(ms);
-        if (n === null || n < 1) throw new CommandError('bad # args to command');
-        this.src.pollMs = n;
+        this.src.pollMs = intArg(ms, 1, POLL_MAX_MS);
       },
     },
     {
       name: 'scale',
       args: 2,
       run: ([w, h]) => {
-        const [width, height] = [positive(w), positive(h)];
-        if (width === null || height === null) throw new CommandError('bad # args to command');
-        this.src.scale = { w: width, h: height };
+        this.src.scale = { w: intArg(w, 1, SCALE_MAX), h: intArg(h, 1, SCALE_MAX) };
       },
     },
   ]);

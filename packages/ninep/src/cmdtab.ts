@@ -57,6 +57,17 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * A decimal integer argument that must lie in [min, max]; anything else (a sign where none is
+ * allowed, an exponent, a number too large for a timer or a record) is the command's error.
+ * `reason` replaces the default wording where a file keeps an older one (rio's wctl).
+ */
+export function intArg(word: string | undefined, min: number, max: number, reason?: string): number {
+  const n = word !== undefined && /^-?\d{1,16}$/.test(word) ? Number(word) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
+  throw new CommandError(reason ?? `expected an integer from ${min} to ${max}, got "${word ?? ''}"`);
+}
+
 /** Arguments after the command name: exactly n, or a range (`max` absent: no upper bound). */
 export type ArgCount = number | { min?: number; max?: number };
 
