@@ -57,6 +57,14 @@ describe('numbers in control files', () => {
   });
 });
 
+describe('names', () => {
+  it('a guestinfo key too long for a directory entry is refused at create; the listing still reads', async () => {
+    await expect(c.create(`/guestinfo/${'k'.repeat(65_480)}`)).rejects.toThrow(/longer than 255/);
+    await c.writeFile('/guestinfo/short', Buffer.from('v'));
+    expect((await c.readdir('/guestinfo')).map((e) => e.name)).toContain('short');
+  });
+});
+
 describe('fixed-width record fields', () => {
   it('refuse a number that does not fit instead of widening the record', () => {
     expect(num11(12345678901)).toBe('12345678901 ');

@@ -69,9 +69,17 @@ function safeOffset(offset: bigint): number {
   return Number(offset);
 }
 
-function validName(name: string): void {
+/**
+ * A name a client may give a new file. Its length is bounded so that its directory entry fits
+ * every dialect at every msize (a 9P2000 stat is at most 65535 bytes, and a directory read at the
+ * smallest msize must hold one whole entry): one file must not break every listing of its directory.
+ */
+function validName(c: Session, name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/'))
     throw p9err(Errno.EINVAL, `illegal name "${name}"`);
+  const bytes = Buffer.byteLength(name);
+  if (bytes > c.options.maxNameBytes)
+    throw p9err(Errno.ENAMETOOLONG, `a name of ${bytes} bytes is longer than ${c.options.maxNameBytes}`);
 }
 
 function need(c: Session, node: Node, user: User, bits: number): void {
@@ -99,7 +107,7 @@ async function openFid(c: Session, f: Fid, mode: OpenMode): Promise<Qid> {
 
 async function createIn(c: Session, f: Fid, name: string, perm: number): Promise<Node> {
   const dir = dirOf(f);
-  validName(name);
+  validName(c, name);
   need(c, dir, f.user, 2);
   if (await dir.lookup(name, f)) throw p9err(Errno.EEXIST);
   return dir.create(name, perm >>> 0, f);
@@ -299,7 +307,7 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     if (Object.keys(changes).length === 0) return ok('Rwstat'); // all don't-touch: a sync
     if (changes.length !== undefined) need(c, f.node, f.user, 2);
     if (changes.name !== undefined) {
-      validName(changes.name);
+      validName(c, changes.name);
       if (f.node.parent) need(c, f.node.parent, f.user, 2);
     }
     await f.node.setattr(changes, f);
@@ -346,7 +354,7 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     const from = fidOf(c, m.olddirfid);
     const to = dirOf(fidOf(c, m.newdirfid));
     const dir = dirOf(from);
-    validName(m.newname);
+    validName(c, m.newname);
     const child = await dir.lookup(m.oldname, from);
     if (!child) throw p9err(Errno.ENOENT);
     need(c, dir, from.user, 2);
@@ -357,7 +365,7 @@ export const handlers: { [N in MessageName]?: H<N> } = {
   Trename: async (c, m) => {
     const f = fidOf(c, m.fid);
     const to = dirOf(fidOf(c, m.dfid));
-    validName(m.name);
+    validName(c, m.name);
     const parent = f.node.parent;
     if (!parent) throw p9err(Errno.EPERM, 'cannot rename the root');
     need(c, parent, f.user, 2);

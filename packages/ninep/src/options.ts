@@ -30,6 +30,8 @@ export interface ServerOptions {
   frameTimeoutMs?: number;
   /** Connections served at once; more are closed at accept (default 256). */
   maxConnections?: number;
+  /** The longest name a create or rename may give, in bytes (default 255, Linux's NAME_MAX). */
+  maxNameBytes?: number;
   /** How long a flushed request may take to notice its AbortSignal before the Rflush goes out anyway. */
   flushGraceMs?: number;
   /** Plan 9 permission checks against the attach user (default true). */
@@ -65,6 +67,7 @@ export type ResolvedServerOptions = ServerOptions & {
   maxFids: number;
   frameTimeoutMs: number;
   maxConnections: number;
+  maxNameBytes: number;
   flushGraceMs: number;
   dialects: Dialect[];
 };

@@ -44,6 +44,7 @@ export class NinepServer {
       maxFids: 65536,
       frameTimeoutMs: 30_000,
       maxConnections: 256,
+      maxNameBytes: 255,
       flushGraceMs: 2000,
       dialects: [...DIALECTS],
       ...options,

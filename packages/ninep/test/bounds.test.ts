@@ -96,6 +96,28 @@ describe('frames', () => {
   });
 });
 
+describe('names', () => {
+  it('a create or rename past maxNameBytes is ENAMETOOLONG; the directory still lists', async () => {
+    const p = await session(new NinepServer({ root: createRamfs('glenda'), permissions: false }));
+    await p.rpc({ type: 'Twalk', tag: 2, fid: 0, newfid: 1, wnames: [] });
+    const long = await p.rpc({
+      type: 'Tcreate',
+      tag: 3,
+      fid: 1,
+      name: 'é'.repeat(128),
+      perm: 0o644,
+      mode: 1,
+    });
+    expect(long).toMatchObject({ type: 'Rerror', ename: 'a name of 256 bytes is longer than 255' });
+    const ok = await p.rpc({ type: 'Tcreate', tag: 3, fid: 1, name: 'k'.repeat(255), perm: 0o644, mode: 1 });
+    expect(ok.type).toBe('Rcreate');
+    await p.rpc({ type: 'Twalk', tag: 2, fid: 0, newfid: 2, wnames: [] });
+    await p.rpc({ type: 'Topen', tag: 3, fid: 2, mode: OREAD });
+    const list = await p.rpc({ type: 'Tread', tag: 4, fid: 2, offset: 0n, count: 4000 });
+    expect(list.type).toBe('Rread');
+  });
+});
+
 describe('connections', () => {
   it('past maxConnections a new connection is closed at accept; the others are served', async () => {
     const logs: string[] = [];
