@@ -25,6 +25,8 @@ interface SnarfFid {
   snapshot?: Buffer;
   parts?: Buffer[];
   size: number;
+  /** Set when a write failed: the copy is abandoned, and later writes say so. */
+  failed?: boolean;
 }
 
 export class SnarfFile extends File {
@@ -62,7 +64,7 @@ export class SnarfFile extends File {
     if (!a.parts)
       throw p9err(
         Errno.EBADF,
-        a.size ? 'an earlier write failed; reopen to copy again' : 'not open for writing',
+        a.failed ? 'an earlier write failed; reopen to copy again' : 'not open for writing',
       );
     if (data.length === 0) {
       a.parts = [];
@@ -72,6 +74,7 @@ export class SnarfFile extends File {
     if (a.size + data.length > this.clip.maxBytes) {
       // A failed write abandons this fid's copy: nothing is set on the host at clunk.
       a.parts = undefined;
+      a.failed = true;
       throw tooLarge(`snarf buffer too long (the host takes ${this.clip.maxBytes} bytes)`);
     }
     a.parts.push(Buffer.from(data));

@@ -65,6 +65,18 @@ describe('names', () => {
   });
 });
 
+describe('snarf', () => {
+  it('after a write that is too long, later writes on that fid say why, not "not open for writing"', async () => {
+    const fid = await c.walk('/snarf');
+    await c.open(fid, 'w');
+    await expect(c.write(fid, 0, Buffer.alloc(70_000, 0x61))).rejects.toThrow(/snarf buffer too long/);
+    await expect(c.write(fid, 70_000, Buffer.from('more'))).rejects.toThrow(
+      /an earlier write failed; reopen to copy again/,
+    );
+    await c.clunk(fid);
+  });
+});
+
 describe('fixed-width record fields', () => {
   it('refuse a number that does not fit instead of widening the record', () => {
     expect(num11(12345678901)).toBe('12345678901 ');
