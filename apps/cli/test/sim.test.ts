@@ -1,6 +1,6 @@
 /** `vmw9 sim` as a script uses it: console lines on standard input, another process as the guest. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,22 @@ describe('vmw9 sim', () => {
     sim.kill('SIGTERM');
     expect(await new Promise((r) => sim.on('close', r))).toBe(0);
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    "refuses a default directory another user made first (it would own the socket's directory)",
+    () => {
+      const run = join(mkdtempSync(join(tmpdir(), 'vmw9-sim-')), 'run');
+      mkdirSync(join(run, 'vmw9'), { recursive: true, mode: 0o700 });
+      chownSync(join(run, 'vmw9'), 65534, 65534);
+      const r = spawnSync(process.execPath, [bin, 'sim'], {
+        encoding: 'utf8',
+        env: { ...process.env, XDG_RUNTIME_DIR: run },
+        timeout: 50_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/runtime directory .*vmw9 is not a directory owned by this user/);
+    },
+  );
 
   it('refuses a TCP address and a bad --set with a usage error', () => {
     const tcp = spawnSync(process.execPath, [bin, 'sim', '--listen', 'tcp!127.0.0.1!9999'], {

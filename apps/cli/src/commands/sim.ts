@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { vmw9RuntimeDir } from '@vmw9/fs/socket';
 import { type DialAddress, formatDial, parseDial } from 'ninep/dial';
+import { ensurePrivateDir } from 'ninep/runtime';
 import { CliError, Exit } from '../exit.js';
 import { stopped, stopSignal } from '../lifecycle.js';
 import type { Output } from '../output.js';
@@ -60,7 +61,15 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
     autoHandshake: opts.handshake !== false,
     options,
   });
-  mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
+  // The default directory must be ours and private (another user could have made it first and
+  // would then own the socket's directory); a directory the user names is theirs to choose.
+  if (opts.listen === undefined) {
+    try {
+      ensurePrivateDir(dirname(addr.path));
+    } catch (e) {
+      throw new CliError((e as Error).message, Exit.FAILED);
+    }
+  } else mkdirSync(dirname(addr.path), { recursive: true, mode: 0o700 });
   let server: Awaited<ReturnType<typeof sim.serveHost>>;
   try {
     server = await sim.serveHost(host, addr.path, { onError: (m) => o.err(m) });
