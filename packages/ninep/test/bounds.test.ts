@@ -24,6 +24,8 @@ import {
 import { RawPeer } from './raw.js';
 
 const isErr = (r: RMessage) => r.type === 'Rerror' || r.type === 'Rlerror';
+/** A reply's data as text, or its type when it is not an Rread. */
+const text = (r: RMessage) => (r.type === 'Rread' ? Buffer.from(r.data).toString() : r.type);
 
 async function session(server: NinepServer) {
   const p = new RawPeer(server);
@@ -155,39 +157,33 @@ describe('event files', () => {
   }
   const read = (p: RawPeer, tag: number, fid = 1) =>
     p.send({ type: 'Tread', tag, fid, offset: 0n, count: 100 });
-  const text = (r: RMessage) => (r.type === 'Rread' ? Buffer.from(r.data).toString() : `${r.type}`);
-
-  it('two reads on one fid are each answered with their own record', async () => {
+  /** A session with two reads (tags 10 and 11) blocked on one /events fid (fid 1). */
+  async function twoBlockedReads() {
     const { events, server } = eventServer();
     const p = await session(server);
     await openEvents(p, 1);
     read(p, 10);
     read(p, 11);
     while (events.blockedReaders < 2) await new Promise((r) => setImmediate(r));
+    return { events, p };
+  }
+
+  it('two reads on one fid are each answered with their own record', async () => {
+    const { events, p } = await twoBlockedReads();
     events.post('a\n');
     events.post('b\n');
     expect([text(await p.reply(10)), text(await p.reply(11))].sort()).toEqual(['a\n', 'b\n']);
   });
 
   it('flushing one of two blocked reads leaves the other to be answered', async () => {
-    const { events, server } = eventServer();
-    const p = await session(server);
-    await openEvents(p, 1);
-    read(p, 10);
-    read(p, 11);
-    while (events.blockedReaders < 2) await new Promise((r) => setImmediate(r));
+    const { events, p } = await twoBlockedReads();
     expect(await p.rpc({ type: 'Tflush', tag: 20, oldtag: 10 })).toEqual({ type: 'Rflush', tag: 20 });
     events.post('after\n');
     expect(text(await p.reply(11))).toBe('after\n');
   });
 
   it('a clunk while reads block answers them with an error and frees their tags', async () => {
-    const { events, server } = eventServer();
-    const p = await session(server);
-    await openEvents(p, 1);
-    read(p, 10);
-    read(p, 11);
-    while (events.blockedReaders < 2) await new Promise((r) => setImmediate(r));
+    const { events, p } = await twoBlockedReads();
     expect((await p.rpc({ type: 'Tclunk', tag: 21, fid: 1 })).type).toBe('Rclunk');
     for (const tag of [10, 11])
       expect(await p.reply(tag)).toMatchObject({
@@ -272,11 +268,9 @@ describe('requests that name a fid a pending walk creates', () => {
     release();
     expect((await p.reply(2)).type).toBe('Rwalk');
     expect((await p.reply(3)).type).toBe('Ropen');
-    expect(text2(await p.reply(4))).toBe('hello');
+    expect(text(await p.reply(4))).toBe('hello');
   });
 });
-
-const text2 = (r: RMessage) => (r.type === 'Rread' ? Buffer.from(r.data).toString() : r.type);
 
 describe('the Unix socket', () => {
   it('is never wider than 0600, even between bind and the chmod, whatever the umask', async () => {
