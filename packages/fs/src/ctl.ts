@@ -11,8 +11,8 @@ import { SnapshotFile } from './text.js';
 
 export const FS_VERSION = '0.1.0';
 
-/** The largest `debug` level (Plan 9's debug switches are small numbers). */
-const DEBUG_MAX = 9;
+/** The largest `debug` level: a 16-bit level, so it always reads back as written. */
+const DEBUG_MAX = 65_535;
 
 /** The switches `ctl` shows and sets that are not another file's. */
 export interface TreeSettings {
