@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { NinepClient } from '../src/index.js';
 import { type Diod, startDiod } from '../test/support/diod.js';
+import { connectAll, median, smallOp } from './support.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const SECONDS = Number(process.env['NINEP_BENCH_SECONDS'] ?? 2);
@@ -45,21 +46,6 @@ const startRamfs = () =>
 const startBare = () =>
   startNode(fileURLToPath(new URL('./bare-node-server.mjs', import.meta.url)), (s) => [s], 'bare');
 
-async function connectAll(addr: string, n: number, aname: string): Promise<NinepClient[]> {
-  // One at a time: diod's listen backlog refuses (EAGAIN) a burst of 32 Unix-socket connects.
-  const out: NinepClient[] = [];
-  for (let i = 0; i < n; i++)
-    out.push(
-      await NinepClient.connect(addr, {
-        msize: MSIZE,
-        aname,
-        uname: 'root',
-        nUname: process.getuid?.() ?? 0,
-      }),
-    );
-  return out;
-}
-
 /** Runs `op` in a loop on every client for `seconds`; returns completed ops per second (all clients). */
 async function rate(
   clients: NinepClient[],
@@ -85,14 +71,11 @@ async function rate(
   return { perSec: ops / secs, units: units / secs };
 }
 
-async function smallOp(c: NinepClient): Promise<number> {
-  const fid = await c.walk(['small']);
-  await c.rpc({ type: 'Tlopen', fid, flags: 0 });
-  const d = await c.read(fid, 0, 1024);
-  await c.clunk(fid);
-  if (d.length !== 1024) throw new Error(`short read ${d.length}`);
-  return 1;
-}
+const smallRound = (c: NinepClient) =>
+  smallOp(c, 'small').then((n) => {
+    if (n !== 1024) throw new Error(`short read ${n}`);
+    return 1;
+  });
 
 /** One pass over the bulk file; returns bytes read. */
 async function bulkPass(c: NinepClient): Promise<number> {
@@ -106,13 +89,6 @@ async function bulkPass(c: NinepClient): Promise<number> {
   }
   await c.clunk(fid);
   return off;
-}
-
-/** The median of a few numbers. */
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 interface Server {
@@ -157,17 +133,17 @@ it('ninep-ramfs vs diod: small-op rate and bulk read, 1 and 32 clients', async (
     for (const n of [1, 32]) {
       const conns = new Map<string, NinepClient[]>();
       for (const s of servers) {
-        const clients = await connectAll(s.addr, n, s.aname);
+        const clients = await connectAll(s.addr, n, s.aname, MSIZE);
         conns.set(s.name, clients);
         msizes[s.name] = clients[0]!.msize;
         // Warm-up, untimed: a server runs for days; its first second (JIT, caches) is not its rate.
-        await rate(clients, smallOp, WARMUP);
+        await rate(clients, smallRound, WARMUP);
         if (!s.smallOnly) await rate(clients, bulkPass, WARMUP);
       }
       for (let round = 0; round < ROUNDS; round++) {
         for (const s of servers) {
           const clients = conns.get(s.name)!;
-          record(s.name, `small×${n}`, (await rate(clients, smallOp)).perSec);
+          record(s.name, `small×${n}`, (await rate(clients, smallRound)).perSec);
           if (!s.smallOnly) record(s.name, `bulk×${n}`, (await rate(clients, bulkPass)).units / 1e6);
         }
       }

@@ -101,10 +101,23 @@ function countFits(count: ArgCount | undefined, n: number): boolean {
   return n >= (count.min ?? 0) && n <= (count.max ?? Number.POSITIVE_INFINITY);
 }
 
+/**
+ * The longest control message taken, in bytes (docs/protocol/9p.md §9): control messages are
+ * short, and splitting a megabyte into fields would hold up every other client of the server.
+ */
+export const CTL_MAX = 8192;
+
+/** The error for a control message longer than `max` bytes (EINVAL), before any of it is parsed. */
+export function ctlTooLong(bytes: number, max = CTL_MAX): NinepError {
+  return p9err(Errno.EINVAL, `control message too long (${bytes} bytes; at most ${max})`);
+}
+
 /** A command table: looks lines up and runs their handlers with a context `C` (e.g. the fid). */
 export class CommandTable<C> {
   private readonly byName = new Map<string, Command<C>>();
   readonly reasons: CommandReasons;
+  /** The longest text runLine and runLines take, in bytes; longer is refused unparsed. */
+  maxBytes = CTL_MAX;
 
   constructor(commands: readonly Command<C>[], reasons: Partial<CommandReasons> = {}) {
     for (const c of commands) {
@@ -129,6 +142,7 @@ export class CommandTable<C> {
 
   /** Runs one line, which must hold a command (an empty one is refused). */
   async runLine(line: string, ctx: C): Promise<void> {
+    this.checkLength(line);
     const fields = tokenize(line);
     const cmd = this.lookup(fields, line);
     try {
@@ -144,6 +158,7 @@ export class CommandTable<C> {
    * own refusal stops the lines after it.
    */
   async runLines(text: string, ctx: C): Promise<void> {
+    this.checkLength(text);
     const lines: Array<{ line: string; fields: string[]; cmd: Command<C> }> = [];
     for (const line of text.split('\n')) {
       const fields = tokenize(line);
@@ -157,5 +172,12 @@ export class CommandTable<C> {
         throw e instanceof CommandError ? cmdError(e.reason, line, e.errno) : e;
       }
     }
+  }
+
+  private checkLength(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a string that may be too long is measured.
+    if (text.length <= this.maxBytes / 3) return;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > this.maxBytes) throw ctlTooLong(bytes, this.maxBytes);
   }
 }

@@ -25,6 +25,7 @@ export class Connection implements Session {
   msize: number;
   versioned = false;
   readonly fids = new Map<number, Fid>();
+  reservedFids = 0;
   readonly pending = new Map<number, Request>();
   readonly stats: ConnectionStats = { requests: 0, flushes: 0 };
   closed = false;

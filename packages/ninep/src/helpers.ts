@@ -6,8 +6,7 @@
  *  - CtlFile: a write is parsed into commands by a command table (cmdtab.ts); a command's error is
  *    the write's error.
  */
-import { type Command, CommandTable } from './cmdtab.js';
-import { Errno, p9err } from './errors.js';
+import { type Command, CommandTable, ctlTooLong } from './cmdtab.js';
 import { canRead, type FidContext, File, type MaybePromise } from './tree.js';
 import { abortableWait } from './wait.js';
 
@@ -163,8 +162,13 @@ export type CtlCommand = Command<FidContext>;
  */
 export class CtlFile extends File {
   readonly commands: CommandTable<FidContext>;
-  /** The longest write taken, in bytes (default 8192). */
-  maxWrite = 8192;
+  /** The longest write taken, in bytes: the command table's bound (default CTL_MAX, 8192). */
+  get maxWrite(): number {
+    return this.commands.maxBytes;
+  }
+  set maxWrite(n: number) {
+    this.commands.maxBytes = n;
+  }
 
   constructor(
     name: string,
@@ -185,8 +189,7 @@ export class CtlFile extends File {
   override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
     // Control messages are short; a long write is refused before it is parsed (parsing a megabyte
     // would hold up every other client).
-    if (data.length > this.maxWrite)
-      throw p9err(Errno.EINVAL, `control message too long (${data.length} bytes; at most ${this.maxWrite})`);
+    if (data.length > this.maxWrite) throw ctlTooLong(data.length, this.maxWrite);
     await this.commands.runLines(Buffer.from(data).toString('utf8'), fid);
     return data.length;
   }

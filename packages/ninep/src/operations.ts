@@ -49,14 +49,20 @@ function fidOf(c: Session, fid: number): Fid {
   return f;
 }
 
-function checkNewFid(c: Session, fid: number): void {
+/**
+ * A fid a request may create, counted against maxFids until the request ends (when a walk's commit
+ * adds it, in the same turn): many walks in flight at once must not pass the cap together.
+ */
+function reserveNewFid(c: Session, fid: number, req: Request): void {
   if (fid === NOFID) throw p9err(Errno.EBADF, 'fid unknown or out of range');
   if (c.fids.has(fid)) throw p9err(Errno.EBADF, 'fid already in use');
-  if (c.fids.size >= c.options.maxFids)
+  if (c.fids.size + c.reservedFids >= c.options.maxFids)
     throw p9err(
       Errno.EMFILE,
       `too many fids on this connection (the limit is ${c.options.maxFids}): clunk some`,
     );
+  c.reservedFids++;
+  req.onEnd(() => c.reservedFids--);
 }
 
 function dirOf(f: Fid): Dir {
@@ -115,7 +121,7 @@ async function createIn(c: Session, f: Fid, name: string, perm: number): Promise
 
 async function walk(c: Session, m: Message<'Twalk'>, req: Request): Promise<ReplyBody> {
   const f = fidOf(c, m.fid);
-  if (m.newfid !== m.fid) checkNewFid(c, m.newfid);
+  if (m.newfid !== m.fid) reserveNewFid(c, m.newfid, req);
   // Walking an open fid to a new fid is allowed (Linux does it); in place it would lose the open state.
   else if (f.mode) throw p9err(Errno.EBADF, 'cannot walk an open fid in place');
   if (m.wnames.length > MAXWELEM)
@@ -217,11 +223,12 @@ export const handlers: { [N in MessageName]?: H<N> } = {
   Tauth: (c) => {
     throw p9err(c.dialect === '9P2000.L' ? Errno.ENOENT : Errno.EOPNOTSUPP, 'authentication not required');
   },
-  Tattach: (c, m) => {
-    checkNewFid(c, m.fid);
+  Tattach: (c, m, req) => {
+    reserveNewFid(c, m.fid, req);
     if (m.afid !== NOFID) throw p9err(Errno.EBADF, 'unknown afid: authentication not required');
     const done = (root: Dir): ReplyBody => {
-      checkNewFid(c, m.fid);
+      // Its place is reserved; another request may have taken the fid number meanwhile.
+      if (c.fids.has(m.fid)) throw p9err(Errno.EBADF, 'fid already in use');
       c.fids.set(m.fid, new Fid(root, userOf(m), root, c.exclusive));
       return { type: 'Rattach', qid: root.qid };
     };

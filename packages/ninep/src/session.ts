@@ -10,6 +10,8 @@ import type { ResolvedServerOptions } from './options.js';
 export interface Session {
   readonly dialect: Dialect;
   readonly fids: Map<number, Fid>;
+  /** New fids that walks and attaches still running will make: they count against maxFids too. */
+  reservedFids: number;
   readonly options: ResolvedServerOptions;
   /** The server's exclusive-use table (DMEXCL). */
   readonly exclusive: ExclusiveUse;

@@ -14,6 +14,7 @@ import {
   createRamfs,
   Dir,
   EventFile,
+  encode,
   type FidContext,
   NinepServer,
   type Node,
@@ -54,6 +55,22 @@ describe('fids per connection', () => {
     });
     await p.rpc({ type: 'Tclunk', tag: 3, fid: 7 });
     expect((await p.rpc({ type: 'Twalk', tag: 2, fid: 0, newfid: 50, wnames: [] })).type).toBe('Rwalk');
+  });
+
+  it('walks in flight together do not pass the cap: each counts from its start', async () => {
+    const server = new NinepServer({ root: createRamfs('glenda'), permissions: false, maxFids: 50 });
+    const p = await session(server);
+    // 80 walks in one write: every one starts before any is answered.
+    p.sendRaw(
+      Buffer.concat(
+        Array.from({ length: 80 }, (_, i) =>
+          encode({ type: 'Twalk', tag: 100 + i, fid: 0, newfid: 1 + i, wnames: [] }, p.dialect),
+        ),
+      ),
+    );
+    const replies = await Promise.all(Array.from({ length: 80 }, (_, i) => p.reply(100 + i)));
+    expect(replies.filter((r) => r.type === 'Rwalk')).toHaveLength(49);
+    expect(server.connections.values().next().value?.fids.size).toBe(50);
   });
 });
 

@@ -47,6 +47,20 @@ describe('CommandTable', () => {
     },
   ]);
 
+  it('refuses text longer than maxBytes (8192) unparsed, counting UTF-8 bytes', async () => {
+    seen.length = 0;
+    const long = 'any x\n'.repeat(2000); // 12,000 bytes
+    await expect(table.runLines(long, 'fid')).rejects.toThrow(
+      'control message too long (12000 bytes; at most 8192)',
+    );
+    await expect(table.runLine(`any ${'x'.repeat(9000)}`, 'fid')).rejects.toThrow(/too long/);
+    // 3,000 characters of 3 bytes each: short in characters, 9,004 bytes.
+    await expect(table.runLine(`any ${'€'.repeat(3000)}`, 'fid')).rejects.toThrow(/\(9004 bytes/);
+    expect(seen).toEqual([]);
+    await table.runLine(`any ${'x'.repeat(8000)}`, 'fid');
+    expect(seen).toHaveLength(1);
+  });
+
   it('runs each non-blank line in order with its context; a write with a refused line applies none', async () => {
     seen.length = 0;
     await table.runLines("none\n\n  \none 'a b'\nrange x y\natleast 1 2 3\nany\n", 'fid');
