@@ -13,7 +13,7 @@ export {
   type HostEventListener,
   type HostEventSource,
 } from './host-events.js';
-export { type ServedTree, type ServeOptions, serveVmwareTree } from './serve.js';
+export { type ServedTree, type ServeOptions, serveVmwareTree, TREE_MSIZE } from './serve.js';
 export { type Clipboard, type FsServices, LegacyClipboard, type PowerRequest } from './services.js';
 export {
   defaultTreeSocket,

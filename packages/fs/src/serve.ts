@@ -4,6 +4,15 @@ import { formatDial, isLocalOnly, NinepServer, parseDial } from 'ninep';
 import { prepareDefaultTreeSocket } from './socket.js';
 import type { VmwareTree } from './tree.js';
 
+/**
+ * The largest msize the tree grants: what `vmw9 mount` asks of Linux (Linux's own default too).
+ * Each connection may hold one frame of this size while it arrives, and 256 connections (ninep's
+ * maxConnections) of 1 MiB frames would be 256 MB, the agent unit's whole MemoryMax
+ * (docs/man/vmware.4, BOUNDS); at 128 KiB they are 32 MB. The tree's files are small: a larger
+ * msize would only make such a flood cost more.
+ */
+export const TREE_MSIZE = 131072;
+
 export interface ServeOptions {
   /** A dial string (`unix!PATH`, `tcp!HOST!PORT`) or a socket path; default the tree's socket (./socket.ts). */
   listen?: string;
@@ -25,6 +34,7 @@ export async function serveVmwareTree(tree: VmwareTree, opts: ServeOptions = {})
   const server = new NinepServer({
     root: tree.root,
     permissions: false,
+    msize: TREE_MSIZE,
     ...(opts.log ? { log: opts.log } : {}),
     // `stats` counts what the server sees (docs/protocol/tree.md §11).
     observer: {

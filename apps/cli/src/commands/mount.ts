@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { TREE_MSIZE } from '@vmw9/fs';
 import { socketOption } from '../agent-socket.js';
 import { CliError, Exit } from '../exit.js';
 import type { Output } from '../output.js';
@@ -17,8 +18,16 @@ export interface MountOptions {
 
 /** The mount(8) invocation for a 9P tree on a Unix socket. */
 export function mountArgs(socket: string, dir: string): string[] {
-  // access=any: the tree does its own checks; cache=none: every read reaches the host service.
-  return ['-t', '9p', '-o', 'trans=unix,version=9p2000.L,access=any,cache=none,msize=131072', socket, dir];
+  // access=any: the tree does its own checks; cache=none: every read reaches the host service;
+  // msize: the most the tree grants.
+  return [
+    '-t',
+    '9p',
+    '-o',
+    `trans=unix,version=9p2000.L,access=any,cache=none,msize=${TREE_MSIZE}`,
+    socket,
+    dir,
+  ];
 }
 
 /** Whether this kernel knows the 9p file system (loading the module if needed). */
