@@ -6,8 +6,9 @@
  *
  * Memory is absolute MB and the ratio to the process's own baseline (RSS after start and one
  * session): the peak of each flood (VmHWM, reset before it through /proc/PID/clear_refs) and RSS
- * 5 s after its clients left. The agent's unit caps it at MemoryMax=256M
- * (packages/agent/systemd/vmw9-agent.service): each flood's peak is checked against that.
+ * 5 s after its clients left, and once more after 20 s of idle. The agent runs with its unit's
+ * NODE_OPTIONS, and the unit caps it at MemoryMax=256M (packages/agent/systemd/vmw9-agent.service):
+ * each flood's peak is checked against that.
  * Speed figures are ratios to diod. Writes <repo>/.reports/bench/soak.txt.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,13 @@ import { expect, it } from 'vitest';
 import { connectAll, loadRun, median, percentile } from '../../../packages/ninep/bench/support.js';
 import { type Diod, startDiod } from '../../../packages/ninep/test/support/diod.js';
 import { partialFrame, Raw9p, describe as said } from '../test/support/raw9p.js';
-import { memMB, startVmw9, type Vmw9Kind, type Vmw9Process } from '../test/support/vmw9-process.js';
+import {
+  memMB,
+  startVmw9,
+  unitNodeOptions,
+  type Vmw9Kind,
+  type Vmw9Process,
+} from '../test/support/vmw9-process.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 /** VMW9_SOAK_SCALE below 1 shrinks every count (a quick try of the bench itself); the report says so. */
@@ -224,11 +231,15 @@ it('soak: floods of issue 13 and the load run, vmw9 serve and the agent', async 
   const failures: string[] = [];
   const loads = new Map<string, LoadResult>();
   for (const kind of ['serve', 'agent'] as Vmw9Kind[]) {
-    const v = await startVmw9(kind);
+    // The agent as its unit runs it (its NODE_OPTIONS); vmw9 serve with none.
+    const nodeOptions = kind === 'agent' ? unitNodeOptions() : '';
+    const v = await startVmw9(kind, nodeOptions);
     try {
       (await Raw9p.session(v.sock)).close();
       const base = memMB(v.proc.pid!);
-      lines.push(`== vmw9 ${kind}: baseline RSS ${base.toFixed(0)} MB`);
+      lines.push(
+        `== vmw9 ${kind} (NODE_OPTIONS ${nodeOptions ? `'${nodeOptions}'` : 'none'}): baseline RSS ${base.toFixed(0)} MB`,
+      );
       const floods: Array<[string, (v: Vmw9Process) => Promise<string>]> = [
         ['1 fid flood', fidFlood],
         ['3 partial frames before Tversion', partialBeforeVersion],

@@ -1,8 +1,10 @@
 /**
  * The systemd unit puts the agent's socket where every client looks for the system agent: its
  * RuntimeDirectory is the directory of @vmw9/fs's SYSTEM_AGENT_SOCKET, root's default, and no
- * XDG_RUNTIME_DIR (set or inherited) moves it elsewhere.
+ * XDG_RUNTIME_DIR (set or inherited) moves it elsewhere. Its memory settings are ones Node and
+ * systemd take.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,5 +25,17 @@ describe('vmw9-agent.service', () => {
     // The agent as the unit runs it (root, no XDG_RUNTIME_DIR) listens there by default.
     if (existsSync(dirname(dirname(SYSTEM_AGENT_SOCKET))))
       expect(defaultTreeSocket({ env: {}, uid: 0 })).toBe(SYSTEM_AGENT_SOCKET);
+  });
+
+  it('caps its memory and gives Node options Node takes from the environment', () => {
+    expect(settings('MemoryMax')).toEqual(['256M']);
+    const nodeOptions = settings('Environment').filter((e) => e.startsWith('NODE_OPTIONS='));
+    expect(nodeOptions).toEqual(['NODE_OPTIONS=--max-semi-space-size=2']);
+    // Node refuses to start on an option NODE_OPTIONS may not carry.
+    const r = spawnSync(process.execPath, ['-e', '0'], {
+      env: { ...process.env, NODE_OPTIONS: nodeOptions[0]!.slice('NODE_OPTIONS='.length) },
+    });
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
   });
 });

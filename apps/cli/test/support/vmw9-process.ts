@@ -31,12 +31,21 @@ function args(kind: Vmw9Kind, sock: string): string[] {
     : [bin, '--host', 'sim', 'agent', '--listen', `unix!${sock}`, '--log-format', 'json'];
 }
 
-/** Starts it and resolves once its socket answers (a first connection is served and closed). */
-export async function startVmw9(kind: Vmw9Kind): Promise<Vmw9Process> {
+/** The NODE_OPTIONS the agent's systemd unit runs it with ('' if none). */
+export function unitNodeOptions(): string {
+  const unit = readFileSync(
+    fileURLToPath(new URL('../../../../packages/agent/systemd/vmw9-agent.service', import.meta.url)),
+    'utf8',
+  );
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? '';
+}
+
+/** Starts it and resolves once it says it serves; `nodeOptions` becomes its NODE_OPTIONS. */
+export async function startVmw9(kind: Vmw9Kind, nodeOptions = ''): Promise<Vmw9Process> {
   const dir = mkdtempSync(join(tmpdir(), `vmw9-${kind}-`));
   const sock = join(dir, `${kind}.sock`);
   const proc = spawn(process.execPath, args(kind, sock), {
-    env: { ...process.env, XDG_RUNTIME_DIR: dir },
+    env: { ...process.env, XDG_RUNTIME_DIR: dir, NODE_OPTIONS: nodeOptions },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
