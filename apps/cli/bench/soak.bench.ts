@@ -39,6 +39,10 @@ const CONNECTIONS = scaled(500);
 const EVENT_FIDS = scaled(100_000);
 const EVENT_CONNECTIONS = 2;
 const EVENTS = scaled(1_100);
+/** Finding 8: control messages as long as a frame allows. */
+const LONG_CTL_WRITES = scaled(1_000);
+/** VMW9_SOAK_ONLY=N runs only the flood of finding N (1, 3, 4 or 8), without the load run. */
+const ONLY = process.env['VMW9_SOAK_ONLY'];
 /** The load run (the issue's "plain load"). */
 const LOAD_CLIENTS = 32;
 const LOAD_ROUNDS = scaled(2_000);
@@ -202,6 +206,43 @@ async function eventFlood(v: Vmw9Process): Promise<string> {
   ].join(' ');
 }
 
+/**
+ * Finding 8: one client writes control messages as long as its msize allows ('debug 1' lines,
+ * LONG_CTL_WRITES of them, 8 in flight) while another makes small requests (a clone walk and its
+ * clunk): the small requests' latency, before and during.
+ */
+async function longCtlWrites(v: Vmw9Process): Promise<string> {
+  const writer = await Raw9p.session(v.sock, 1 << 20);
+  const pinger = await Raw9p.session(v.sock);
+  const ping = async (): Promise<number> => {
+    const t0 = performance.now();
+    await pinger.rpc({ type: 'Twalk', fid: 0, newfid: 1, wnames: [] });
+    const took = performance.now() - t0;
+    await pinger.rpc({ type: 'Tclunk', fid: 1 });
+    return took;
+  };
+  const before: number[] = [];
+  for (let i = 0; i < 500; i++) before.push(await ping());
+  await writer.open(2, ['ctl'], OWRITE);
+  const data = Buffer.alloc(writer.msize - 23, 'debug 1\n');
+  const refusals = new Map<string, number>();
+  let writing = true;
+  const writes = inFlight(LONG_CTL_WRITES, 8, async () => {
+    const m = await writer.rpc({ type: 'Twrite', fid: 2, offset: 0n, data });
+    refusals.set(said(m), (refusals.get(said(m)) ?? 0) + 1);
+  }).finally(() => {
+    writing = false;
+  });
+  const during: number[] = [];
+  while (writing) during.push(await ping());
+  await writes;
+  writer.close();
+  pinger.close();
+  const why = [...refusals].map(([e, n]) => `${n} × ${e}`).join('; ');
+  const p = (xs: number[], q: number) => percentile(xs, q).toFixed(2);
+  return `${LONG_CTL_WRITES} ctl writes of ${data.length} bytes (msize ${writer.msize}): ${why}; another client's small request p50 ${p(during, 50)} ms, p99 ${p(during, 99)} ms during (${during.length} requests), p50 ${p(before, 50)} ms, p99 ${p(before, 99)} ms before`;
+}
+
 interface LoadResult {
   requestsPerSec: number;
   p99Ms: number;
@@ -217,6 +258,28 @@ async function load(addr: string, aname: string, file: string, pid?: number): Pr
   } finally {
     for (const c of clients) c.close();
   }
+}
+
+/** The load run against diod, and the table of every server's figures (ratios to diod). */
+async function loadTable(loads: Map<string, LoadResult>): Promise<string[]> {
+  let diod: Diod | undefined;
+  try {
+    diod = await startDiod();
+    writeFileSync(join(diod.export, 'small'), Buffer.alloc(1024, 's'));
+    loads.set('diod', await load(`unix!${diod.sock}`, diod.export, 'small'));
+  } finally {
+    await diod?.stop();
+  }
+  const d = loads.get('diod')!;
+  const out = [
+    `load: ${LOAD_CLIENTS} clients × ${LOAD_ROUNDS} rounds of walk+lopen+read 1 KiB+clunk (9P2000.L, msize ${LOAD_MSIZE}); vmw9 reads /stats, diod a 1 KiB file on tmpfs`,
+    'server        requests/s   ×diod   p99 ms   ×diod   peak RSS',
+  ];
+  for (const [name, r] of loads)
+    out.push(
+      `${name.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(11)} ${(r.requestsPerSec / d.requestsPerSec).toFixed(2).padStart(7)} ${r.p99Ms.toFixed(2).padStart(8)} ${(r.p99Ms / d.p99Ms).toFixed(2).padStart(7)}   ${Number.isNaN(r.peak) ? '-' : `${r.peak.toFixed(0)} MB`}`,
+    );
+  return out;
 }
 
 const mb = (n: number, base: number) =>
@@ -245,8 +308,9 @@ it('soak: floods of issue 13 and the load run, vmw9 serve and the agent', async 
         ['3 partial frames before Tversion', partialBeforeVersion],
         ['3 partial frames after Tversion', partialAfterVersion],
         ['4 unread event fids', eventFlood],
+        ['8 long control messages', longCtlWrites],
       ];
-      for (const [name, run] of floods) {
+      for (const [name, run] of floods.filter(([n]) => !ONLY || n.startsWith(`${ONLY} `))) {
         if (!v.alive()) break;
         const r = await flood(v, name, () => run(v));
         const fits = r.peak < MEMORY_MAX_MB;
@@ -258,7 +322,7 @@ it('soak: floods of issue 13 and the load run, vmw9 serve and the agent', async 
         if (kind === 'agent' && !fits)
           failures.push(`the agent peaked at ${r.peak.toFixed(0)} MB in flood ${r.flood}`);
       }
-      if (v.alive()) {
+      if (v.alive() && !ONLY) {
         await sleep(IDLE_MS);
         const idle = memMB(v.proc.pid!);
         lines.push(`after ${IDLE_MS / 1000} s more of idle: RSS ${mb(idle, base)}`);
@@ -269,26 +333,10 @@ it('soak: floods of issue 13 and the load run, vmw9 serve and the agent', async 
     }
     lines.push('');
   }
-  let diod: Diod | undefined;
-  try {
-    diod = await startDiod();
-    writeFileSync(join(diod.export, 'small'), Buffer.alloc(1024, 's'));
-    loads.set('diod', await load(`unix!${diod.sock}`, diod.export, 'small'));
-  } finally {
-    await diod?.stop();
-  }
-  const d = loads.get('diod')!;
-  lines.push(
-    `load: ${LOAD_CLIENTS} clients × ${LOAD_ROUNDS} rounds of walk+lopen+read 1 KiB+clunk (9P2000.L, msize ${LOAD_MSIZE}); vmw9 reads /stats, diod a 1 KiB file on tmpfs`,
-    'server        requests/s   ×diod   p99 ms   ×diod   peak RSS',
-  );
-  for (const [name, r] of loads)
-    lines.push(
-      `${name.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(11)} ${(r.requestsPerSec / d.requestsPerSec).toFixed(2).padStart(7)} ${r.p99Ms.toFixed(2).padStart(8)} ${(r.p99Ms / d.p99Ms).toFixed(2).padStart(7)}   ${Number.isNaN(r.peak) ? '-' : `${r.peak.toFixed(0)} MB`}`,
-    );
+  if (!ONLY) lines.push(...(await loadTable(loads)));
   const report = lines.join('\n');
   console.log(report);
   mkdirSync(join(repo, '.reports/bench'), { recursive: true });
-  writeFileSync(join(repo, '.reports/bench/soak.txt'), `${report}\n`);
+  writeFileSync(join(repo, `.reports/bench/soak${ONLY ? `-${ONLY}` : ''}.txt`), `${report}\n`);
   expect(failures).toEqual([]);
 });

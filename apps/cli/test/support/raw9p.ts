@@ -12,6 +12,8 @@ export class Raw9p {
   /** Resolves when the server (or we) closed the connection. */
   readonly closed: Promise<void>;
   isClosed = false;
+  /** The msize agreed by session() (0 before). */
+  msize = 0;
   private buf: Buffer = Buffer.alloc(0);
   private readonly waiters = new Map<number, (m: Message) => void>();
   private nextTag = 1;
@@ -44,6 +46,7 @@ export class Raw9p {
     const k = await Raw9p.open(path);
     const v = await k.rpc({ type: 'Tversion', msize, version: '9P2000' }, 0xffff);
     if (v.type !== 'Rversion') throw new Error(`Tversion: ${describe(v)}`);
+    k.msize = v.msize;
     const a = await k.rpc({ type: 'Tattach', fid: 0, afid: 0xffffffff, uname: 'glenda', aname: '' });
     if (a.type !== 'Rattach') throw new Error(`Tattach: ${describe(a)}`);
     return k;
