@@ -45,7 +45,9 @@ describe('numbers in control files', () => {
   });
 
   it('ctl debug: a small level or refused, so it reads back as written', async () => {
-    expect(await write('/ctl', 'debug 99999999999999999999999')).toMatch(/expected an integer from 0 to 65535/);
+    expect(await write('/ctl', 'debug 99999999999999999999999')).toMatch(
+      /expected an integer from 0 to 65535/,
+    );
     expect(await write('/ctl', 'debug 3')).toBe('ok');
     expect((await c.readFile('/ctl')).toString()).toMatch(/^debug 3$/m);
   });
