@@ -50,6 +50,8 @@ export class Connection implements Session {
     private readonly output: Writable,
     /** The serving server's exclusive-use table (DMEXCL opens are per server). */
     readonly exclusive: ExclusiveUse,
+    /** Fids held across the serving server (a stream served alone: just this one's). */
+    private readonly countServerFids?: () => number,
   ) {
     this.msize = options.msize;
     // Until a Tversion is agreed only a small frame is taken (options.ts, VERSION_FRAME_MAX).
@@ -71,6 +73,10 @@ export class Connection implements Session {
     output.on('drain', () => {
       if (!this.closed) input.resume();
     });
+  }
+
+  serverFids(): number {
+    return this.countServerFids ? this.countServerFids() : this.fids.size + this.reservedFids;
   }
 
   /** Runs `fn` once the connection is gone and cleaned up. */

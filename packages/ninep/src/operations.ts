@@ -61,6 +61,11 @@ function reserveNewFid(c: Session, fid: number, req: Request): void {
       Errno.EMFILE,
       `too many fids on this connection (the limit is ${c.options.maxFids}): clunk some`,
     );
+  if (c.serverFids() >= c.options.maxTotalFids)
+    throw p9err(
+      Errno.ENFILE,
+      `too many fids on this server (the limit is ${c.options.maxTotalFids} across all connections)`,
+    );
   c.reservedFids++;
   req.onEnd(() => c.reservedFids--);
 }

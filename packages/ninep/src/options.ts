@@ -24,6 +24,11 @@ export interface ServerOptions {
   /** Fids one connection may hold; a walk or attach past it fails with EMFILE (default 65536). */
   maxFids?: number;
   /**
+   * Fids all connections together may hold (default 131072, about 130 MB): without it, a flood
+   * spread over many connections would pass any per-connection cap.
+   */
+  maxTotalFids?: number;
+  /**
    * How long a frame may take to arrive once its first bytes have (default 30 s); a connection
    * whose frame stalls longer is dropped. Time between frames (an idle mount) is never limited.
    */
@@ -65,6 +70,7 @@ export type ResolvedServerOptions = ServerOptions & {
   msize: number;
   maxOutstanding: number;
   maxFids: number;
+  maxTotalFids: number;
   frameTimeoutMs: number;
   maxConnections: number;
   maxNameBytes: number;

@@ -42,6 +42,7 @@ export class NinepServer {
       msize: 1 << 20,
       maxOutstanding: 1024,
       maxFids: 65536,
+      maxTotalFids: 131072,
       frameTimeoutMs: 30_000,
       maxConnections: 256,
       maxNameBytes: 255,
@@ -53,11 +54,18 @@ export class NinepServer {
 
   /** Serves one already-open stream (a socket, a pipe pair, stdin/stdout). */
   serve(input: Readable, output: Writable = input as unknown as Writable): Connection {
-    const c = new Connection(this.options, input, output, this.exclusive);
+    const c = new Connection(this.options, input, output, this.exclusive, () => this.fidsHeld());
     this.connections.add(c);
     this.options.observer?.connection?.();
     c.onClose(() => this.connections.delete(c));
     return c;
+  }
+
+  /** Fids held or being made by every connection (bounded by maxTotalFids). */
+  fidsHeld(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.fids.size + c.reservedFids;
+    return n;
   }
 
   /**

@@ -17,4 +17,6 @@ export interface Session {
   readonly exclusive: ExclusiveUse;
   /** The most data one Rread/Twrite/Rreaddir may carry. */
   readonly iounit: number;
+  /** Fids held and reserved by every connection of the server (counted against maxTotalFids). */
+  serverFids(): number;
 }

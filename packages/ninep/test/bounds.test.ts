@@ -74,6 +74,29 @@ describe('fids per connection', () => {
   });
 });
 
+describe('fids across the server', () => {
+  it('past maxTotalFids a walk on any connection is refused with ENFILE; a clunk anywhere makes room', async () => {
+    const server = new NinepServer({
+      root: createRamfs('glenda'),
+      permissions: false,
+      maxFids: 50,
+      maxTotalFids: 60,
+    });
+    const a = await session(server);
+    const b = await session(server);
+    const walk = (p: RawPeer, newfid: number) => p.rpc({ type: 'Twalk', tag: 2, fid: 0, newfid, wnames: [] });
+    // Two roots, then 40 fids on a and 18 on b: 60 in all, each connection under its own 50.
+    for (let f = 1; f <= 40; f++) expect((await walk(a, f)).type).toBe('Rwalk');
+    for (let f = 1; f <= 18; f++) expect((await walk(b, f)).type).toBe('Rwalk');
+    expect(await walk(b, 19)).toMatchObject({
+      type: 'Rerror',
+      ename: 'too many fids on this server (the limit is 60 across all connections)',
+    });
+    await a.rpc({ type: 'Tclunk', tag: 3, fid: 5 });
+    expect((await walk(b, 19)).type).toBe('Rwalk');
+  });
+});
+
 describe('frames', () => {
   it('before Tversion only a small frame is taken: a 1 MiB size field ends the connection at once', async () => {
     const p = new RawPeer(new NinepServer({ root: createRamfs(), permissions: false }));
