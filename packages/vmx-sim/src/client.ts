@@ -105,23 +105,13 @@ export class SocketBackdoorPort implements BackdoorPort {
     try {
       frames = link.reader.push(chunk);
     } catch (e) {
-      this.reset(
-        new BackdoorUnavailable(
-          `the simulated host at ${this.address} broke the wire: ${(e as Error).message}`,
-          'protocol',
-        ),
-      );
+      this.broken(`broke the wire: ${(e as Error).message}`);
       return;
     }
     for (const f of frames) {
       const current = this.inFlight;
       if (!current) {
-        this.reset(
-          new BackdoorUnavailable(
-            `the simulated host at ${this.address} answered a call nobody made`,
-            'protocol',
-          ),
-        );
+        this.broken('answered a call nobody made');
         return;
       }
       clearTimeout(current.timer);
@@ -129,6 +119,11 @@ export class SocketBackdoorPort implements BackdoorPort {
       current.call.resolve(f);
     }
     this.pump();
+  }
+
+  /** The host broke the wire protocol: the link cannot be trusted any more. */
+  private broken(what: string): void {
+    this.reset(new BackdoorUnavailable(`the simulated host at ${this.address} ${what}`, 'protocol'));
   }
 
   /** Fails the call on the wire, if any, and lets the next one go. */
