@@ -25,7 +25,8 @@ export const NINEP_HELP = `  ADDR  unix!PATH | tcp!HOST!PORT (a bare path is a U
   read PATH     copy a file to stdout as it arrives, until end of file (or N reads)
   write PATH    replace a file's contents with stdin (creating it if needed)
   stat PATH     print a file's attributes
-  create PATH   create a file with stdin as its contents (a trailing / makes a directory)
+  create PATH   create a file with stdin as its contents (empty when stdin is a terminal;
+                a trailing / makes a directory)
   rm PATH       remove a file or an empty directory
 `;
 
@@ -257,7 +258,8 @@ export async function ninepCommand(
         let written = 0;
         if (path.endsWith('/')) await client.mkdir(path, 0o755);
         else {
-          const data = await readAll(io.stdin);
+          // On a terminal there is nothing to wait for: the file is made empty, as touch would.
+          const data = (io.stdin as { isTTY?: boolean }).isTTY ? Buffer.alloc(0) : await readAll(io.stdin);
           await client.create(path, 0o644);
           if (data.length > 0) await client.writeFile(path, data);
           written = data.length;

@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ninepCommand } from '../src/cli.js';
 import {
   CtlFile,
   createRamfs,
@@ -102,6 +104,14 @@ describe('cli', () => {
     });
     expect((await run(['rm', addr, 'cli/a'])).code).toBe(0);
     expect((await run(['read', addr, 'cli/a'])).err).toMatch(/file does not exist/);
+    // On a terminal, create does not wait for input that never comes: it makes an empty file.
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    const sink = new PassThrough();
+    expect(await ninepCommand(['create', addr, 'cli/tty'], { stdin: tty, stdout: sink, stderr: sink })).toBe(
+      0,
+    );
+    expect((await run(['stat', addr, 'cli/tty'])).out).toMatch(/ 0 \S+ tty\n/);
+    expect((await run(['rm', addr, 'cli/tty'])).code).toBe(0);
     // Usage errors exit 2 with one line saying what is wrong.
     expect(await run(['frob', addr, 'x'])).toMatchObject({
       code: 2,
