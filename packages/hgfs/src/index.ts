@@ -1,4 +1,14 @@
 export * from './attr.js';
+export {
+  type HgfsAttr,
+  HgfsClient,
+  type HgfsClientOptions,
+  type HgfsSend,
+  type OpenOptions,
+  type PathOrHandle,
+  type RequestOptions,
+  type SetAttrChanges,
+} from './client.js';
 export * from './constants.js';
 export {
   HgfsDecodeError,
