@@ -48,6 +48,12 @@ export interface HgfsClientOptions {
    * else HGFS_LEGACY_LARGE_PACKET_MAX (the default).
    */
   maxPacketSize?: number;
+  /**
+   * The largest request packet the transport can send, when that is less than maxPacketSize:
+   * over the backdoor a guest→host message is at most 64 KiB, so 65534 bytes after 'f '
+   * (docs/protocol/hgfs.md §7). Writes are cut to fit; reads still use the full packet size.
+   */
+  maxRequestSize?: number;
   /** Create a V4 session (default). false: the legacy header from the start, as without a session. */
   sessions?: boolean;
   /** READ_V3 / WRITE_V3 requests one read or write keeps in flight at once (default 8). */
@@ -118,6 +124,7 @@ function pathOf(t: PathOrHandle): readonly string[] | undefined {
 export class HgfsClient {
   readonly #send: HgfsSend;
   readonly #limit: number;
+  readonly #requestLimit: number;
   readonly #sessions: boolean;
   readonly #ioWindow: number;
   readonly #maxDirEntries: number;
@@ -133,6 +140,12 @@ export class HgfsClient {
     if (!Number.isInteger(this.#limit) || this.#limit < HGFS_PACKET_MAX || this.#limit > 0xffffffff) {
       throw new RangeError(
         `maxPacketSize ${this.#limit} is not an integer from ${HGFS_PACKET_MAX} to 2^32-1`,
+      );
+    }
+    this.#requestLimit = options.maxRequestSize ?? this.#limit;
+    if (!Number.isInteger(this.#requestLimit) || this.#requestLimit < HGFS_PACKET_MAX) {
+      throw new RangeError(
+        `maxRequestSize ${this.#requestLimit} is not an integer of at least ${HGFS_PACKET_MAX}`,
       );
     }
     this.#sessions = options.sessions ?? true;
@@ -164,9 +177,9 @@ export class HgfsClient {
     return this.maxPacketSize - this.#headerSize() - READ_REPLY_BODY;
   }
 
-  /** Bytes of file data one WRITE_V3 carries: packet − header − request body. */
+  /** Bytes of file data one WRITE_V3 carries: request packet − header − request body. */
   get writeChunk(): number {
-    return this.maxPacketSize - this.#headerSize() - WRITE_REQUEST_BODY;
+    return Math.min(this.maxPacketSize, this.#requestLimit) - this.#headerSize() - WRITE_REQUEST_BODY;
   }
 
   /** Chooses the framing now (otherwise the first request does). */
@@ -282,11 +295,12 @@ export class HgfsClient {
             ? { framing: 'v4', requestId, sessionId: channel.sessionId }
             : { framing: 'legacy', requestId },
         );
-        if (packet.length > channel.maxPacketSize) {
+        const limit = Math.min(channel.maxPacketSize, this.#requestLimit);
+        if (packet.length > limit) {
           throw new HgfsEncodeError(
             req.op,
             'packet',
-            `${packet.length} bytes, over the ${channel.maxPacketSize}-byte packet size`,
+            `${packet.length} bytes, over the ${limit}-byte request size`,
           );
         }
         const bytes = await this.#transport(packet, signal);
@@ -471,9 +485,8 @@ export class HgfsClient {
   }
 
   #writeChunkSize(c: Channel): number {
-    return (
-      c.maxPacketSize - (c.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE) - WRITE_REQUEST_BODY
-    );
+    const packet = Math.min(c.maxPacketSize, this.#requestLimit);
+    return packet - (c.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE) - WRITE_REQUEST_BODY;
   }
 
   /**
@@ -521,18 +534,26 @@ export class HgfsClient {
     return written;
   }
 
-  /** The whole file: open, read until a short read, close. */
+  /**
+   * The whole file: open, one READ (a file that fits ends there), else GETATTR for its size and
+   * reads of exactly the rest plus one byte (so the end shows as a short read), more while it grows;
+   * then close.
+   */
   async readFile(path: readonly string[], options: RequestOptions = {}): Promise<Uint8Array> {
     const file = await this.open(path, { mode: HgfsOpenMode.READ_ONLY, flags: HgfsOpenFlags.OPEN }, options);
     try {
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      const step = this.readChunk * this.#ioWindow;
+      const first = await this.read(file, 0n, this.readChunk, options);
+      if (first.length < this.readChunk) return first;
+      const parts = [first];
+      let total = first.length;
+      const { size } = await this.getattr({ handle: file }, options);
+      let want = Math.max(1, Number(size) + 1 - total);
       for (;;) {
-        const piece = await this.read(file, BigInt(total), step, options);
+        const piece = await this.read(file, BigInt(total), want, options);
         parts.push(piece);
         total += piece.length;
-        if (piece.length < step) return concat(parts, total);
+        if (piece.length < want) return concat(parts, total);
+        want = this.readChunk * this.#ioWindow; // it grew while we read
       }
     } finally {
       await this.close(file).catch(() => {});

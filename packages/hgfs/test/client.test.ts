@@ -136,6 +136,36 @@ describe('HgfsClient file operations', () => {
     }
   });
 
+  it('keeps writes within maxRequestSize while reads use the whole packet size', async () => {
+    const host = new FakeHost();
+    host.addShare('s');
+    const client = new HgfsClient({
+      send: host.send,
+      maxPacketSize: HGFS_LARGE_PACKET_MAX,
+      maxRequestSize: 65534,
+    });
+    const data = pattern(1_000_000);
+    await client.writeFile(['s', 'f'], data);
+    expect(client.writeChunk).toBe(65534 - 52 - 25);
+    expect(Math.max(...host.seen.map((s) => s.size))).toBe(65534);
+    expect(same(await client.readFile(['s', 'f']), data)).toBe(true);
+    expect(client.readChunk).toBe(HGFS_LARGE_PACKET_MAX - 52 - 12);
+    // one READ, then GETATTR, then the rest plus one byte: the short read ends it
+    expect(host.count(HgfsOp.READ_V3)).toBe(Math.ceil((data.length + 1) / client.readChunk));
+  });
+
+  it('reads a small file with OPEN, one READ and CLOSE', async () => {
+    const { host, client } = setup();
+    await client.writeFile(['s', 'small'], pattern(100));
+    const before = host.seen.length;
+    expect(same(await client.readFile(['s', 'small']), pattern(100))).toBe(true);
+    expect(host.seen.slice(before).map((s) => s.op)).toEqual([
+      HgfsOp.OPEN_V3,
+      HgfsOp.READ_V3,
+      HgfsOp.CLOSE_V3,
+    ]);
+  });
+
   it('reads a range, short at the end of the file', async () => {
     const { client } = setup({}, HGFS_LEGACY_LARGE_PACKET_MAX);
     const data = pattern(200_000);
