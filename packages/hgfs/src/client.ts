@@ -7,6 +7,7 @@ import {
   HgfsAttrHint,
   HgfsAttrValid,
   HgfsCreateDirValid,
+  HgfsFileNameFlags,
   HgfsFileType,
   HgfsLockType,
   HgfsOp,
@@ -520,7 +521,8 @@ export class HgfsClient {
       }
       return reply.actualSize;
     };
-    if (data.length === 0) return one(0);
+    // open-vm-tools refuses a zero-byte WRITE_V3 (docs/protocol/hgfs.md §5.3); there is nothing to send.
+    if (data.length === 0) return 0;
     while (written < data.length) {
       const starts: number[] = [];
       for (let at = written; starts.length < window && at < data.length; at += chunk) starts.push(at);
@@ -726,7 +728,9 @@ function requestPath(req: HgfsRequest): readonly string[] | undefined {
     case HgfsOp.CREATE_SYMLINK_V3:
       return req.symlinkName.path;
     default:
-      return 'fileName' in req && req.fileName.flags === 0 ? req.fileName.path : undefined;
+      return 'fileName' in req && (req.fileName.flags & HgfsFileNameFlags.USE_FILE_DESC) === 0
+        ? req.fileName.path
+        : undefined;
   }
 }
 

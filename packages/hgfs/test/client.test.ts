@@ -154,6 +154,14 @@ describe('HgfsClient file operations', () => {
     expect(host.count(HgfsOp.READ_V3)).toBe(Math.ceil((data.length + 1) / client.readChunk));
   });
 
+  it('writes an empty file without a WRITE (open-vm-tools refuses a zero-byte one)', async () => {
+    const { host, client } = setup();
+    await client.writeFile(['s', 'empty'], new Uint8Array(0));
+    expect(host.count(HgfsOp.WRITE_V3)).toBe(0);
+    expect((await client.getattr(['s', 'empty'])).size).toBe(0n);
+    expect((await client.readFile(['s', 'empty'])).length).toBe(0);
+  });
+
   it('reads a small file with OPEN, one READ and CLOSE', async () => {
     const { host, client } = setup();
     await client.writeFile(['s', 'small'], pattern(100));
@@ -364,6 +372,16 @@ describe('HgfsClient concurrency and hostile replies', () => {
       host.tamper = undefined;
     }
     expect(await client.readFile(['s', 'f'])).toEqual(pattern(100));
+  });
+
+  it('does not send a request whose signal is already aborted', async () => {
+    const { host, client } = setup();
+    await client.connect();
+    const before = host.seen.length;
+    const ac = new AbortController();
+    ac.abort();
+    await expect(client.getattr(['s'], { signal: ac.signal })).rejects.toBeInstanceOf(HgfsTransportError);
+    expect(host.seen.length).toBe(before);
   });
 
   it('turns a failed send into an HgfsTransportError', async () => {
