@@ -109,6 +109,44 @@ describe('HgfsClient sessions', () => {
     expect(host.count(HgfsOp.CREATE_SESSION_V4)).toBe(2);
   });
 
+  it('forgets its session without a packet; the next request makes a new one', async () => {
+    const { host, client } = setup();
+    await client.connect();
+    const sent = host.seen.length;
+    client.forgetSession();
+    expect(host.seen.length).toBe(sent);
+    expect(client.framing).toBeUndefined();
+    host.sessions.clear(); // what a host reset does on its side
+    await client.getattr(['s']);
+    expect(host.count(HgfsOp.CREATE_SESSION_V4)).toBe(2);
+    expect(host.count(HgfsOp.DESTROY_SESSION_V4)).toBe(0);
+    expect(client.sessionId).toBe(0x1001n);
+  });
+
+  it('learns its packet size once, before the first session; a failure fails that request only', async () => {
+    const host = new FakeHost({ maxPacketSize: HGFS_LARGE_PACKET_MAX });
+    host.addShare('s');
+    let asked = 0;
+    let fail = true;
+    const client = new HgfsClient({
+      send: host.send,
+      maxPacketSize: async () => {
+        asked++;
+        if (fail) throw new Error('no answer');
+        return HGFS_LEGACY_LARGE_PACKET_MAX;
+      },
+    });
+    await expect(client.getattr(['s'])).rejects.toMatchObject({ name: 'HgfsTransportError' });
+    expect(host.seen.length).toBe(0);
+    fail = false;
+    await Promise.all([client.getattr(['s']), client.listShares()]);
+    client.forgetSession();
+    await client.getattr(['s']);
+    expect(asked).toBe(2);
+    expect(host.seen[0]).toMatchObject({ op: HgfsOp.CREATE_SESSION_V4 });
+    expect(client.maxPacketSize).toBe(HGFS_LEGACY_LARGE_PACKET_MAX);
+  });
+
   it('destroys its session; the next request makes a new one', async () => {
     const { host, client } = setup();
     await client.connect();
