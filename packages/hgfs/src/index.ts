@@ -29,4 +29,16 @@ export {
   encodeCPNameLite,
   encodeEntryName,
 } from './names.js';
+export {
+  type DecodedReply,
+  type DecodedRequest,
+  decodeReply,
+  decodeRequest,
+  encodeErrorReply,
+  encodeReply,
+  encodeRequest,
+  type ReplyExpectation,
+  type RequestTarget,
+} from './packets.js';
+export { packetFromRpciReply, rpciRequest } from './rpci.js';
 export * from './time.js';
