@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type BigIntStats,
   chmodSync,
   chownSync,
   closeSync,
@@ -61,6 +62,13 @@ import {
   HgfsRenameHint,
   type HgfsReply,
   type HgfsRequest,
+  type OpenRequest,
+  type ReadRequest,
+  type GetattrRequest,
+  type SetattrRequest,
+  type CreateDirRequest,
+  type DeleteRequest,
+  type RenameRequest,
   HgfsSessionFlags,
   HgfsStatus,
   HgfsWriteFlags,
@@ -380,7 +388,8 @@ export class HgfsServer {
         const f = this.file(s, req.file);
         const append = (req.flags & HgfsWriteFlags.APPEND) !== 0;
         const fd = s.files.fd(f, append);
-        const n = writeSync(fd, req.data, 0, req.data.length, append ? null : req.offset);
+        if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) throw errnoError('EFBIG', `offset ${req.offset}`);
+        const n = writeSync(fd, req.data, 0, req.data.length, append ? null : Number(req.offset));
         return { reply: { op: req.op, actualSize: n } };
       }
       case HgfsOp.CLOSE_V3:
@@ -436,7 +445,7 @@ export class HgfsServer {
 
   // ---- operations ------------------------------------------------------------------------------
 
-  private open(s: Session, req: Extract<HgfsRequest, { op: 24 }>): HgfsReply {
+  private open(s: Session, req: OpenRequest): HgfsReply {
     if ((req.mask & HgfsOpenValid.MODE) === 0n || (req.mask & HgfsOpenValid.FLAGS) === 0n)
       throw new HgfsFailure(HgfsStatus.PROTOCOL_ERROR, 'OPEN_V3 without a mode or flags');
     const accessMode = req.mode & HgfsOpenMode.ACCMODES;
@@ -492,7 +501,7 @@ export class HgfsServer {
       if (code === 'EAGAIN') throw errnoError('EACCES', `${loc.path} is busy`);
       throw e;
     }
-    let st: ReturnType<typeof fstatSync<{ bigint: true }>>;
+    let st: BigIntStats;
     try {
       st = fstatSync(fd, { bigint: true });
     } catch (e) {
@@ -504,7 +513,7 @@ export class HgfsServer {
     return { op: HgfsOp.OPEN_V3, file: handle, acquiredLock: HgfsLockType.NONE, flags: 0 };
   }
 
-  private read(s: Session, req: Extract<HgfsRequest, { op: 25 }>, address: ReplyAddress): HgfsReply {
+  private read(s: Session, req: ReadRequest, address: ReplyAddress): HgfsReply {
     const f = this.file(s, req.file);
     // The reply must fit the host's packet: header, actualSize u32 + reserved u64, data.
     const header = address.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE;
@@ -583,7 +592,7 @@ export class HgfsServer {
     }
   }
 
-  private getattr(s: Session, req: Extract<HgfsRequest, { op: 31 }>): Served {
+  private getattr(s: Session, req: GetattrRequest): Served {
     if (byHandle(req.fileName, (req.hints & HgfsAttrHint.USE_FILE_DESC) !== 0n)) {
       const f = this.file(s, req.fileName.fid);
       const attr = attrFromStats(fstatSync(s.files.fd(f), { bigint: true }));
@@ -605,7 +614,7 @@ export class HgfsServer {
     return { reply: { op: HgfsOp.GETATTR_V3, attr, symlinkTarget } };
   }
 
-  private setattr(s: Session, req: Extract<HgfsRequest, { op: 32 }>): Served {
+  private setattr(s: Session, req: SetattrRequest): Served {
     const a = req.attr;
     const V = HgfsAttrValid;
     const nowNs = BigInt(this.now()) * 1_000_000n;
@@ -687,7 +696,7 @@ export class HgfsServer {
     return { reply: { op: HgfsOp.SETATTR_V3 } };
   }
 
-  private createDir(req: Extract<HgfsRequest, { op: 33 }>): void {
+  private createDir(req: CreateDirRequest): void {
     const path = req.fileName.path;
     if (path.length === 1) {
       // Only shares live under the root: a share's name exists, any other name is refused.
@@ -709,7 +718,7 @@ export class HgfsServer {
     mkdirSync(loc.path, mode);
   }
 
-  private remove(s: Session, req: Extract<HgfsRequest, { op: 34 | 35 }>): Served {
+  private remove(s: Session, req: DeleteRequest): Served {
     const dir = req.op === HgfsOp.DELETE_DIR_V3;
     let target: string;
     let share: Share;
@@ -734,7 +743,7 @@ export class HgfsServer {
     return path === undefined ? { reply: { op: req.op } } : { reply: { op: req.op }, path };
   }
 
-  private rename(s: Session, req: Extract<HgfsRequest, { op: 36 }>): Served {
+  private rename(s: Session, req: RenameRequest): Served {
     const from = this.renameEnd(s, req.oldName, (req.hints & HgfsRenameHint.USE_SRCFILE_DESC) !== 0n);
     if (from.share.readOnly) {
       if (exists(from.path)) throw errnoError('EACCES', `share ${from.share.name} is read-only`);
