@@ -329,7 +329,10 @@ export async function main(argv: string[]): Promise<number> {
       'share a directory as HGFS shared folder NAME, read-only with NAME=DIR:ro (repeatable)',
       collect,
     )
-    .option('--no-hgfs-large', 'keep HGFS to legacy 62 KiB packets (hgfs.packetSize.large FALSE), as older hosts do')
+    .option(
+      '--no-hgfs-large',
+      'keep HGFS to legacy 62 KiB packets (hgfs.packetSize.large FALSE), as older hosts do',
+    )
     .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(

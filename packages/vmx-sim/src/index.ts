@@ -6,9 +6,8 @@ export { SocketBackdoorPort } from './client.js';
 export { CONSOLE_HELP, runConsoleCommand } from './console.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
-export { HgfsFailure, statusOf } from './hgfs/status.js';
-export { type HgfsOpRecord, HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
 export { isInside, type Location, PathRefused, type RefusalKind, resolveName } from './hgfs/paths.js';
+export { type HgfsOpRecord, HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
 export {
   checkShareName,
   MAX_SHARE_NAME_BYTES,
@@ -18,6 +17,7 @@ export {
   type ShareSpec,
   ShareTable,
 } from './hgfs/shares.js';
+export { HgfsFailure, statusOf } from './hgfs/status.js';
 export {
   type CallResult,
   HGFS_LARGE_PACKETS_KEY,

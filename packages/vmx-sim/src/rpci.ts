@@ -152,7 +152,10 @@ export class RpciHost extends EventEmitter {
   private remember(r: RpciRecord): void {
     this.history.push(r);
     this.historyBytes += r.request.length + r.reply.length;
-    while (this.history.length > HISTORY_RECORDS || (this.historyBytes > HISTORY_BYTES && this.history.length > 1)) {
+    while (
+      this.history.length > HISTORY_RECORDS ||
+      (this.historyBytes > HISTORY_BYTES && this.history.length > 1)
+    ) {
       const old = this.history.shift()!;
       this.historyBytes -= old.request.length + old.reply.length;
     }

@@ -5,12 +5,12 @@
  * the last symlink; creation time = modification time (Linux has no portable birth time there);
  * dot-files flagged hidden; effective permissions from access(2), never write on a read-only share.
  */
-import { accessSync, constants, type BigIntStats, lstatSync } from 'node:fs';
+import { accessSync, type BigIntStats, constants, lstatSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   HgfsAttrFlags,
-  HgfsAttrValid,
   type HgfsAttrV2,
+  HgfsAttrValid,
   HgfsFileType,
   HgfsPermission,
   unixNsToNtTime,

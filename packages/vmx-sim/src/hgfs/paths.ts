@@ -83,7 +83,11 @@ export interface ResolveOptions {
  * PathRefused. Intermediate symlinks are followed and must stay in the share; the last component
  * is not followed unless asked.
  */
-export function resolveName(shares: ShareTable, components: readonly string[], opts: ResolveOptions = {}): Location {
+export function resolveName(
+  shares: ShareTable,
+  components: readonly string[],
+  opts: ResolveOptions = {},
+): Location {
   if (components.length === 0) return { kind: 'root' };
   const [shareName, ...rest] = components as [string, ...string[]];
   checkComponent(shareName);
@@ -93,7 +97,10 @@ export function resolveName(shares: ShareTable, components: readonly string[], o
   if (rest.length === 0) return { kind: 'path', share, path: share.root, shareRoot: true };
   const relative = rest.join('/');
   if (share.root.length + 1 + Buffer.byteLength(relative) > MAX_HOST_PATH)
-    throw new PathRefused('too-long', `${shareName}/${relative.slice(0, 40)}…: longer than ${MAX_HOST_PATH} bytes`);
+    throw new PathRefused(
+      'too-long',
+      `${shareName}/${relative.slice(0, 40)}…: longer than ${MAX_HOST_PATH} bytes`,
+    );
   const last = rest[rest.length - 1]!;
   let parent: string;
   try {

@@ -33,21 +33,24 @@ import {
   writeSync,
 } from 'node:fs';
 import {
+  type CreateDirRequest,
   type DecodedRequest,
-  decodeRequest,
+  type DeleteRequest,
   type DirEntry,
+  decodeRequest,
   emptyAttr,
   encodeErrorReply,
   encodeReply,
   type FileNameV3,
+  type GetattrRequest,
   HGFS_HEADER_SIZE,
   HGFS_LARGE_PACKET_MAX,
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_LEGACY_LARGE_PACKET_MAX,
   HGFS_MAX_SESSIONS,
   HgfsAttrHint,
-  HgfsAttrValid,
   type HgfsAttrV2,
+  HgfsAttrValid,
   HgfsCreateDirValid,
   HgfsDecodeError,
   HgfsDeleteHint,
@@ -62,20 +65,17 @@ import {
   HgfsRenameHint,
   type HgfsReply,
   type HgfsRequest,
-  type OpenRequest,
-  type ReadRequest,
-  type GetattrRequest,
-  type SetattrRequest,
-  type CreateDirRequest,
-  type DeleteRequest,
-  type RenameRequest,
   HgfsSessionFlags,
   HgfsStatus,
   HgfsWriteFlags,
   ntTimeToUnixNs,
   type OpCapability,
+  type OpenRequest,
   opName,
+  type ReadRequest,
+  type RenameRequest,
   type ReplyAddress,
+  type SetattrRequest,
   statusName,
 } from '@vmw9/hgfs';
 import { attrFromStats, attrOfPath, virtualDirAttr } from './attrs.js';
@@ -96,7 +96,10 @@ export interface HgfsServerOptions {
   maxOpenFiles?: number;
   /** Descriptors a session keeps open; the other handles reopen by name (default 30, HGFS_MAX_CACHED_FILENODES). */
   maxCachedFds?: number;
-  /** Open searches per session (default 1024). */
+  /**
+   * Searches a session keeps (default 256); opening one more forgets the least recently used.
+   * vmhgfs-fuse never closes its searches, so a host's list only grows.
+   */
   maxSearches?: number;
   /** Records kept in the op log (default 10000). */
   logLimit?: number;
@@ -222,7 +225,7 @@ export class HgfsServer {
     this.maxSessions = opts.maxSessions ?? HGFS_MAX_SESSIONS;
     this.maxOpenFiles = opts.maxOpenFiles ?? 4096;
     this.maxCachedFds = opts.maxCachedFds ?? 30;
-    this.maxSearches = opts.maxSearches ?? 1024;
+    this.maxSearches = opts.maxSearches ?? 256;
     this.logLimit = opts.logLimit ?? 10_000;
     this.now = opts.now ?? Date.now;
   }
@@ -289,9 +292,16 @@ export class HgfsServer {
     const stale = this.staleSession(address);
     if (stale !== undefined) return this.fail(address, stale, packet.length, undefined, 'unknown session');
     if (decoded.kind === 'unsupported')
-      return this.fail(address, HgfsStatus.PROTOCOL_ERROR, packet.length, undefined, 'operation not implemented');
+      return this.fail(
+        address,
+        HgfsStatus.PROTOCOL_ERROR,
+        packet.length,
+        undefined,
+        'operation not implemented',
+      );
     const req = decoded.request;
-    const path = 'fileName' in req ? nameOf(req.fileName.path) : 'dirName' in req ? nameOf(req.dirName.path) : undefined;
+    const path =
+      'fileName' in req ? nameOf(req.fileName.path) : 'dirName' in req ? nameOf(req.dirName.path) : undefined;
     try {
       const session = req.op === HgfsOp.CREATE_SESSION_V4 ? undefined : this.sessionFor(address);
       const served = this.serve(req, session, address);
@@ -331,7 +341,10 @@ export class HgfsServer {
 
   private newSession(maxPacketSize: number): Session {
     if (this.sessions.size >= this.maxSessions)
-      throw new HgfsFailure(HgfsStatus.TOO_MANY_SESSIONS, `${this.sessions.size} sessions are open (at most ${this.maxSessions})`);
+      throw new HgfsFailure(
+        HgfsStatus.TOO_MANY_SESSIONS,
+        `${this.sessions.size} sessions are open (at most ${this.maxSessions})`,
+      );
     let id: bigint;
     do id = randomBytes(8).readBigUInt64LE(0);
     while (id === 0n || id === 0xffffffffffffffffn || this.sessions.has(id));
@@ -400,7 +413,8 @@ export class HgfsServer {
       case HgfsOp.SEARCH_READ_V3:
         return { reply: this.searchRead(s, req.search, req.offset) };
       case HgfsOp.SEARCH_CLOSE_V3:
-        if (!s.searches.delete(req.search)) throw errnoError('EBADF', `no open search with handle ${req.search}`);
+        if (!s.searches.delete(req.search))
+          throw errnoError('EBADF', `no open search with handle ${req.search}`);
         return { reply: { op: req.op } };
       case HgfsOp.GETATTR_V3:
         return this.getattr(s, req);
@@ -420,7 +434,10 @@ export class HgfsServer {
         this.symlink(req.symlinkName, req.target);
         return { reply: { op: req.op }, path: nameOf(req.symlinkName.path) };
       default:
-        throw new HgfsFailure(HgfsStatus.PROTOCOL_ERROR, `operation ${opName((req as HgfsRequest).op)} not implemented`);
+        throw new HgfsFailure(
+          HgfsStatus.PROTOCOL_ERROR,
+          `operation ${opName((req as HgfsRequest).op)} not implemented`,
+        );
     }
   }
 
@@ -449,7 +466,10 @@ export class HgfsServer {
     if ((req.mask & HgfsOpenValid.MODE) === 0n || (req.mask & HgfsOpenValid.FLAGS) === 0n)
       throw new HgfsFailure(HgfsStatus.PROTOCOL_ERROR, 'OPEN_V3 without a mode or flags');
     const accessMode = req.mode & HgfsOpenMode.ACCMODES;
-    if (accessMode > HgfsOpenMode.READ_WRITE || (req.mode & ~(HgfsOpenMode.ACCMODES | HgfsOpenMode.SEQUENTIAL)) !== 0)
+    if (
+      accessMode > HgfsOpenMode.READ_WRITE ||
+      (req.mode & ~(HgfsOpenMode.ACCMODES | HgfsOpenMode.SEQUENTIAL)) !== 0
+    )
       throw errnoError('EPROTO', `open mode ${req.mode}`);
     if (req.flags >= OPEN_FLAGS.length) throw errnoError('EPROTO', `open flags ${req.flags}`);
     const creating =
@@ -479,14 +499,16 @@ export class HgfsServer {
         throw errnoError('ENOENT', `${nameOf(req.fileName.path)} does not exist`);
       }
     }
-    const perm = (valid: bigint, bits: number, fallback: number) => ((req.mask & valid) !== 0n ? bits : fallback);
+    const perm = (valid: bigint, bits: number, fallback: number) =>
+      (req.mask & valid) !== 0n ? bits : fallback;
     const owner = perm(HgfsOpenValid.OWNER_PERMS, req.ownerPerms, 6);
     const mode =
       (perm(HgfsOpenValid.SPECIAL_PERMS, req.specialPerms, 0) << 9) |
       (owner << 6) |
       (perm(HgfsOpenValid.GROUP_PERMS, req.groupPerms, owner) << 3) |
       perm(HgfsOpenValid.OTHER_PERMS, req.otherPerms, owner);
-    if (s.files.full) throw new HgfsFailure(HgfsStatus.GENERIC_ERROR, `${s.files.size} files are open in this session`);
+    if (s.files.full)
+      throw new HgfsFailure(HgfsStatus.GENERIC_ERROR, `${s.files.size} files are open in this session`);
     let fd: number;
     try {
       fd = openSync(
@@ -496,7 +518,8 @@ export class HgfsServer {
       );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && denyCreating) throw errnoError('EACCES', `share ${loc.share.name} is read-only`);
+      if (code === 'ENOENT' && denyCreating)
+        throw errnoError('EACCES', `share ${loc.share.name} is read-only`);
       // O_NONBLOCK met a lease: the host says access denied.
       if (code === 'EAGAIN') throw errnoError('EACCES', `${loc.path} is busy`);
       throw e;
@@ -509,7 +532,15 @@ export class HgfsServer {
       throw e;
     }
     const handle = this.handleNumber();
-    s.files.add({ handle, path: loc.path, share: loc.share, access: ACCESS[accessMode]!, fd, dev: st.dev, ino: st.ino });
+    s.files.add({
+      handle,
+      path: loc.path,
+      share: loc.share,
+      access: ACCESS[accessMode]!,
+      fd,
+      dev: st.dev,
+      ino: st.ino,
+    });
     return { op: HgfsOp.OPEN_V3, file: handle, acquiredLock: HgfsLockType.NONE, flags: 0 };
   }
 
@@ -529,8 +560,6 @@ export class HgfsServer {
   }
 
   private searchOpen(s: Session, dirName: FileNameV3): HgfsReply {
-    if (s.searches.size >= this.maxSearches)
-      throw new HgfsFailure(HgfsStatus.GENERIC_ERROR, `${s.searches.size} searches are open in this session`);
     const loc = this.resolve(dirName.path);
     let search: Search;
     if (loc.kind === 'root') {
@@ -546,6 +575,8 @@ export class HgfsServer {
       }
       search = { handle: 0, dir: loc.path, share: loc.share, names, readAll: false };
     }
+    // vmhgfs-fuse opens a search per readdir and never closes it: the oldest are forgotten.
+    while (s.searches.size >= this.maxSearches) s.searches.delete(s.searches.keys().next().value!);
     const handle = this.handleNumber();
     s.searches.set(handle, { ...search, handle });
     return { op: HgfsOp.SEARCH_OPEN_V3, search: handle };
@@ -558,6 +589,8 @@ export class HgfsServer {
   private searchRead(s: Session, handle: number, index: number): HgfsReply {
     const search = s.searches.get(handle);
     if (!search) throw errnoError('EBADF', `no open search with handle ${handle}`);
+    s.searches.delete(handle);
+    s.searches.set(handle, search);
     // Reading the shares again from the start lists them as they are now (hgfsServer.c).
     if (search.dir === undefined && index === 0 && search.readAll) {
       search.names = this.rootNames();
@@ -599,7 +632,8 @@ export class HgfsServer {
       return { reply: { op: HgfsOp.GETATTR_V3, attr, symlinkTarget: '' }, path: `#${f.handle}` };
     }
     const loc = this.resolve(req.fileName.path);
-    if (loc.kind === 'root') return { reply: { op: HgfsOp.GETATTR_V3, attr: virtualDirAttr(this.now()), symlinkTarget: '' } };
+    if (loc.kind === 'root')
+      return { reply: { op: HgfsOp.GETATTR_V3, attr: virtualDirAttr(this.now()), symlinkTarget: '' } };
     let attr: HgfsAttrV2;
     try {
       attr = attrOfPath(loc.path, loc.share.readOnly);
@@ -708,7 +742,8 @@ export class HgfsServer {
       if (exists(loc.path)) throw errnoError('EEXIST', `${nameOf(path)} exists`);
       throw errnoError('EACCES', `share ${loc.share.name} is read-only`);
     }
-    const perm = (valid: bigint, bits: number, fallback: number) => ((req.mask & valid) !== 0n ? bits : fallback);
+    const perm = (valid: bigint, bits: number, fallback: number) =>
+      (req.mask & valid) !== 0n ? bits : fallback;
     const owner = perm(HgfsCreateDirValid.OWNER_PERMS, req.ownerPerms, 7);
     const mode =
       (perm(HgfsCreateDirValid.SPECIAL_PERMS, req.specialPerms, 0) << 9) |
@@ -730,7 +765,8 @@ export class HgfsServer {
       path = `#${f.handle}`;
     } else {
       const loc = this.real(req.fileName.path);
-      if (dir && loc.shareRoot) throw errnoError('EACCES', `share ${loc.share.name} cannot be removed by the guest`);
+      if (dir && loc.shareRoot)
+        throw errnoError('EACCES', `share ${loc.share.name} cannot be removed by the guest`);
       target = loc.path;
       share = loc.share;
     }
@@ -755,7 +791,10 @@ export class HgfsServer {
       throw errnoError('EEXIST', `${to.path} exists`);
     renameSync(from.path, to.path);
     for (const other of this.sessions.values()) other.files.renamed(from.path, to.path);
-    return { reply: { op: HgfsOp.RENAME_V3 }, path: `${nameOf(req.oldName.path)} -> ${nameOf(req.newName.path)}` };
+    return {
+      reply: { op: HgfsOp.RENAME_V3 },
+      path: `${nameOf(req.oldName.path)} -> ${nameOf(req.newName.path)}`,
+    };
   }
 
   private renameEnd(s: Session, name: FileNameV3, hint: boolean): { path: string; share: Share } {
@@ -805,7 +844,13 @@ export class HgfsServer {
 
   // ---- answers and the log ----------------------------------------------------------------------
 
-  private fail(address: ReplyAddress, status: number, requestBytes: number, path: string | undefined, detail: string): Uint8Array {
+  private fail(
+    address: ReplyAddress,
+    status: number,
+    requestBytes: number,
+    path: string | undefined,
+    detail: string,
+  ): Uint8Array {
     const reply = encodeErrorReply(address, status);
     this.record(opName(address.op), statusName(status), requestBytes, reply.length, path, detail);
     return reply;
@@ -821,11 +866,19 @@ export class HgfsServer {
   ): void {
     this.opCounts[op] = (this.opCounts[op] ?? 0) + 1;
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
-    const r: HgfsOpRecord = { seq: ++this.seq, t: Date.now() - this.started, op, status, requestBytes, replyBytes };
+    const r: HgfsOpRecord = {
+      seq: ++this.seq,
+      t: Date.now() - this.started,
+      op,
+      status,
+      requestBytes,
+      replyBytes,
+    };
     if (path !== undefined) r.path = path;
     if (detail !== undefined) r.detail = detail;
     this.records.push(r);
-    if (this.records.length > this.logLimit + (this.logLimit >> 3)) this.records = this.records.slice(-this.logLimit);
+    if (this.records.length > this.logLimit + (this.logLimit >> 3))
+      this.records = this.records.slice(-this.logLimit);
   }
 }
 

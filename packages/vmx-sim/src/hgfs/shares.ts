@@ -83,7 +83,9 @@ export class ShareTable {
       root = realpathSync(resolve(dir));
     } catch (e) {
       if (e instanceof ShareError) throw e;
-      throw new ShareError(`share "${name}": ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ShareError(
+        `share "${name}": ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     const share: Share = { name, dir, root, readOnly: opts.readOnly ?? false };
     this.shares.set(name, share);
