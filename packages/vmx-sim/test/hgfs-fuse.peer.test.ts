@@ -282,7 +282,9 @@ describe.skipIf(skipReason !== undefined)(
       // The host says ACCESS_DENIED; vmhgfs-fuse then tries to clear a Windows read-only bit on the
       // target (file.c HgfsRename), finds no target, and reports that instead.
       expect(() => renameSync(join(mntro, 'r.txt'), join(mntro, 's.txt'))).toThrow(/ENOENT/);
-      expect(await consoleLine('hgfs log 40')).toContain('RENAME_V3 "pub/r.txt -> pub/s.txt" -> ACCESS_DENIED');
+      expect(await consoleLine('hgfs log 40')).toContain(
+        'RENAME_V3 "pub/r.txt -> pub/s.txt" -> ACCESS_DENIED',
+      );
       expect(() => symlinkSync('r.txt', join(mntro, 'l'))).toThrow(/EACCES/);
       expect(readdirSync(pub)).toEqual(['r.txt']);
       expect(readFileSync(join(pub, 'r.txt'), 'utf8')).toBe('read only');
