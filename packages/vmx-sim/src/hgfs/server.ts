@@ -182,6 +182,18 @@ const ACCESS = [constants.O_RDONLY, constants.O_WRONLY, constants.O_RDWR];
 
 const nameOf = (path: readonly string[]): string => path.join('/');
 
+/**
+ * The status for a request whose body did not decode: INVALID_NAME / NAME_TOO_LONG for a bad name
+ * (a host fails CPName conversion with EINVAL, an over-long name with ENAMETOOLONG), else
+ * PROTOCOL_ERROR.
+ */
+function decodeStatus(e: HgfsDecodeError): number {
+  const problem = (e as HgfsDecodeError & { problem?: string }).problem;
+  if (problem === 'invalid-name') return HgfsStatus.INVALID_NAME;
+  if (problem === 'name-too-long') return HgfsStatus.NAME_TOO_LONG;
+  return HgfsStatus.PROTOCOL_ERROR;
+}
+
 /** The name(s) a request is about, for the log: `share/dir/file`, `#handle`, `old -> new`. */
 function describeName(req: HgfsRequest): string | undefined {
   const one = (n: FileNameV3) =>
@@ -287,14 +299,16 @@ export class HgfsServer {
     try {
       decoded = decodeRequest(packet);
     } catch (e) {
-      if (!(e instanceof HgfsDecodeError)) throw e;
-      if (!e.replyTo) {
-        this.record('(dropped)', '(none)', packet.length, 0, undefined, e.message);
+      if (!(e instanceof HgfsDecodeError) || !e.replyTo) {
+        // Nothing to answer to (or a decoder bug, which must not stop the host): dropped.
+        const why = e instanceof HgfsDecodeError ? e.message : `internal: ${(e as Error).message}`;
+        this.record('(dropped)', '(none)', packet.length, 0, undefined, why);
         return undefined;
       }
-      // A readable header with a bad body: the session is checked first, as a host does.
+      // A readable header with a bad body: the session is checked first, as a host does. A bad
+      // name is the status a host gives for it, anything else PROTOCOL_ERROR.
       const stale = this.staleSession(e.replyTo);
-      return this.fail(e.replyTo, stale ?? HgfsStatus.PROTOCOL_ERROR, packet.length, undefined, e.message);
+      return this.fail(e.replyTo, stale ?? decodeStatus(e), packet.length, undefined, e.message);
     }
     const { address } = decoded;
     const stale = this.staleSession(address);
