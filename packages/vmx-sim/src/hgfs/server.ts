@@ -220,7 +220,8 @@ function exists(path: string): boolean {
 }
 
 export class HgfsServer {
-  readonly shares = new ShareTable();
+  /** The shared folders. Removing one closes the files and searches the guest had in it, as a host does. */
+  readonly shares = new ShareTable((share) => this.shareRemoved(share));
   /** The host's `hgfs.packetSize.large`: large packets when true, legacy ones when false. */
   largePackets: boolean;
   readonly maxSessions: number;
@@ -376,6 +377,13 @@ export class HgfsServer {
     };
     this.sessions.set(id, s);
     return s;
+  }
+
+  private shareRemoved(share: Share): void {
+    for (const s of this.sessions.values()) {
+      s.files.closeShare(share);
+      for (const [h, search] of s.searches) if (search.share === share) s.searches.delete(h);
+    }
   }
 
   private closeSession(s: Session): void {
