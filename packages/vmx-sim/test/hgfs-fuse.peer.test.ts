@@ -140,6 +140,13 @@ describe.skipIf(skipReason !== undefined)(
     let mntro: string;
 
     beforeAll(async () => {
+      for (const [what, path] of [
+        ['vmx-trap (pnpm build)', trap],
+        ['vmhgfs-fuse (open-vm-tools)', '/usr/bin/vmhgfs-fuse'],
+        ['fusermount3 (fuse3)', '/usr/bin/fusermount3'],
+      ])
+        if (!existsSync(path!))
+          throw new Error(`${what} is missing: ${path}; packages/vmx-sim/install-deps.sh installs it`);
       // If the run dies before afterAll, do not leave mounts behind.
       process.once('exit', cleanUp);
       dir = mkdtempSync(join(tmpdir(), 'vmx-hgfs-fuse-'));
@@ -172,9 +179,11 @@ describe.skipIf(skipReason !== undefined)(
     }, 120_000);
 
     afterAll(async () => {
+      // Unmounted first, vmhgfs-fuse ends by itself (destroying its session); killed if it does not.
+      for (const m of mounts) unmount(m.point);
+      for (const m of mounts) await exited(m.child, 10_000);
       cleanUp();
       process.off('exit', cleanUp);
-      for (const m of mounts) await exited(m.child, 10_000);
       if (sim) await exited(sim, 10_000);
       for (const m of mounts) expect(isMounted(m.point)).toBe(false);
       if (dir) rmSync(dir, { recursive: true, force: true });
