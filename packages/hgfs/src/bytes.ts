@@ -1,4 +1,4 @@
-import { HgfsDecodeError, HgfsEncodeError } from './errors.js';
+import { HgfsDecodeError, HgfsEncodeError, type NameProblem } from './errors.js';
 
 /**
  * Reads little-endian fields from a packet, checking each against the bytes present first, so a
@@ -19,8 +19,8 @@ export class Reader {
     return this.bytes.length;
   }
 
-  fail(field: string, offset: number, reason: string): never {
-    throw new HgfsDecodeError(this.op, field, this.base + offset, reason);
+  fail(field: string, offset: number, reason: string, problem?: NameProblem): never {
+    throw new HgfsDecodeError(this.op, field, this.base + offset, reason, undefined, problem);
   }
 
   /** Throws unless `size` bytes are present at `offset`. */

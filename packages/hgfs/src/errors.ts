@@ -10,6 +10,9 @@ export type ReplyAddress =
     }
   | { readonly framing: 'legacy'; readonly requestId: number; readonly op: number };
 
+/** What is wrong with a name whose bytes were all there. */
+export type NameProblem = 'invalid-name' | 'name-too-long';
+
 /** Base class of every error this package throws. */
 export class HgfsError extends Error {
   override name = 'HgfsError';
@@ -29,13 +32,25 @@ export class HgfsDecodeError extends HgfsError {
     readonly offset: number,
     readonly reason: string,
     readonly replyTo?: ReplyAddress,
+    /**
+     * Set when the packet is well formed but a name in it is not: a host answers those with a
+     * status (INVALID_NAME, NAME_TOO_LONG), not PROTOCOL_ERROR (docs/protocol/hgfs.md §4).
+     */
+    readonly problem?: NameProblem,
   ) {
     super(`${op === undefined ? 'HGFS packet' : opName(op)}: ${field} at offset ${offset}: ${reason}`);
   }
 
   /** The same error, now knowing where a reply could go. */
   withReplyTo(replyTo: ReplyAddress): HgfsDecodeError {
-    return new HgfsDecodeError(this.op ?? replyTo.op, this.field, this.offset, this.reason, replyTo);
+    return new HgfsDecodeError(
+      this.op ?? replyTo.op,
+      this.field,
+      this.offset,
+      this.reason,
+      replyTo,
+      this.problem,
+    );
   }
 }
 

@@ -25,6 +25,7 @@ export {
   HgfsNameError,
   HgfsStatusError,
   HgfsTransportError,
+  type NameProblem,
   type ReplyAddress,
 } from './errors.js';
 export { escapeName, unescapeName } from './escape.js';

@@ -63,7 +63,7 @@ function readUtf8(r: Reader, field: string, offset: number, length: number): str
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    return r.fail(field, offset, 'is not valid UTF-8');
+    return r.fail(field, offset, 'is not valid UTF-8', 'invalid-name');
   }
 }
 
@@ -73,7 +73,9 @@ function readUtf8(r: Reader, field: string, offset: number, length: number): str
  * component, a component over HGFS_NAME_MAX bytes, invalid UTF-8, or more than HGFS_PATH_MAX bytes.
  */
 export function readCPName(r: Reader, field: string, offset: number, length: number): string[] {
-  if (length > HGFS_PATH_MAX) r.fail(field, offset, `is ${length} bytes, over ${HGFS_PATH_MAX}`);
+  r.need(field, offset, length);
+  if (length > HGFS_PATH_MAX)
+    r.fail(field, offset, `is ${length} bytes, over ${HGFS_PATH_MAX}`, 'name-too-long');
   const bytes = r.slice(field, offset, length);
   const path: string[] = [];
   if (length === 0) return path;
@@ -82,11 +84,15 @@ export function readCPName(r: Reader, field: string, offset: number, length: num
     if (i < length && bytes[i] !== 0) continue;
     const at = offset + start;
     const size = i - start;
-    if (size === 0) r.fail(field, at, 'has an empty component (leading, trailing or doubled NUL)');
-    if (size > HGFS_NAME_MAX) r.fail(field, at, `has a component of ${size} bytes, over ${HGFS_NAME_MAX}`);
-    if (bytes.subarray(start, i).includes(SLASH)) r.fail(field, at, "has a component containing '/'");
+    if (size === 0)
+      r.fail(field, at, 'has an empty component (leading, trailing or doubled NUL)', 'invalid-name');
+    if (size > HGFS_NAME_MAX)
+      r.fail(field, at, `has a component of ${size} bytes, over ${HGFS_NAME_MAX}`, 'name-too-long');
+    if (bytes.subarray(start, i).includes(SLASH))
+      r.fail(field, at, "has a component containing '/'", 'invalid-name');
     const component = readUtf8(r, field, at, size);
-    if (component === '.' || component === '..') r.fail(field, at, `has a '${component}' component`);
+    if (component === '.' || component === '..')
+      r.fail(field, at, `has a '${component}' component`, 'invalid-name');
     path.push(component);
     start = i + 1;
   }
@@ -103,10 +109,12 @@ export function decodeCPName(bytes: Uint8Array): string[] {
  * NUL and '/' are not.
  */
 export function readEntryName(r: Reader, field: string, offset: number, length: number): string {
-  if (length > HGFS_NAME_MAX) r.fail(field, offset, `is ${length} bytes, over ${HGFS_NAME_MAX}`);
+  r.need(field, offset, length);
+  if (length > HGFS_NAME_MAX)
+    r.fail(field, offset, `is ${length} bytes, over ${HGFS_NAME_MAX}`, 'name-too-long');
   const bytes = r.slice(field, offset, length);
-  if (bytes.includes(0)) r.fail(field, offset, 'contains NUL');
-  if (bytes.includes(SLASH)) r.fail(field, offset, "contains '/'");
+  if (bytes.includes(0)) r.fail(field, offset, 'contains NUL', 'invalid-name');
+  if (bytes.includes(SLASH)) r.fail(field, offset, "contains '/'", 'invalid-name');
   return readUtf8(r, field, offset, length);
 }
 
@@ -138,14 +146,16 @@ export function encodeCPNameLite(target: string, field = 'targetName'): Uint8Arr
 
 /** Reads a CPNameLite symlink target of `length` bytes (NUL → '/'). */
 export function readCPNameLite(r: Reader, field: string, offset: number, length: number): string {
-  if (length > HGFS_PATH_MAX) r.fail(field, offset, `is ${length} bytes, over ${HGFS_PATH_MAX}`);
+  r.need(field, offset, length);
+  if (length > HGFS_PATH_MAX)
+    r.fail(field, offset, `is ${length} bytes, over ${HGFS_PATH_MAX}`, 'name-too-long');
   const bytes = r.slice(field, offset, length);
-  if (bytes.includes(SLASH)) r.fail(field, offset, "contains '/' (separators travel as NUL)");
+  if (bytes.includes(SLASH)) r.fail(field, offset, "contains '/' (separators travel as NUL)", 'invalid-name');
   const copy = Uint8Array.from(bytes, (b) => (b === 0 ? SLASH : b));
   try {
     return strictUtf8.decode(copy);
   } catch {
-    return r.fail(field, offset, 'is not valid UTF-8');
+    return r.fail(field, offset, 'is not valid UTF-8', 'invalid-name');
   }
 }
 

@@ -98,7 +98,9 @@ export function decodeReply<O extends CodecOp>(
     try {
       h = decodeHeader(bytes);
     } catch (e) {
-      throw e instanceof HgfsDecodeError ? new HgfsDecodeError(op, e.field, e.offset, e.reason) : e;
+      throw e instanceof HgfsDecodeError
+        ? new HgfsDecodeError(op, e.field, e.offset, e.reason, undefined, e.problem)
+        : e;
     }
     if (h.requestId !== expect.requestId) {
       throw new HgfsDecodeError(

@@ -109,6 +109,44 @@ describe('HgfsClient sessions', () => {
     expect(host.count(HgfsOp.CREATE_SESSION_V4)).toBe(2);
   });
 
+  it('forgets its session without a packet; the next request makes a new one', async () => {
+    const { host, client } = setup();
+    await client.connect();
+    const sent = host.seen.length;
+    client.forgetSession();
+    expect(host.seen.length).toBe(sent);
+    expect(client.framing).toBeUndefined();
+    host.sessions.clear(); // what a host reset does on its side
+    await client.getattr(['s']);
+    expect(host.count(HgfsOp.CREATE_SESSION_V4)).toBe(2);
+    expect(host.count(HgfsOp.DESTROY_SESSION_V4)).toBe(0);
+    expect(client.sessionId).toBe(0x1001n);
+  });
+
+  it('learns its packet size once, before the first session; a failure fails that request only', async () => {
+    const host = new FakeHost({ maxPacketSize: HGFS_LARGE_PACKET_MAX });
+    host.addShare('s');
+    let asked = 0;
+    let fail = true;
+    const client = new HgfsClient({
+      send: host.send,
+      maxPacketSize: async () => {
+        asked++;
+        if (fail) throw new Error('no answer');
+        return HGFS_LEGACY_LARGE_PACKET_MAX;
+      },
+    });
+    await expect(client.getattr(['s'])).rejects.toMatchObject({ name: 'HgfsTransportError' });
+    expect(host.seen.length).toBe(0);
+    fail = false;
+    await Promise.all([client.getattr(['s']), client.listShares()]);
+    client.forgetSession();
+    await client.getattr(['s']);
+    expect(asked).toBe(2);
+    expect(host.seen[0]).toMatchObject({ op: HgfsOp.CREATE_SESSION_V4 });
+    expect(client.maxPacketSize).toBe(HGFS_LEGACY_LARGE_PACKET_MAX);
+  });
+
   it('destroys its session; the next request makes a new one', async () => {
     const { host, client } = setup();
     await client.connect();
@@ -152,6 +190,14 @@ describe('HgfsClient file operations', () => {
     expect(client.readChunk).toBe(HGFS_LARGE_PACKET_MAX - 52 - 12);
     // one READ, then GETATTR, then the rest plus one byte: the short read ends it
     expect(host.count(HgfsOp.READ_V3)).toBe(Math.ceil((data.length + 1) / client.readChunk));
+  });
+
+  it('writes an empty file without a WRITE (open-vm-tools refuses a zero-byte one)', async () => {
+    const { host, client } = setup();
+    await client.writeFile(['s', 'empty'], new Uint8Array(0));
+    expect(host.count(HgfsOp.WRITE_V3)).toBe(0);
+    expect((await client.getattr(['s', 'empty'])).size).toBe(0n);
+    expect((await client.readFile(['s', 'empty'])).length).toBe(0);
   });
 
   it('reads a small file with OPEN, one READ and CLOSE', async () => {
@@ -364,6 +410,16 @@ describe('HgfsClient concurrency and hostile replies', () => {
       host.tamper = undefined;
     }
     expect(await client.readFile(['s', 'f'])).toEqual(pattern(100));
+  });
+
+  it('does not send a request whose signal is already aborted', async () => {
+    const { host, client } = setup();
+    await client.connect();
+    const before = host.seen.length;
+    const ac = new AbortController();
+    ac.abort();
+    await expect(client.getattr(['s'], { signal: ac.signal })).rejects.toBeInstanceOf(HgfsTransportError);
+    expect(host.seen.length).toBe(before);
   });
 
   it('turns a failed send into an HgfsTransportError', async () => {

@@ -131,3 +131,37 @@ describe('decodeRequest, server side', () => {
     expect(thrown(() => decodeRequest(p)).message).toMatch(/needs 4294967296 bytes/);
   });
 });
+
+describe('decodeRequest: names a host answers with a status', () => {
+  /** GETATTR_V3 whose name is the raw CPName `name` (hints, reserved, FileNameV3). */
+  function getattr(name: Uint8Array, length = name.length): Uint8Array {
+    const body = new Uint8Array(16 + 16 + name.length + 1);
+    const v = new DataView(body.buffer);
+    v.setUint32(16, length, true);
+    v.setUint32(24, 1, true); // case sensitive
+    v.setUint32(28, 0xffffffff, true);
+    body.set(name, 32);
+    return v4(HgfsOp.GETATTR_V3, body);
+  }
+  const cp = (...parts: string[]) => new Uint8Array(Buffer.from(parts.join('\0')));
+
+  it("says 'invalid-name' for '..', an empty component, '/' or bad UTF-8, with a reply address", () => {
+    for (const name of [cp('s', '..', 'x'), cp('s', '', 'x'), cp('s', 'a/b'), Uint8Array.of(0x73, 0, 0xff)]) {
+      const e = thrown(() => decodeRequest(getattr(name)));
+      expect(e.problem).toBe('invalid-name');
+      expect(e.replyTo).toMatchObject({ framing: 'v4', requestId: 77, op: HgfsOp.GETATTR_V3 });
+    }
+  });
+
+  it("says 'name-too-long' for a component over 255 bytes", () => {
+    const e = thrown(() => decodeRequest(getattr(cp('s', 'x'.repeat(256)))));
+    expect(e.problem).toBe('name-too-long');
+    expect(e.replyTo).toBeDefined();
+  });
+
+  it('says nothing of names when the length runs past the packet (a malformed packet)', () => {
+    const e = thrown(() => decodeRequest(getattr(cp('s', 'x'), 5000)));
+    expect(e.problem).toBeUndefined();
+    expect(e.field).toMatch(/fileName/);
+  });
+});
