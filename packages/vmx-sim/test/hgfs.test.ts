@@ -692,21 +692,24 @@ describe('HGFS host: directories', () => {
 });
 
 describe('HGFS host: confinement', () => {
-  it('a `..` component is refused before any file is touched', () => {
+  it('a `.` or `..` component, or a name that is not UTF-8, is INVALID_NAME before any file is touched', () => {
     const s = server();
     const g = guest(s);
-    // The codec will not encode '..': build the name with '__' and patch the bytes.
-    const packet = Buffer.from(
-      encodeRequest(
-        { op: HgfsOp.GETATTR_V3, hints: 0n, fileName: fileName(['docs', '__', 'outside', 'secret']) },
-        { framing: 'v4', requestId: 1, sessionId: g.sessionId! },
-      ),
-    );
-    const at = packet.indexOf('__');
-    packet.write('..', at);
-    const status = Buffer.from(s.handle(packet)!).readUInt32LE(24);
-    expect([HgfsStatus.INVALID_NAME, HgfsStatus.PROTOCOL_ERROR]).toContain(status);
-    expect(s.statuses().SUCCESS).toBe(1);
+    // The codec will not encode such names: build the packet with a stand-in and patch the bytes.
+    const patched = (stand: string, real: Buffer) => {
+      const packet = Buffer.from(
+        encodeRequest(
+          { op: HgfsOp.GETATTR_V3, hints: 0n, fileName: fileName(['docs', stand, 'outside', 'secret']) },
+          { framing: 'v4', requestId: 1, sessionId: g.sessionId! },
+        ),
+      );
+      real.copy(packet, packet.indexOf(stand));
+      return Buffer.from(s.handle(packet)!).readUInt32LE(24);
+    };
+    expect(patched('__', Buffer.from('..'))).toBe(HgfsStatus.INVALID_NAME);
+    expect(patched('_', Buffer.from('.'))).toBe(HgfsStatus.INVALID_NAME);
+    expect(patched('__', Buffer.from([0xc3, 0x28]))).toBe(HgfsStatus.INVALID_NAME);
+    expect(s.statuses()).toEqual({ SUCCESS: 1, INVALID_NAME: 3 });
   });
 
   it('a symlinked directory inside the share is followed; one pointing out is ACCESS_DENIED for every operation', () => {

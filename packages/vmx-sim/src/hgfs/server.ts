@@ -188,7 +188,7 @@ const nameOf = (path: readonly string[]): string => path.join('/');
  * PROTOCOL_ERROR.
  */
 function decodeStatus(e: HgfsDecodeError): number {
-  const problem = (e as HgfsDecodeError & { problem?: string }).problem;
+  const problem = e.problem;
   if (problem === 'invalid-name') return HgfsStatus.INVALID_NAME;
   if (problem === 'name-too-long') return HgfsStatus.NAME_TOO_LONG;
   return HgfsStatus.PROTOCOL_ERROR;
