@@ -127,13 +127,11 @@ export interface HgfsOpRecord {
 
 interface Session {
   readonly id: bigint;
-  readonly maxPacketSize: number;
   readonly files: OpenFiles;
   readonly searches: Map<number, Search>;
 }
 
 interface Search {
-  readonly handle: number;
   /** The real directory listed, or undefined for the virtual root (the shares). */
   readonly dir: string | undefined;
   readonly share: Share | undefined;
@@ -355,12 +353,12 @@ export class HgfsServer {
     if (address.framing === 'v4') return this.sessions.get(address.sessionId)!;
     const existing = this.defaultSession === undefined ? undefined : this.sessions.get(this.defaultSession);
     if (existing) return existing;
-    const s = this.newSession(this.maxPacketSize);
+    const s = this.newSession();
     this.defaultSession = s.id;
     return s;
   }
 
-  private newSession(maxPacketSize: number): Session {
+  private newSession(): Session {
     if (this.sessions.size >= this.maxSessions)
       throw new HgfsFailure(
         HgfsStatus.TOO_MANY_SESSIONS,
@@ -371,7 +369,6 @@ export class HgfsServer {
     while (id === 0n || id === 0xffffffffffffffffn || this.sessions.has(id));
     const s: Session = {
       id,
-      maxPacketSize,
       files: new OpenFiles(this.maxOpenFiles, this.maxCachedFds),
       searches: new Map(),
     };
@@ -402,8 +399,9 @@ export class HgfsServer {
 
   private serve(req: HgfsRequest, session: Session | undefined, address: ReplyAddress): HgfsReply {
     if (req.op === HgfsOp.CREATE_SESSION_V4) {
+      const s = this.newSession();
+      // The session's packet size: the smaller of the client's and this host's.
       const max = Math.min(req.maxPacketSize, this.maxPacketSize);
-      const s = this.newSession(max);
       return {
         op: req.op,
         sessionId: s.id,
@@ -589,7 +587,7 @@ export class HgfsServer {
     const loc = this.resolve(dirName.path);
     let search: Search;
     if (loc.kind === 'root') {
-      search = { handle: 0, dir: undefined, share: undefined, names: this.rootNames(), readAll: false };
+      search = { dir: undefined, share: undefined, names: this.rootNames(), readAll: false };
     } else {
       // O_DIRECTORY | O_NOFOLLOW on a host: a symlink is not listed through.
       if (lstatSync(loc.path).isSymbolicLink()) throw errnoError('ELOOP', `${loc.path} is a symlink`);
@@ -599,12 +597,12 @@ export class HgfsServer {
         const name = raw.toString('utf8');
         if (Buffer.from(name, 'utf8').equals(raw)) names.push(name);
       }
-      search = { handle: 0, dir: loc.path, share: loc.share, names, readAll: false };
+      search = { dir: loc.path, share: loc.share, names, readAll: false };
     }
     // vmhgfs-fuse opens a search per readdir and never closes it: the oldest are forgotten.
     while (s.searches.size >= this.maxSearches) s.searches.delete(s.searches.keys().next().value!);
     const handle = this.handleNumber();
-    s.searches.set(handle, { ...search, handle });
+    s.searches.set(handle, search);
     return { op: HgfsOp.SEARCH_OPEN_V3, search: handle };
   }
 
