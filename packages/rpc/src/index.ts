@@ -15,6 +15,13 @@ export {
   XdrWriter,
 } from '@vmw9/backdoor';
 export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
+export {
+  DEFAULT_POOL_CHANNELS,
+  MAX_POOL_CHANNELS,
+  PoolClosed,
+  RpciPool,
+  type RpciPoolOptions,
+} from './pool.js';
 export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
 export { RpciClient, type RpciOptions, type RpciPortOptions } from './rpci.js';
 export {
