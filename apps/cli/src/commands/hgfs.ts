@@ -43,6 +43,8 @@ async function withHgfs<T>(
   what: string,
   opts: HgfsCommandOptions,
   fn: (client: HgfsClient, h: Hgfs) => Promise<T>,
+  /** What errors about a temporary file name show instead: the user's target (set as it is known). */
+  shown: { path: string } = { path: '' },
 ): Promise<T> {
   const channels = channelsOf(opts);
   const [h, rpcMod] = await Promise.all([import('@vmw9/hgfs'), import('@vmw9/rpc')]);
@@ -52,12 +54,20 @@ async function withHgfs<T>(
   try {
     return await fn(transport.client, h);
   } catch (e) {
-    throw explain(what, e, h);
+    throw explain(what, e, h, shown.path);
   } finally {
     await transport.close().catch(() => undefined);
     await rpc.close().catch(() => undefined);
     await port.close?.();
   }
+}
+
+/** The name a copy is written under until it is complete (hidden, and unique per copy). */
+function temporaryName(name: string): string {
+  return `.${name}.vmw9-${randomBytes(4).toString('hex')}`;
+}
+function isTemporary(name: string): boolean {
+  return /^\..*\.vmw9-[0-9a-f]{8}$/.test(name);
 }
 
 const ERRNO_TEXT: Record<string, string> = {
@@ -75,10 +85,11 @@ const ERRNO_TEXT: Record<string, string> = {
 };
 
 /** A failure as one line a user can act on, with the HGFS detail after it. */
-function explain(what: string, e: unknown, h: Hgfs): unknown {
+function explain(what: string, e: unknown, h: Hgfs, shownAs = ''): unknown {
   if (e instanceof CliError) return e;
   if (e instanceof h.HgfsStatusError) {
-    const path = e.path ? `${e.path.join('/') || '(the share list)'}: ` : '';
+    const shown = e.path ? (e.path.some(isTemporary) ? shownAs : e.path.join('/')) : undefined;
+    const path = shown === undefined ? '' : `${shown || '(the share list)'}: `;
     const text = ERRNO_TEXT[e.code] ?? e.code;
     return new CliError(`${what}: ${path}${text} (HGFS ${e.opName}: ${e.statusName})`, Exit.FAILED);
   }
@@ -94,7 +105,7 @@ function explain(what: string, e: unknown, h: Hgfs): unknown {
 
 /** `vmw9 hgfs shares`: the host's shared folders, one per line. */
 export async function hgfsSharesCommand(o: Output, opts: HgfsCommandOptions): Promise<number> {
-  return withHgfs('vmw9 hgfs shares', opts, async (client, h) => {
+  return withHgfs('hgfs shares', opts, async (client, h) => {
     const shares = await client.listShares();
     if (o.json) printJson(o, shares.map((s) => entryJson(s, h)));
     else for (const s of shares) o.out(`${s.name}${writable(s.attr) ? '' : '  (read-only)'}`);
@@ -104,8 +115,8 @@ export async function hgfsSharesCommand(o: Output, opts: HgfsCommandOptions): Pr
 
 /** `vmw9 hgfs ls [SHARE[/PATH]]`: a directory as `ls -l` shows one (a file: its own line). */
 export async function hgfsLsCommand(o: Output, spec: string | undefined, opts: HgfsCommandOptions): Promise<number> {
-  const path = parseSharePath(spec ?? '', 'vmw9 hgfs ls');
-  return withHgfs('vmw9 hgfs ls', opts, async (client, h) => {
+  const path = parseSharePath(spec ?? '', 'hgfs ls');
+  return withHgfs('hgfs ls', opts, async (client, h) => {
     let entries: Array<DirEntry & { target?: string }>;
     if (path.length === 0) entries = await client.listShares();
     else {
@@ -135,18 +146,18 @@ export async function hgfsGetCommand(
   local: string | undefined,
   opts: HgfsCommandOptions,
 ): Promise<number> {
-  const path = parseSharePath(spec, 'vmw9 hgfs get');
-  if (path.length < 2) throw new CliError('vmw9 hgfs get takes SHARE/PATH, a file inside a share', Exit.USAGE);
+  const path = parseSharePath(spec, 'hgfs get');
+  if (path.length < 2) throw new CliError('hgfs get takes SHARE/PATH, a file inside a share', Exit.USAGE);
   const toStdout = local === '-';
   let dest = local ?? basename(path[path.length - 1]!);
   if (!toStdout && isDir(dest)) dest = join(dest, path[path.length - 1]!);
-  return withHgfs('vmw9 hgfs get', opts, async (client, h) => {
+  return withHgfs('hgfs get', opts, async (client, h) => {
     const started = Date.now();
     const attr = await client.getattr(path);
     if (attr.type === h.HgfsFileType.DIRECTORY)
-      throw new CliError(`vmw9 hgfs get: ${spec} is a directory (get copies one file)`, Exit.USAGE);
+      throw new CliError(`hgfs get: ${spec} is a directory (get copies one file)`, Exit.USAGE);
     const file = await client.open(path, { mode: h.HgfsOpenMode.READ_ONLY, flags: h.HgfsOpenFlags.OPEN });
-    const temp = toStdout ? undefined : join(dirname(dest), `.${basename(dest)}.vmw9-${randomBytes(4).toString('hex')}`);
+    const temp = toStdout ? undefined : join(dirname(dest), temporaryName(basename(dest)));
     const fd = temp === undefined ? 1 : openSync(temp, 'wx', 0o600);
     const progress = Progress.forTerminal(spec, Number(attr.size), o.json || toStdout);
     let bytes = 0;
@@ -185,8 +196,8 @@ export async function hgfsPutCommand(
   spec: string,
   opts: HgfsCommandOptions,
 ): Promise<number> {
-  let path = parseSharePath(spec, 'vmw9 hgfs put');
-  if (path.length < 1) throw new CliError('vmw9 hgfs put takes LOCAL SHARE/PATH', Exit.USAGE);
+  let path = parseSharePath(spec, 'hgfs put');
+  if (path.length < 1) throw new CliError('hgfs put takes LOCAL SHARE/PATH', Exit.USAGE);
   const fromStdin = local === '-';
   let total: number | undefined;
   let mode = 0o644;
@@ -195,25 +206,30 @@ export async function hgfsPutCommand(
     try {
       st = statSync(local);
     } catch (e) {
-      throw new CliError(`vmw9 hgfs put: ${local}: ${(e as Error).message}`, Exit.FAILED);
+      throw new CliError(`hgfs put: ${local}: ${(e as Error).message}`, Exit.FAILED);
     }
-    if (!st.isFile()) throw new CliError(`vmw9 hgfs put: ${local} is not a regular file`, Exit.USAGE);
+    if (!st.isFile()) throw new CliError(`hgfs put: ${local} is not a regular file`, Exit.USAGE);
     total = st.size;
     mode = st.mode & 0o7777;
   } else {
     const st = fstatSync(0);
     if (st.isFile()) total = st.size;
   }
-  return withHgfs('vmw9 hgfs put', opts, async (client, h) => {
+  const shown = { path: path.join('/') };
+  return withHgfs(
+    'hgfs put',
+    opts,
+    async (client, h) => {
     const started = Date.now();
     // SHARE alone, SHARE/DIR/ or an existing directory: the file keeps its own name there.
     const target = await client.getattr(path).catch(() => undefined);
     if (path.length === 1 || spec.endsWith('/') || target?.type === h.HgfsFileType.DIRECTORY) {
-      if (fromStdin) throw new CliError('vmw9 hgfs put -: name the file, SHARE/PATH/NAME', Exit.USAGE);
+      if (fromStdin) throw new CliError('hgfs put -: name the file, SHARE/PATH/NAME', Exit.USAGE);
       path = [...path, basename(local)];
     }
     const name = path[path.length - 1]!;
-    const tempPath = [...path.slice(0, -1), `.${name}.vmw9-${randomBytes(4).toString('hex')}`];
+    shown.path = path.join('/');
+    const tempPath = [...path.slice(0, -1), temporaryName(name)];
     const file = await client.open(tempPath, {
       mode: h.HgfsOpenMode.WRITE_ONLY,
       flags: h.HgfsOpenFlags.OPEN_CREATE_SAFE,
@@ -229,7 +245,7 @@ export async function hgfsPutCommand(
       for await (const chunk of batches(input, client.writeChunk * 8)) {
         const n = await client.write(file, BigInt(bytes), chunk);
         if (n !== chunk.length)
-          throw new CliError(`vmw9 hgfs put: the host wrote ${n} of ${chunk.length} bytes (is it full?)`, Exit.FAILED);
+          throw new CliError(`hgfs put: the host wrote ${n} of ${chunk.length} bytes (is it full?)`, Exit.FAILED);
         bytes += n;
         progress.add(n);
       }
@@ -245,7 +261,9 @@ export async function hgfsPutCommand(
     }
     if (o.json) printJson(o, { local, path: path.join('/'), bytes, ms: Date.now() - started });
     return Exit.OK;
-  });
+  },
+  shown,
+  );
 }
 
 /** Input regrouped into pieces of `size` bytes (the last may be shorter): few, full HGFS writes. */
