@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       'after',
       "\nPaths are SHARE/PATH; the agent's tree shows the same folders under /hgfs.\n\nExamples:\n  vmw9 hgfs shares\n  vmw9 hgfs ls docs/reports\n  vmw9 hgfs get docs/reports/q3.pdf .\n  vmw9 hgfs put build.tar.gz docs/drop/\n  vmw9 --host 'unix!/tmp/host.sock' hgfs ls   # a vmw9 sim --share NAME=DIR",
     );
-  const hgfsOpts = () => ({ host: globals().host, ...hgfs.opts<{ channels?: string }>() });
+  const hgfsOpts = () => ({ ...rpcGlobals(), ...hgfs.opts<{ channels?: string }>() });
   hgfs
     .command('shares')
     .description('list the shared folders (read-only ones say so)')

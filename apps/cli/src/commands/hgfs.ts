@@ -13,8 +13,9 @@ import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { type Output, printJson } from '../output.js';
 import { Progress } from '../progress.js';
+import { type TraceOptions, traceOption } from '../trace.js';
 
-export interface HgfsCommandOptions extends HostOptions {
+export interface HgfsCommandOptions extends HostOptions, TraceOptions {
   /** RPCI channels in flight (default the pool's, 4). */
   channels?: string;
 }
@@ -49,8 +50,9 @@ async function withHgfs<T>(
   const channels = channelsOf(opts);
   const [h, rpcMod] = await Promise.all([import('@vmw9/hgfs'), import('@vmw9/rpc')]);
   const { port } = await openHost(opts);
-  const rpc = rpcMod.RpciClient.overPort(port);
-  const transport = new rpcMod.HgfsTransport(port, rpc, channels === undefined ? {} : { channels });
+  const trace = traceOption(opts, rpcMod);
+  const rpc = rpcMod.RpciClient.overPort(port, trace);
+  const transport = new rpcMod.HgfsTransport(port, rpc, { ...trace, ...(channels === undefined ? {} : { channels }) });
   try {
     return await fn(transport.client, h);
   } catch (e) {
