@@ -1,4 +1,14 @@
 export * from './attr.js';
+export {
+  type HgfsAttr,
+  HgfsClient,
+  type HgfsClientOptions,
+  type HgfsSend,
+  type OpenOptions,
+  type PathOrHandle,
+  type RequestOptions,
+  type SetAttrChanges,
+} from './client.js';
 export * from './constants.js';
 export {
   HgfsDecodeError,
@@ -29,4 +39,16 @@ export {
   encodeCPNameLite,
   encodeEntryName,
 } from './names.js';
+export {
+  type DecodedReply,
+  type DecodedRequest,
+  decodeReply,
+  decodeRequest,
+  encodeErrorReply,
+  encodeReply,
+  encodeRequest,
+  type ReplyExpectation,
+  type RequestTarget,
+} from './packets.js';
+export { packetFromRpciReply, rpciRequest } from './rpci.js';
 export * from './time.js';
