@@ -7,6 +7,7 @@ import {
   HgfsAttrHint,
   HgfsAttrValid,
   HgfsCreateDirValid,
+  HgfsFileNameFlags,
   HgfsFileType,
   HgfsLockType,
   HgfsOp,
@@ -47,7 +48,13 @@ export interface HgfsClientOptions {
    * HGFS_LARGE_PACKET_MAX when the host allows large packets (guestinfo hgfs.packetSize.large),
    * else HGFS_LEGACY_LARGE_PACKET_MAX (the default).
    */
-  maxPacketSize?: number;
+  maxPacketSize?: number | (() => Promise<number>);
+  /**
+   * The largest request packet the transport can send, when that is less than maxPacketSize:
+   * over the backdoor a guest→host message is at most 64 KiB, so 65534 bytes after 'f '
+   * (docs/protocol/hgfs.md §7). Writes are cut to fit; reads still use the full packet size.
+   */
+  maxRequestSize?: number;
   /** Create a V4 session (default). false: the legacy header from the start, as without a session. */
   sessions?: boolean;
   /** READ_V3 / WRITE_V3 requests one read or write keeps in flight at once (default 8). */
@@ -102,6 +109,12 @@ interface Channel {
   readonly generation: number;
 }
 
+function checkPacketSize(size: number): number {
+  if (!Number.isInteger(size) || size < HGFS_PACKET_MAX || size > 0xffffffff)
+    throw new RangeError(`maxPacketSize ${size} is not an integer from ${HGFS_PACKET_MAX} to 2^32-1`);
+  return size;
+}
+
 function isHandle(t: PathOrHandle): t is { readonly handle: number } {
   return !Array.isArray(t);
 }
@@ -117,7 +130,10 @@ function pathOf(t: PathOrHandle): readonly string[] | undefined {
  */
 export class HgfsClient {
   readonly #send: HgfsSend;
-  readonly #limit: number;
+  /** The packet size asked for: fixed, or learnt from the host before the first session. */
+  #limit: number | undefined;
+  readonly #limitSource: (() => Promise<number>) | undefined;
+  #requestLimitOption: number | undefined;
   readonly #sessions: boolean;
   readonly #ioWindow: number;
   readonly #maxDirEntries: number;
@@ -129,10 +145,16 @@ export class HgfsClient {
 
   constructor(options: HgfsClientOptions) {
     this.#send = options.send;
-    this.#limit = options.maxPacketSize ?? HGFS_LEGACY_LARGE_PACKET_MAX;
-    if (!Number.isInteger(this.#limit) || this.#limit < HGFS_PACKET_MAX || this.#limit > 0xffffffff) {
+    const size = options.maxPacketSize ?? HGFS_LEGACY_LARGE_PACKET_MAX;
+    if (typeof size === 'function') this.#limitSource = size;
+    else this.#limit = checkPacketSize(size);
+    this.#requestLimitOption = options.maxRequestSize;
+    if (
+      this.#requestLimitOption !== undefined &&
+      (!Number.isInteger(this.#requestLimitOption) || this.#requestLimitOption < HGFS_PACKET_MAX)
+    ) {
       throw new RangeError(
-        `maxPacketSize ${this.#limit} is not an integer from ${HGFS_PACKET_MAX} to 2^32-1`,
+        `maxRequestSize ${this.#requestLimitOption} is not an integer of at least ${HGFS_PACKET_MAX}`,
       );
     }
     this.#sessions = options.sessions ?? true;
@@ -152,7 +174,22 @@ export class HgfsClient {
 
   /** The packet size in use: the smaller of ours and the host's (ours until negotiated). */
   get maxPacketSize(): number {
-    return this.#channel?.maxPacketSize ?? this.#limit;
+    return this.#channel?.maxPacketSize ?? this.#limit ?? HGFS_LEGACY_LARGE_PACKET_MAX;
+  }
+
+  /** The largest request packet: maxRequestSize when given, else the packet size. */
+  get #requestLimit(): number {
+    return this.#requestLimitOption ?? this.#limit ?? HGFS_LEGACY_LARGE_PACKET_MAX;
+  }
+
+  /**
+   * Forgets the session without a word to the host (which has forgotten it already, e.g. after a
+   * host reset): the next request negotiates anew, and requests in flight that come back
+   * STALE_SESSION join that negotiation.
+   */
+  forgetSession(): void {
+    this.#channel = undefined;
+    this.#generation++;
   }
 
   #headerSize(): number {
@@ -164,9 +201,9 @@ export class HgfsClient {
     return this.maxPacketSize - this.#headerSize() - READ_REPLY_BODY;
   }
 
-  /** Bytes of file data one WRITE_V3 carries: packet − header − request body. */
+  /** Bytes of file data one WRITE_V3 carries: request packet − header − request body. */
   get writeChunk(): number {
-    return this.maxPacketSize - this.#headerSize() - WRITE_REQUEST_BODY;
+    return Math.min(this.maxPacketSize, this.#requestLimit) - this.#headerSize() - WRITE_REQUEST_BODY;
   }
 
   /** Chooses the framing now (otherwise the first request does). */
@@ -188,12 +225,25 @@ export class HgfsClient {
   }
 
   async #createSession(signal: AbortSignal | undefined): Promise<Channel> {
+    // A size learnt from the host is asked for once; a failure fails this request and is asked again.
+    if (this.#limit === undefined && this.#limitSource) {
+      let size: number;
+      try {
+        size = await this.#limitSource();
+      } catch (e) {
+        throw new HgfsTransportError(`the packet size could not be learnt: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+      this.#limit = checkPacketSize(size);
+    }
+    const limit = this.#limit ?? HGFS_LEGACY_LARGE_PACKET_MAX;
     const generation = ++this.#generation;
     const legacy = (): Channel => {
       const c: Channel = {
         framing: 'legacy',
         sessionId: 0n,
-        maxPacketSize: Math.min(this.#limit, HGFS_LEGACY_LARGE_PACKET_MAX),
+        maxPacketSize: Math.min(limit, HGFS_LEGACY_LARGE_PACKET_MAX),
         generation,
       };
       this.#channel = c;
@@ -205,7 +255,7 @@ export class HgfsClient {
     try {
       // Like vmhgfs-fuse: the session id of a client without a session yet is 0.
       const packet = encodeRequest(
-        { op, maxPacketSize: this.#limit, flags: 0, capabilities: [] },
+        { op, maxPacketSize: limit, flags: 0, capabilities: [] },
         { framing: 'v4', requestId, sessionId: this.#channel?.sessionId ?? 0n },
       );
       const bytes = await this.#transport(packet, signal);
@@ -232,7 +282,7 @@ export class HgfsClient {
       const c: Channel = {
         framing: 'v4',
         sessionId: d.reply.sessionId,
-        maxPacketSize: Math.min(this.#limit, offered),
+        maxPacketSize: Math.min(limit, offered),
         generation,
       };
       this.#channel = c;
@@ -282,11 +332,12 @@ export class HgfsClient {
             ? { framing: 'v4', requestId, sessionId: channel.sessionId }
             : { framing: 'legacy', requestId },
         );
-        if (packet.length > channel.maxPacketSize) {
+        const limit = Math.min(channel.maxPacketSize, this.#requestLimit);
+        if (packet.length > limit) {
           throw new HgfsEncodeError(
             req.op,
             'packet',
-            `${packet.length} bytes, over the ${channel.maxPacketSize}-byte packet size`,
+            `${packet.length} bytes, over the ${limit}-byte request size`,
           );
         }
         const bytes = await this.#transport(packet, signal);
@@ -471,9 +522,8 @@ export class HgfsClient {
   }
 
   #writeChunkSize(c: Channel): number {
-    return (
-      c.maxPacketSize - (c.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE) - WRITE_REQUEST_BODY
-    );
+    const packet = Math.min(c.maxPacketSize, this.#requestLimit);
+    return packet - (c.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE) - WRITE_REQUEST_BODY;
   }
 
   /**
@@ -507,7 +557,8 @@ export class HgfsClient {
       }
       return reply.actualSize;
     };
-    if (data.length === 0) return one(0);
+    // open-vm-tools refuses a zero-byte WRITE_V3 (docs/protocol/hgfs.md §5.3); there is nothing to send.
+    if (data.length === 0) return 0;
     while (written < data.length) {
       const starts: number[] = [];
       for (let at = written; starts.length < window && at < data.length; at += chunk) starts.push(at);
@@ -521,18 +572,26 @@ export class HgfsClient {
     return written;
   }
 
-  /** The whole file: open, read until a short read, close. */
+  /**
+   * The whole file: open, one READ (a file that fits ends there), else GETATTR for its size and
+   * reads of exactly the rest plus one byte (so the end shows as a short read), more while it grows;
+   * then close.
+   */
   async readFile(path: readonly string[], options: RequestOptions = {}): Promise<Uint8Array> {
     const file = await this.open(path, { mode: HgfsOpenMode.READ_ONLY, flags: HgfsOpenFlags.OPEN }, options);
     try {
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      const step = this.readChunk * this.#ioWindow;
+      const first = await this.read(file, 0n, this.readChunk, options);
+      if (first.length < this.readChunk) return first;
+      const parts = [first];
+      let total = first.length;
+      const { size } = await this.getattr({ handle: file }, options);
+      let want = Math.max(1, Number(size) + 1 - total);
       for (;;) {
-        const piece = await this.read(file, BigInt(total), step, options);
+        const piece = await this.read(file, BigInt(total), want, options);
         parts.push(piece);
         total += piece.length;
-        if (piece.length < step) return concat(parts, total);
+        if (piece.length < want) return concat(parts, total);
+        want = this.readChunk * this.#ioWindow; // it grew while we read
       }
     } finally {
       await this.close(file).catch(() => {});
@@ -705,7 +764,9 @@ function requestPath(req: HgfsRequest): readonly string[] | undefined {
     case HgfsOp.CREATE_SYMLINK_V3:
       return req.symlinkName.path;
     default:
-      return 'fileName' in req && req.fileName.flags === 0 ? req.fileName.path : undefined;
+      return 'fileName' in req && (req.fileName.flags & HgfsFileNameFlags.USE_FILE_DESC) === 0
+        ? req.fileName.path
+        : undefined;
   }
 }
 

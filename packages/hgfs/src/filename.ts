@@ -1,4 +1,4 @@
-import type { Reader, Writer } from './bytes.js';
+import { Reader, Writer } from './bytes.js';
 import { HGFS_FILE_NAME_V3_SIZE, HGFS_INVALID_HANDLE, HgfsCaseType, HgfsFileNameFlags } from './constants.js';
 import { HgfsEncodeError } from './errors.js';
 import type { FileNameV3 } from './messages.js';
@@ -19,7 +19,7 @@ function byHandle(fn: FileNameV3): boolean {
 }
 
 /** Encodes the name of a request's FileNameV3 (a CPName; nothing when it names a handle). */
-export function preparePathName(op: number, field: string, fn: FileNameV3): PreparedName {
+export function preparePathName(op: number | undefined, field: string, fn: FileNameV3): PreparedName {
   let bytes: Uint8Array;
   if (byHandle(fn)) {
     if (fn.path.length > 0)
@@ -90,4 +90,18 @@ export function readLiteName(
   r.need(`${field}.name`, at + HGFS_FILE_NAME_V3_SIZE, length + (needNul ? 1 : 0));
   const target = readCPNameLite(r, `${field}.name`, at + HGFS_FILE_NAME_V3_SIZE, length);
   return { target, end: at + HGFS_FILE_NAME_V3_SIZE + length + 1 };
+}
+
+/** The bytes of a request's FileNameV3 (fixed part, CPName, NUL). */
+export function encodeFileNameV3(fn: FileNameV3): Uint8Array {
+  const p = preparePathName(undefined, 'fileName', fn);
+  const w = new Writer(p.size, undefined);
+  writeName(w, 0, 'fileName', p);
+  return w.bytes;
+}
+
+/** A request's FileNameV3 from the start of `bytes`, and how many bytes it took. */
+export function decodeFileNameV3(bytes: Uint8Array): { fileName: FileNameV3; size: number } {
+  const { fn, end } = readPathName(new Reader(bytes, undefined), 0, 'fileName');
+  return { fileName: fn, size: end };
 }

@@ -1,4 +1,12 @@
-export * from './attr.js';
+export {
+  decodeAttrV2,
+  emptyAttr,
+  encodeAttrV2,
+  type HgfsAttrV2,
+  type HgfsPerms,
+  modeFromAttr,
+  permsFromMode,
+} from './attr.js';
 export {
   type HgfsAttr,
   HgfsClient,
@@ -20,6 +28,7 @@ export {
   type ReplyAddress,
 } from './errors.js';
 export { escapeName, unescapeName } from './escape.js';
+export { decodeFileNameV3, encodeFileNameV3 } from './filename.js';
 export {
   classifyPacket,
   decodeHeader,

@@ -30,7 +30,8 @@ function assertBounded(value: unknown, inputLength: number): void {
       budget += v.length;
       for (const x of v) walk(x);
     } else if (v && typeof v === 'object') {
-      for (const x of Object.values(v)) walk(x);
+      // 'kind' and 'framing' are labels of the result, not decoded data.
+      for (const [k, x] of Object.entries(v)) if (k !== 'kind' && k !== 'framing') walk(x);
     }
   };
   walk(value);

@@ -1,16 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readAttrV2, writeAttrV2 } from '../src/attr.js';
-import { Reader, Writer } from '../src/bytes.js';
 import {
+  decodeAttrV2,
   decodeCPName,
   decodeCPNameLite,
+  decodeFileNameV3,
   decodeHeader,
   decodeReply,
   decodeRequest,
+  encodeAttrV2,
   encodeCPName,
   encodeCPNameLite,
   encodeErrorReply,
+  encodeFileNameV3,
   encodeHeader,
   encodeReply,
   encodeRequest,
@@ -117,9 +119,19 @@ describe('round trips', () => {
   it('HgfsAttrV2', () => {
     fc.assert(
       fc.property(arb.attr, (a) => {
-        const w = new Writer(104, undefined);
-        writeAttrV2(w, 0, a);
-        expect(readAttrV2(new Reader(w.bytes, undefined), 0)).toEqual(a);
+        const bytes = encodeAttrV2(a);
+        expect(bytes.length).toBe(104);
+        expect(decodeAttrV2(bytes)).toEqual(a);
+      }),
+      RUNS,
+    );
+  });
+
+  it('HgfsFileNameV3', () => {
+    fc.assert(
+      fc.property(arb.fileNameV3, (fn) => {
+        const bytes = encodeFileNameV3(fn);
+        expect(decodeFileNameV3(bytes)).toEqual({ fileName: fn, size: bytes.length });
       }),
       RUNS,
     );
