@@ -337,7 +337,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share ro=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"",
+      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"",
     )
     .action(async (opts) => {
       code = await simCommand(out(), opts);

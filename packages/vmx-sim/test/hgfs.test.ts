@@ -212,6 +212,19 @@ describe('HGFS host: sessions', () => {
     expect(s.maxPacketSize).toBe(HGFS_LARGE_PACKET_MAX);
   });
 
+  it('removing a share closes what the guest had open in it (INVALID_HANDLE after)', () => {
+    const s = server();
+    const g = guest(s);
+    const f = g.ok(open(['pub', 'r.txt'], R, F.OPEN)).file;
+    const search = g.ok({ op: HgfsOp.SEARCH_OPEN_V3, dirName: fileName(['pub']) }).search;
+    const other = g.ok(open(['docs', 'sub', 'a.txt'], R, F.OPEN)).file;
+    s.shares.remove('pub');
+    expect(g.status({ op: HgfsOp.READ_V3, file: f, offset: 0n, requiredSize: 1 })).toBe('INVALID_HANDLE');
+    expect(g.status({ op: HgfsOp.SEARCH_READ_V3, search, offset: 0, flags: 0 })).toBe('INVALID_HANDLE');
+    expect(read(g, other)).toBe('hello');
+    expect(s.state()).toMatchObject({ openFiles: 1, searches: 0 });
+  });
+
   it('a host reset drops every session', () => {
     const host = new VmxHost({ hgfs: { shares: [{ name: 'docs', dir: docs, readOnly: false }] } });
     const g = new Guest(viaRpci(host));

@@ -86,6 +86,11 @@ export class OpenFiles {
     return true;
   }
 
+  /** Closes every file opened in a share (it was removed: a host drops such handles). */
+  closeShare(share: Share): void {
+    for (const f of [...this.files.values()]) if (f.share === share) this.close(f.handle);
+  }
+
   closeAll(): void {
     for (const h of [...this.files.keys()]) this.close(h);
   }

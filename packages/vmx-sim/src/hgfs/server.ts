@@ -143,11 +143,6 @@ interface Search {
   readAll: boolean;
 }
 
-interface Served {
-  reply: HgfsReply;
-  path?: string;
-}
-
 /** What CREATE_SESSION_V4 says this host does: the V3 operations and the session ops. */
 const SUPPORTED_OPS = new Set<number>([
   HgfsOp.OPEN_V3,
@@ -187,6 +182,31 @@ const ACCESS = [constants.O_RDONLY, constants.O_WRONLY, constants.O_RDWR];
 
 const nameOf = (path: readonly string[]): string => path.join('/');
 
+/**
+ * The status for a request whose body did not decode: INVALID_NAME / NAME_TOO_LONG for a bad name
+ * (a host fails CPName conversion with EINVAL, an over-long name with ENAMETOOLONG), else
+ * PROTOCOL_ERROR.
+ */
+function decodeStatus(e: HgfsDecodeError): number {
+  const problem = (e as HgfsDecodeError & { problem?: string }).problem;
+  if (problem === 'invalid-name') return HgfsStatus.INVALID_NAME;
+  if (problem === 'name-too-long') return HgfsStatus.NAME_TOO_LONG;
+  return HgfsStatus.PROTOCOL_ERROR;
+}
+
+/** The name(s) a request is about, for the log: `share/dir/file`, `#handle`, `old -> new`. */
+function describeName(req: HgfsRequest): string | undefined {
+  const one = (n: FileNameV3) =>
+    (n.flags & HgfsFileNameFlags.USE_FILE_DESC) !== 0 ? `#${n.fid}` : nameOf(n.path);
+  if ('fileName' in req) return one(req.fileName);
+  if ('dirName' in req) return one(req.dirName);
+  if ('oldName' in req) return `${one(req.oldName)} -> ${one(req.newName)}`;
+  if ('symlinkName' in req) return `${one(req.symlinkName)} -> ${JSON.stringify(req.target)}`;
+  if ('file' in req) return `#${req.file}`;
+  if ('search' in req) return `#${req.search}`;
+  return undefined;
+}
+
 const byHandle = (name: FileNameV3, hint: boolean): boolean =>
   hint || (name.flags & HgfsFileNameFlags.USE_FILE_DESC) !== 0;
 
@@ -200,7 +220,8 @@ function exists(path: string): boolean {
 }
 
 export class HgfsServer {
-  readonly shares = new ShareTable();
+  /** The shared folders. Removing one closes the files and searches the guest had in it, as a host does. */
+  readonly shares = new ShareTable((share) => this.shareRemoved(share));
   /** The host's `hgfs.packetSize.large`: large packets when true, legacy ones when false. */
   largePackets: boolean;
   readonly maxSessions: number;
@@ -279,14 +300,16 @@ export class HgfsServer {
     try {
       decoded = decodeRequest(packet);
     } catch (e) {
-      if (!(e instanceof HgfsDecodeError)) throw e;
-      if (!e.replyTo) {
-        this.record('(dropped)', '(none)', packet.length, 0, undefined, e.message);
+      if (!(e instanceof HgfsDecodeError) || !e.replyTo) {
+        // Nothing to answer to (or a decoder bug, which must not stop the host): dropped.
+        const why = e instanceof HgfsDecodeError ? e.message : `internal: ${(e as Error).message}`;
+        this.record('(dropped)', '(none)', packet.length, 0, undefined, why);
         return undefined;
       }
-      // A readable header with a bad body: the session is checked first, as a host does.
+      // A readable header with a bad body: the session is checked first, as a host does. A bad
+      // name is the status a host gives for it, anything else PROTOCOL_ERROR.
       const stale = this.staleSession(e.replyTo);
-      return this.fail(e.replyTo, stale ?? HgfsStatus.PROTOCOL_ERROR, packet.length, undefined, e.message);
+      return this.fail(e.replyTo, stale ?? decodeStatus(e), packet.length, undefined, e.message);
     }
     const { address } = decoded;
     const stale = this.staleSession(address);
@@ -300,13 +323,11 @@ export class HgfsServer {
         'operation not implemented',
       );
     const req = decoded.request;
-    const path =
-      'fileName' in req ? nameOf(req.fileName.path) : 'dirName' in req ? nameOf(req.dirName.path) : undefined;
+    const path = describeName(req);
     try {
       const session = req.op === HgfsOp.CREATE_SESSION_V4 ? undefined : this.sessionFor(address);
-      const served = this.serve(req, session, address);
-      const reply = encodeReply(address, served.reply);
-      this.record(opName(req.op), 'SUCCESS', packet.length, reply.length, served.path ?? path);
+      const reply = encodeReply(address, this.serve(req, session, address));
+      this.record(opName(req.op), 'SUCCESS', packet.length, reply.length, path);
       return reply;
     } catch (e) {
       let status: number;
@@ -358,6 +379,13 @@ export class HgfsServer {
     return s;
   }
 
+  private shareRemoved(share: Share): void {
+    for (const s of this.sessions.values()) {
+      s.files.closeShare(share);
+      for (const [h, search] of s.searches) if (search.share === share) s.searches.delete(h);
+    }
+  }
+
   private closeSession(s: Session): void {
     s.files.closeAll();
     s.searches.clear();
@@ -372,18 +400,16 @@ export class HgfsServer {
 
   // ---- dispatch --------------------------------------------------------------------------------
 
-  private serve(req: HgfsRequest, session: Session | undefined, address: ReplyAddress): Served {
+  private serve(req: HgfsRequest, session: Session | undefined, address: ReplyAddress): HgfsReply {
     if (req.op === HgfsOp.CREATE_SESSION_V4) {
       const max = Math.min(req.maxPacketSize, this.maxPacketSize);
       const s = this.newSession(max);
       return {
-        reply: {
-          op: req.op,
-          sessionId: s.id,
-          maxPacketSize: max,
-          flags: HgfsSessionFlags.MAXPACKETSIZE_VALID,
-          capabilities: CAPABILITIES,
-        },
+        op: req.op,
+        sessionId: s.id,
+        maxPacketSize: max,
+        flags: HgfsSessionFlags.MAXPACKETSIZE_VALID,
+        capabilities: CAPABILITIES,
       };
     }
     const s = session!;
@@ -392,47 +418,47 @@ export class HgfsServer {
         this.closeSession(s);
         this.sessions.delete(s.id);
         if (this.defaultSession === s.id) this.defaultSession = undefined;
-        return { reply: { op: req.op } };
+        return { op: req.op };
       case HgfsOp.OPEN_V3:
-        return { reply: this.open(s, req) };
+        return this.open(s, req);
       case HgfsOp.READ_V3:
-        return { reply: this.read(s, req, address) };
+        return this.read(s, req, address);
       case HgfsOp.WRITE_V3: {
         const f = this.file(s, req.file);
         const append = (req.flags & HgfsWriteFlags.APPEND) !== 0;
         const fd = s.files.fd(f, append);
         if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) throw errnoError('EFBIG', `offset ${req.offset}`);
         const n = writeSync(fd, req.data, 0, req.data.length, append ? null : Number(req.offset));
-        return { reply: { op: req.op, actualSize: n } };
+        return { op: req.op, actualSize: n };
       }
       case HgfsOp.CLOSE_V3:
         if (!s.files.close(req.file)) throw errnoError('EBADF', `no open file with handle ${req.file}`);
-        return { reply: { op: req.op } };
+        return { op: req.op };
       case HgfsOp.SEARCH_OPEN_V3:
-        return { reply: this.searchOpen(s, req.dirName) };
+        return this.searchOpen(s, req.dirName);
       case HgfsOp.SEARCH_READ_V3:
-        return { reply: this.searchRead(s, req.search, req.offset) };
+        return this.searchRead(s, req.search, req.offset);
       case HgfsOp.SEARCH_CLOSE_V3:
         if (!s.searches.delete(req.search))
           throw errnoError('EBADF', `no open search with handle ${req.search}`);
-        return { reply: { op: req.op } };
+        return { op: req.op };
       case HgfsOp.GETATTR_V3:
         return this.getattr(s, req);
       case HgfsOp.SETATTR_V3:
         return this.setattr(s, req);
       case HgfsOp.CREATE_DIR_V3:
         this.createDir(req);
-        return { reply: { op: req.op } };
+        return { op: req.op };
       case HgfsOp.DELETE_FILE_V3:
       case HgfsOp.DELETE_DIR_V3:
         return this.remove(s, req);
       case HgfsOp.RENAME_V3:
         return this.rename(s, req);
       case HgfsOp.QUERY_VOLUME_INFO_V3:
-        return { reply: { op: req.op, ...this.volume(req.fileName.path) } };
+        return { op: req.op, ...this.volume(req.fileName.path) };
       case HgfsOp.CREATE_SYMLINK_V3:
         this.symlink(req.symlinkName, req.target);
-        return { reply: { op: req.op }, path: nameOf(req.symlinkName.path) };
+        return { op: req.op };
       default:
         throw new HgfsFailure(
           HgfsStatus.PROTOCOL_ERROR,
@@ -625,15 +651,15 @@ export class HgfsServer {
     }
   }
 
-  private getattr(s: Session, req: GetattrRequest): Served {
+  private getattr(s: Session, req: GetattrRequest): HgfsReply {
     if (byHandle(req.fileName, (req.hints & HgfsAttrHint.USE_FILE_DESC) !== 0n)) {
       const f = this.file(s, req.fileName.fid);
       const attr = attrFromStats(fstatSync(s.files.fd(f), { bigint: true }));
-      return { reply: { op: HgfsOp.GETATTR_V3, attr, symlinkTarget: '' }, path: `#${f.handle}` };
+      return { op: HgfsOp.GETATTR_V3, attr, symlinkTarget: '' };
     }
     const loc = this.resolve(req.fileName.path);
     if (loc.kind === 'root')
-      return { reply: { op: HgfsOp.GETATTR_V3, attr: virtualDirAttr(this.now()), symlinkTarget: '' } };
+      return { op: HgfsOp.GETATTR_V3, attr: virtualDirAttr(this.now()), symlinkTarget: '' };
     let attr: HgfsAttrV2;
     try {
       attr = attrOfPath(loc.path, loc.share.readOnly);
@@ -645,10 +671,10 @@ export class HgfsServer {
     }
     // readlink's exact bytes: the target is reported, never followed.
     const symlinkTarget = attr.type === HgfsFileType.SYMLINK ? readlinkSync(loc.path, 'utf8') : '';
-    return { reply: { op: HgfsOp.GETATTR_V3, attr, symlinkTarget } };
+    return { op: HgfsOp.GETATTR_V3, attr, symlinkTarget };
   }
 
-  private setattr(s: Session, req: SetattrRequest): Served {
+  private setattr(s: Session, req: SetattrRequest): HgfsReply {
     const a = req.attr;
     const V = HgfsAttrValid;
     const nowNs = BigInt(this.now()) * 1_000_000n;
@@ -709,7 +735,7 @@ export class HgfsServer {
       const t = times(st);
       if (t) attempt(() => futimesSync(fd, t[0], t[1]));
       if (failure) throw failure;
-      return { reply: { op: HgfsOp.SETATTR_V3 }, path: `#${f.handle}` };
+      return { op: HgfsOp.SETATTR_V3 };
     }
     const loc = this.real(req.fileName.path);
     if (loc.share.readOnly) throw errnoError('EACCES', `share ${loc.share.name} is read-only`);
@@ -727,7 +753,7 @@ export class HgfsServer {
     const t = times(st);
     if (t) attempt(() => utimesSync(loc.path, t[0], t[1]));
     if (failure) throw failure;
-    return { reply: { op: HgfsOp.SETATTR_V3 } };
+    return { op: HgfsOp.SETATTR_V3 };
   }
 
   private createDir(req: CreateDirRequest): void {
@@ -753,16 +779,14 @@ export class HgfsServer {
     mkdirSync(loc.path, mode);
   }
 
-  private remove(s: Session, req: DeleteRequest): Served {
+  private remove(s: Session, req: DeleteRequest): HgfsReply {
     const dir = req.op === HgfsOp.DELETE_DIR_V3;
     let target: string;
     let share: Share;
-    let path: string | undefined;
     if (byHandle(req.fileName, (req.hints & HgfsDeleteHint.USE_FILE_DESC) !== 0n)) {
       const f = this.file(s, req.fileName.fid);
       target = f.path;
       share = f.share;
-      path = `#${f.handle}`;
     } else {
       const loc = this.real(req.fileName.path);
       if (dir && loc.shareRoot)
@@ -776,10 +800,10 @@ export class HgfsServer {
     }
     if (dir) rmdirSync(target);
     else unlinkSync(target);
-    return path === undefined ? { reply: { op: req.op } } : { reply: { op: req.op }, path };
+    return { op: req.op };
   }
 
-  private rename(s: Session, req: RenameRequest): Served {
+  private rename(s: Session, req: RenameRequest): HgfsReply {
     const from = this.renameEnd(s, req.oldName, (req.hints & HgfsRenameHint.USE_SRCFILE_DESC) !== 0n);
     if (from.share.readOnly) {
       if (exists(from.path)) throw errnoError('EACCES', `share ${from.share.name} is read-only`);
@@ -791,10 +815,7 @@ export class HgfsServer {
       throw errnoError('EEXIST', `${to.path} exists`);
     renameSync(from.path, to.path);
     for (const other of this.sessions.values()) other.files.renamed(from.path, to.path);
-    return {
-      reply: { op: HgfsOp.RENAME_V3 },
-      path: `${nameOf(req.oldName.path)} -> ${nameOf(req.newName.path)}`,
-    };
+    return { op: HgfsOp.RENAME_V3 };
   }
 
   private renameEnd(s: Session, name: FileNameV3, hint: boolean): { path: string; share: Share } {

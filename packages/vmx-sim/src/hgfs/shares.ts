@@ -73,6 +73,9 @@ export function parseShareSpec(spec: string): ShareSpec {
 export class ShareTable {
   private readonly shares = new Map<string, Share>();
 
+  /** Called after a share is removed (the server then forgets what the guest had open in it). */
+  constructor(private readonly onRemove: (share: Share) => void = () => {}) {}
+
   /** Adds a share; the directory must exist now. Throws ShareError. */
   add(name: string, dir: string, opts: { readOnly?: boolean } = {}): Share {
     checkShareName(name);
@@ -94,7 +97,11 @@ export class ShareTable {
 
   /** Removes a share; false if there was none by that name. */
   remove(name: string): boolean {
-    return this.shares.delete(name);
+    const share = this.shares.get(name);
+    if (!share) return false;
+    this.shares.delete(name);
+    this.onRemove(share);
+    return true;
   }
 
   get(name: string): Share | undefined {
