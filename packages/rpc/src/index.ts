@@ -15,6 +15,7 @@ export {
   XdrWriter,
 } from '@vmw9/backdoor';
 export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
+export { HgfsTransport, type HgfsTransportOptions, hgfsPacketSize, hgfsSender } from './hgfs.js';
 export {
   DEFAULT_POOL_CHANNELS,
   MAX_POOL_CHANNELS,
