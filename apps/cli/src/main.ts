@@ -4,6 +4,7 @@ import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
 import { agentSocketHelp, runningAgentSocket } from './agent-socket.js';
 import { detectCommand } from './commands/detect.js';
+import { hgfsGetCommand, hgfsLsCommand, hgfsPutCommand, hgfsSharesCommand } from './commands/hgfs.js';
 import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
 import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
@@ -138,6 +139,53 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', "\nExamples:\n  vmw9 log backup finished\n  vmw9 log 'disk check: 3 errors'")
     .action(async (words: string[]) => {
       code = await logCommand(out(), words.join(' '), rpcGlobals());
+    });
+
+  const hgfs = program
+    .command('hgfs')
+    .description("the host's shared folders (HGFS): list shares and directories, copy files in and out")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 hgfs shares\n  vmw9 hgfs ls docs/reports\n  vmw9 hgfs get docs/big.iso /tmp/big.iso\n  vmw9 hgfs put ./notes.txt docs/notes.txt',
+    );
+  hgfs
+    .command('shares')
+    .description('list the shared folders, each rw or ro')
+    .addHelpText('after', '\nExamples:\n  vmw9 hgfs shares\n  vmw9 --json hgfs shares | jq -r .[].name')
+    .action(async () => {
+      code = await hgfsSharesCommand(out(), rpcGlobals());
+    });
+  hgfs
+    .command('ls')
+    .argument('[path]', 'SHARE or SHARE/PATH (none: the shares)')
+    .description('list a shared directory (mode, size, modification time, name), or one file')
+    .addHelpText('after', '\nExamples:\n  vmw9 hgfs ls\n  vmw9 hgfs ls docs\n  vmw9 --json hgfs ls docs/src')
+    .action(async (path: string | undefined) => {
+      code = await hgfsLsCommand(out(), path, rpcGlobals());
+    });
+  hgfs
+    .command('get')
+    .argument('<path>', 'SHARE/PATH of the file on the host')
+    .argument('[local]', 'where to write it (default: its name here; - for standard output)')
+    .description('copy a file from a shared folder')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 hgfs get docs/report.pdf\n  vmw9 hgfs get docs/big.iso /tmp/big.iso\n  vmw9 hgfs get docs/notes.txt - | less',
+    )
+    .action(async (path: string, local: string | undefined) => {
+      code = await hgfsGetCommand(out(), path, local, rpcGlobals());
+    });
+  hgfs
+    .command('put')
+    .argument('<local>', 'the file to copy (- for standard input)')
+    .argument('<path>', 'SHARE/PATH on the host (created, or emptied first)')
+    .description('copy a file into a shared folder')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 hgfs put ./notes.txt docs/notes.txt\n  tar c src | vmw9 hgfs put - docs/src.tar',
+    )
+    .action(async (local: string, path: string) => {
+      code = await hgfsPutCommand(out(), local, path, rpcGlobals());
     });
 
   program
