@@ -1,5 +1,5 @@
 /**
- * The hgfs service (docs/protocol/tree.md §18): the agent's tree has hgfs/ over its own pool of
+ * The hgfs service (docs/protocol/tree.md §17): the agent's tree has hgfs/ over its own pool of
  * RPCI channels, shown with the [hgfs] owners and masks; a host reset forgets the session; the
  * agent's stop ends it and closes the channels; `enabled = false` asks the host nothing.
  */

@@ -53,7 +53,7 @@ export interface FsServices {
   poll?: { mouseMs?: number; snarfMs?: number };
   /**
    * The host's shared folders: with an HGFS client the tree has `hgfs/` (docs/protocol/tree.md
-   * §18); without one it has none. (The agent contributes its `hgfs/` as a service's file instead.)
+   * §17); without one it has none. (The agent contributes its `hgfs/` as a service's file instead.)
    */
   hgfs?: HgfsTreeOptions;
 }

@@ -1,5 +1,5 @@
 /**
- * hgfs/ (docs/protocol/tree.md §18) over 9P in each dialect, with ninep's client, against vmx-sim
+ * hgfs/ (docs/protocol/tree.md §17) over 9P in each dialect, with ninep's client, against vmx-sim
  * serving real temporary directories as shares: every file operation checked on the host
  * directory too, qids, iounit, a 5 MB round trip, the attribute cache (on an injected clock),
  * what `ls -l` costs the host, owners and masks, a read-only share, `..` staying inside the tree,

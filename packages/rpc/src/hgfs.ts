@@ -47,6 +47,13 @@ export async function hgfsPacketSize(rpc: RpcSender): Promise<number> {
   return v !== null && v.toLowerCase() === 'false' ? HGFS_LEGACY_LARGE_PACKET_MAX : HGFS_LARGE_PACKET_MAX;
 }
 
+/**
+ * Entries one directory listing may have: each costs the guest a few hundred bytes until the
+ * listing is answered, so a host (hostile or with a huge directory) cannot take the agent past
+ * its memory bound (docs/man/vmware.4, BOUNDS). More is an error for that listing.
+ */
+export const HGFS_MAX_DIR_ENTRIES = 131072;
+
 export interface HgfsTransportOptions {
   /** RPCI channels in flight at most (default 4). */
   channels?: number;
@@ -74,7 +81,11 @@ export class HgfsTransport {
       maxSend: COMMAND.length + HGFS_LARGE_PACKET_MAX,
       ...(opts.trace ? { trace: opts.trace } : {}),
     });
-    this.client = new HgfsClient({ send: hgfsSender(this.pool), maxPacketSize: () => hgfsPacketSize(rpc) });
+    this.client = new HgfsClient({
+      send: hgfsSender(this.pool),
+      maxPacketSize: () => hgfsPacketSize(rpc),
+      maxDirEntries: HGFS_MAX_DIR_ENTRIES,
+    });
   }
 
   /** The host forgot the session (a TCLO reset): the next request makes a new one. */

@@ -1,5 +1,5 @@
 /**
- * Shared folders as a service: it contributes `hgfs/` to the tree (docs/protocol/tree.md §18), an
+ * Shared folders as a service: it contributes `hgfs/` to the tree (docs/protocol/tree.md §17), an
  * HGFS client over its own small pool of RPCI channels ([hgfs] channels), shown with the [hgfs]
  * owners and masks. A host reset forgets the HGFS session (the next request makes a new one) and
  * every cached attribute; the agent's stop ends the session and closes the channels. With

@@ -1,5 +1,5 @@
 /**
- * HGFS attributes as a 9P node shows them (docs/protocol/tree.md §18): the file type, Unix
+ * HGFS attributes as a 9P node shows them (docs/protocol/tree.md §17): the file type, Unix
  * permissions with the configured dmask/fmask taken away, sizes, times in seconds, owners (the
  * configured uid/gid, else the host's), and a qid path made of the share's number and the host's
  * file id, so the same file keeps its qid across walks and two shares never collide. Every value
@@ -80,7 +80,7 @@ export function factsOf(attr: HgfsAttr, p: Presentation, what: string): NodeFact
     throw new HgfsReplyError(what, `a size of ${attr.size} bytes is past what a file can hold here (2^53)`);
   const size = has(attr, HgfsAttrValid.SIZE) ? Number(attr.size) : 0;
   // Permission classes the host left out are taken as granted to the owner alone, as vmhgfs-fuse
-  // assumes (docs/protocol/tree.md §18).
+  // assumes (docs/protocol/tree.md §17).
   const owner = has(attr, HgfsAttrValid.OWNER_PERMS) ? attr.ownerPerms & 7 : 7;
   const group = has(attr, HgfsAttrValid.GROUP_PERMS) ? attr.groupPerms & 7 : 0;
   const other = has(attr, HgfsAttrValid.OTHER_PERMS) ? attr.otherPerms & 7 : 0;

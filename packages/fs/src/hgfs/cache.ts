@@ -1,5 +1,5 @@
 /**
- * The attribute cache of the hgfs/ subtree (docs/protocol/tree.md §18): what the host said about a
+ * The attribute cache of the hgfs/ subtree (docs/protocol/tree.md §17): what the host said about a
  * path (its attributes, or that nothing is there) is reused for a bounded time, so a directory
  * listing followed by a walk and a getattr per entry (what `ls -l` does over v9fs) costs the host
  * one listing and nothing per file. Our own changes drop what they make stale. Bounded in entries

@@ -1,5 +1,5 @@
 /**
- * HGFS failures as 9P errors (docs/protocol/tree.md §18): the host's status becomes the errno
+ * HGFS failures as 9P errors (docs/protocol/tree.md §17): the host's status becomes the errno
  * vmhgfs-fuse gives it (@vmw9/hgfs `statusErrno`), with the status and the path in the text; a
  * write refused on a read-only share is EROFS; anything the host sent that does not decode, or
  * that breaks a rule of the subtree, is EIO naming what was wrong. The text starts with Plan 9's

@@ -1,4 +1,4 @@
-/** The host's shared folders as the tree's hgfs/ (docs/protocol/tree.md §18). */
+/** The host's shared folders as the tree's hgfs/ (docs/protocol/tree.md §17). */
 export type { Presentation } from './attrs.js';
 export { ATTR_CACHE_ENTRIES, AttrCache } from './cache.js';
 export { HgfsReplyError, hgfsToNinep } from './errors.js';

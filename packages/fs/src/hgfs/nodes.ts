@@ -1,5 +1,5 @@
 /**
- * The hgfs/ subtree (docs/protocol/tree.md §18): the host's shared folders over an HGFS client.
+ * The hgfs/ subtree (docs/protocol/tree.md §17): the host's shared folders over an HGFS client.
  * `hgfs/` lists the shares (asked of the host at every listing); each share is a read-write tree
  * whose nodes stand for host files by path. A node object lives as long as some fid holds it, and
  * a walk to the same name while it lives finds the same object, so a rename seen by one fid is
@@ -360,8 +360,8 @@ export class HgfsFile extends File {
     await closeOf(fid, this);
   }
 
-  override async setattr(changes: AttrChanges, fid: FidContext): Promise<void> {
-    await setHostAttr(this, changes, fid);
+  override async setattr(changes: AttrChanges): Promise<void> {
+    await setHostAttr(this, changes);
     if (changes.length !== undefined) this.size = changes.length;
   }
 
@@ -394,7 +394,7 @@ export class HgfsSymlink extends Symlink {
     await refreshNode(this, fid);
     return super.read(fid, offset, count);
   }
-  override async setattr(changes: AttrChanges, fid: FidContext): Promise<void> {
+  override async setattr(changes: AttrChanges): Promise<void> {
     // A symlink's own mode and times are not the host's to change through its target.
     if (changes.name !== undefined && changes.name !== this.name) return renameInPlace(this, changes.name);
     if (changes.length !== undefined || changes.mode !== undefined)
@@ -463,7 +463,7 @@ function dropCached(node: HgfsNode): void {
 }
 
 /** Twstat/Tsetattr on a file or directory: a rename in place, or the host's setattr. */
-async function setHostAttr(node: HgfsFile | HgfsDir, changes: AttrChanges, fid: FidContext): Promise<void> {
+async function setHostAttr(node: HgfsFile | HgfsDir, changes: AttrChanges): Promise<void> {
   if (changes.name !== undefined && changes.name !== node.name) {
     await renameInPlace(node, changes.name);
   }
@@ -713,10 +713,10 @@ export class HgfsDir extends Dir {
     }
   }
 
-  override async setattr(changes: AttrChanges, fid: FidContext): Promise<void> {
+  override async setattr(changes: AttrChanges): Promise<void> {
     if (this.isShareRoot && changes.name !== undefined && changes.name !== this.name)
       throw refuse(Errno.EPERM, 'a share is renamed on the host');
-    await setHostAttr(this, changes, fid);
+    await setHostAttr(this, changes);
   }
 
   override async statfs(): Promise<StatfsFigures | undefined> {
