@@ -415,6 +415,38 @@ describe('owners, masks, attributes', () => {
   });
 });
 
+describe('open files', () => {
+  it('an open fid keeps reading and answering stat after its file is removed through the tree', async () => {
+    const s = await setup();
+    writeFileSync(join(s.share, 'f'), 'still here');
+    const c = await s.connect('9P2000.L');
+    const fid = await c.walk('hgfs/docs/f');
+    await c.open(fid, 'r');
+    await c.remove('hgfs/docs/f');
+    expect(existsSync(join(s.share, 'f'))).toBe(false);
+    expect((await c.statFid(fid)).length).toBe(10);
+    expect(Buffer.from(await c.read(fid, 0, 100)).toString()).toBe('still here');
+    await c.clunk(fid);
+    expect(await errnoOf(c.stat('hgfs/docs/f'))).toBe(2);
+  });
+
+  it('after the host forgets every session (a VM reset), an open fid reopens its file and carries on', async () => {
+    const s = await setup();
+    writeFileSync(join(s.share, 'f'), '0123456789');
+    const c = await s.connect('9P2000.u');
+    const fid = await c.walk('hgfs/docs/f');
+    await c.open(fid, 'rw');
+    expect(Buffer.from(await c.read(fid, 0, 4)).toString()).toBe('0123');
+    s.host.hgfs.reset();
+    expect(Buffer.from(await c.read(fid, 4, 4)).toString()).toBe('4567');
+    await c.write(fid, 10, Buffer.from('AB'));
+    await c.clunk(fid);
+    expect(readFileSync(join(s.share, 'f'), 'utf8')).toBe('0123456789AB');
+    expect(s.host.hgfs.counts().CREATE_SESSION_V4).toBe(2);
+    expect(s.host.hgfs.state().openFiles).toBe(0);
+  });
+});
+
 describe('a hostile host', () => {
   /** A GETATTR reply for the same request with other attributes. */
   const fakeGetattr =

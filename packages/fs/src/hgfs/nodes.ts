@@ -224,31 +224,38 @@ function facts(mount: Mount, attr: HgfsAttr, path: readonly string[]): NodeFacts
   }
 }
 
-/** Fresh facts about a node: from the cache, else from the host (by handle when the fid has one). */
+/**
+ * Fresh facts about a node: from the cache, else from the host by its path. A fid with a handle
+ * still answers when the path does not (the file was removed, or renamed on the host): by handle.
+ */
 async function refreshNode(node: HgfsNode, fid: FidContext): Promise<void> {
   const open = fid.aux instanceof OpenHandle && fid.aux.node === node ? fid.aux : undefined;
   const { mount } = node.host;
-  let path: string[] | undefined;
+  const byHandle = async () => {
+    const attr = await ask(node, false, () => mount.client.getattr({ handle: open!.handle }));
+    applyChecked(node, attr, [node.name]);
+  };
+  let path: string[];
   try {
     path = pathOf(node);
   } catch (e) {
-    if (!open) throw e;
+    if (open) return byHandle();
+    throw e;
   }
+  const key = keyOf(path);
+  const cached = mount.cache.get(key);
   const wantTarget = node instanceof HgfsSymlink;
-  if (path) {
-    const cached = mount.cache.get(keyOf(path));
-    if (cached === null) throw refuse(Errno.ENOENT, `file does not exist (${describe(path)})`);
-    if (cached && !(wantTarget && cached.symlinkTarget === '')) return applyChecked(node, cached, path);
-  }
+  if (cached && !(wantTarget && cached.symlinkTarget === '')) return applyChecked(node, cached, path);
+  if (cached === null && !open) throw refuse(Errno.ENOENT, `file does not exist (${describe(path)})`);
   let attr: HgfsAttr;
-  if (open && !wantTarget) {
-    attr = await ask(node, false, () => mount.client.getattr({ handle: open.handle }));
-  } else {
-    const p = path!;
-    attr = await ask(node, false, () => mount.client.getattr(p));
+  try {
+    attr = await mount.client.getattr(path);
+  } catch (e) {
+    if (open && isNoSuchFile(e)) return byHandle();
+    throw hgfsToNinep(e, { readOnlyShare: node.host.share.writable === false });
   }
-  if (path) mount.cache.set(keyOf(path), attr);
-  applyChecked(node, attr, path ?? [node.name]);
+  mount.cache.set(key, attr);
+  applyChecked(node, attr, path);
 }
 
 function applyChecked(node: HgfsNode, attr: HgfsAttr, path: readonly string[]): void {
