@@ -689,7 +689,6 @@ export class HgfsDir extends Dir {
       child instanceof HgfsDir ? client.removeDir(path) : client.removeFile(path),
     );
     cache.dropTree(keyOf(path));
-    cache.drop(keyOf(pathOf(this)));
     detachNode(child);
   }
 
@@ -705,8 +704,6 @@ export class HgfsDir extends Dir {
     const { client, cache } = this.mount;
     await ask(this, true, () => client.rename(from, dest));
     for (const p of [from, dest]) cache.dropTree(keyOf(p));
-    cache.drop(keyOf(pathOf(this)));
-    cache.drop(keyOf(pathOf(to)));
     const replaced = to.live.get(newName)?.deref();
     if (replaced && replaced !== child) detachNode(replaced);
     const slot = child.host.slot;
@@ -742,10 +739,13 @@ export class HgfsDir extends Dir {
     };
   }
 
-  /** Our own change to `path` makes what was cached about it and this directory stale. */
+  /**
+   * Our own change to `path` makes what was cached about it stale. The directory's own times move
+   * too, but are left to age out with the cache (as a change made on the host would): dropping
+   * them would cost a request per file in a loop that creates or removes many.
+   */
   private dropOwn(path: readonly string[]): void {
     this.mount.cache.drop(keyOf(path));
-    this.mount.cache.drop(keyOf(path.slice(0, -1)));
   }
 
   /** The node for a child just made: its attributes asked of the host (for its qid). */
