@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# What the vmx-sim peer suites need: open-vm-tools 12 (the real guest tools under test) and
-# binutils (vmx-trap runs objdump to find CPUID sites on machines without CPUID faulting).
+# What the vmx-sim peer suites need: open-vm-tools 12 (the real guest tools under test),
+# binutils (vmx-trap runs objdump to find CPUID sites on machines without CPUID faulting) and
+# fuse3 (fusermount3, for vmhgfs-fuse's mounts of the simulated host's shared folders).
 # Debian packages only; idempotent and quick when done.
 set -euo pipefail
 need=()
 command -v vmware-rpctool >/dev/null && command -v vmtoolsd >/dev/null || need+=(open-vm-tools)
 command -v objdump >/dev/null || need+=(binutils)
-[ ${#need[@]} -eq 0 ] && { echo "vmx-sim peers: open-vm-tools and binutils ready"; exit 0; }
+command -v fusermount3 >/dev/null || need+=(fuse3)
+[ ${#need[@]} -eq 0 ] && { echo "vmx-sim peers: open-vm-tools, binutils and fuse3 ready"; exit 0; }
 if [ "$(id -u)" != 0 ]; then echo "vmx-sim peers: missing ${need[*]} (apt-get install them as root)"; exit 1; fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"

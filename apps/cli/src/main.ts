@@ -374,11 +374,20 @@ export async function main(argv: string[]): Promise<number> {
       'a Set_Option the host sends after Capabilities_Register (repeatable)',
       collect,
     )
+    .option(
+      '--share <name=dir>',
+      'share a directory as HGFS shared folder NAME, read-only with NAME=DIR:ro (repeatable)',
+      collect,
+    )
+    .option(
+      '--no-hgfs-large',
+      'keep HGFS to legacy 62 KiB packets (hgfs.packetSize.large FALSE), as older hosts do',
+    )
     .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"",
+      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"",
     )
     .action(async (opts) => {
       code = await simCommand(out(), opts);

@@ -53,7 +53,12 @@ describe('vmw9 sim', () => {
     let out = '';
     sim.stdout.on('data', (d) => (out += d));
     await until(() => out.includes('\n'));
-    expect(JSON.parse(out.split('\n')[0]!)).toEqual({ address: `unix!${sock}`, productType: 2, hb: true });
+    expect(JSON.parse(out.split('\n')[0]!)).toEqual({
+      address: `unix!${sock}`,
+      productType: 2,
+      hb: true,
+      hgfs: { largePackets: true, maxPacketSize: 522240, shares: [] },
+    });
     sim.stdin.write('fact memoryMB 2048\nfrobnicate\n');
     await until(() => out.split('\n').length >= 4);
     const [, fact, bad] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
@@ -92,5 +97,68 @@ describe('vmw9 sim', () => {
     const bad = spawnSync(process.execPath, [bin, 'sim', '--set', 'nosuch=1'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown fact/);
+  });
+
+  it('--share: shared folders in the JSON status and the console; bad ones are usage errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmw9-sim-'));
+    const docs = join(dir, 'docs');
+    const pub = join(dir, 'pub');
+    mkdirSync(docs);
+    mkdirSync(pub);
+    const sock = join(dir, 'host.sock');
+    const sim = spawn(
+      process.execPath,
+      [
+        bin,
+        '--json',
+        'sim',
+        '--listen',
+        sock,
+        '--share',
+        `docs=${docs}`,
+        '--share',
+        `pub=${pub}:ro`,
+        '--no-hgfs-large',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    sim.stdout.on('data', (d) => (out += d));
+    await until(() => out.includes('\n'));
+    expect(JSON.parse(out.split('\n')[0]!).hgfs).toEqual({
+      largePackets: false,
+      maxPacketSize: 63488,
+      shares: [
+        { name: 'docs', dir: docs, readOnly: false },
+        { name: 'pub', dir: pub, readOnly: true },
+      ],
+    });
+    sim.stdin.write('share rm pub\nshare\n');
+    await until(() => out.split('\n').length >= 4);
+    const [, rm, ls] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    expect(rm).toMatchObject({ ok: true, answer: 'pub no longer shared' });
+    expect(ls).toMatchObject({ ok: true, answer: `docs ${docs}` });
+    sim.kill('SIGTERM');
+    expect(await new Promise((r) => sim.on('close', r))).toBe(0);
+    for (const [spec, why] of [
+      ['nodir', /NAME=DIR/],
+      [`a/b=${docs}`, /contains "\/"/],
+      [`x=${join(dir, 'missing')}`, /ENOENT/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [bin, 'sim', '--listen', join(dir, 'no.sock'), '--share', spec], {
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
+    const twice = spawnSync(
+      process.execPath,
+      [bin, 'sim', '--listen', join(dir, 'no.sock'), '--share', `d=${docs}`, '--share', `d=${pub}`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/share "d" exists/);
   });
 });

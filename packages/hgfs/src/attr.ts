@@ -1,4 +1,4 @@
-import type { Reader, Writer } from './bytes.js';
+import { Reader, Writer } from './bytes.js';
 import { HGFS_ATTR_V2_SIZE, HgfsAttrValid, HgfsFileType } from './constants.js';
 
 /**
@@ -133,4 +133,16 @@ export function modeFromAttr(a: HgfsAttrV2): number {
     (has(HgfsAttrValid.GROUP_PERMS) ? (a.groupPerms & 7) << 3 : 0) |
     (has(HgfsAttrValid.OTHER_PERMS) ? a.otherPerms & 7 : 0)
   );
+}
+
+/** The 104 bytes of an attribute record. */
+export function encodeAttrV2(a: HgfsAttrV2): Uint8Array {
+  const w = new Writer(HGFS_ATTR_V2_SIZE, undefined);
+  writeAttrV2(w, 0, a);
+  return w.bytes;
+}
+
+/** An attribute record from its first 104 bytes (HgfsDecodeError when shorter). */
+export function decodeAttrV2(bytes: Uint8Array): HgfsAttrV2 {
+  return readAttrV2(new Reader(bytes, undefined), 0);
 }

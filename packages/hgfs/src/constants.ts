@@ -130,7 +130,8 @@ export interface Errno {
 const ENOENT: Errno = { code: 'ENOENT', errno: 2 };
 const EIO: Errno = { code: 'EIO', errno: 5 };
 const EACCES: Errno = { code: 'EACCES', errno: 13 };
-// The mapping vmhgfs-fuse applies (docs/protocol/hgfs.md §2.3); statuses it does not list become EIO.
+// The mapping vmhgfs-fuse applies (docs/protocol/hgfs.md §2.3), plus the two statuses with an
+// obvious errno it leaves to EIO (INVALID_PARAMETER, NOT_SAME_DEVICE); the rest become EIO.
 const statusErrnos: ReadonlyMap<number, Errno> = new Map<number, Errno>([
   [HgfsStatus.SUCCESS, { code: 'OK', errno: 0 }],
   [HgfsStatus.NO_SUCH_FILE_OR_DIR, ENOENT],
@@ -147,9 +148,11 @@ const statusErrnos: ReadonlyMap<number, Errno> = new Map<number, Errno>([
   [HgfsStatus.OPERATION_NOT_SUPPORTED, { code: 'EOPNOTSUPP', errno: 95 }],
   [HgfsStatus.NAME_TOO_LONG, { code: 'ENAMETOOLONG', errno: 36 }],
   [HgfsStatus.GENERIC_ERROR, EIO],
+  [HgfsStatus.INVALID_PARAMETER, { code: 'EINVAL', errno: 22 }],
+  [HgfsStatus.NOT_SAME_DEVICE, { code: 'EXDEV', errno: 18 }],
 ]);
 
-/** The Linux error a status stands for, as vmhgfs-fuse maps it (unknown → EIO). */
+/** The Linux error a status stands for, as vmhgfs-fuse maps it (unknown → EIO; see above). */
 export function statusErrno(status: number): Errno {
   return statusErrnos.get(status) ?? EIO;
 }

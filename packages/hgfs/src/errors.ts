@@ -7,7 +7,6 @@ export type ReplyAddress =
       readonly requestId: number;
       readonly op: number;
       readonly sessionId: bigint;
-      readonly version: number;
     }
   | { readonly framing: 'legacy'; readonly requestId: number; readonly op: number };
 

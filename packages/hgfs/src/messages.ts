@@ -15,9 +15,9 @@ export interface FileNameV3 {
   fid: number;
 }
 
-/** A name by path, as vmhgfs-fuse sends it (flags 0, default case, fid HGFS_INVALID_HANDLE). */
+/** A name by path, as vmhgfs-fuse sends it (flags 0, case sensitive, fid HGFS_INVALID_HANDLE). */
 export function fileName(path: readonly string[]): FileNameV3 {
-  return { path: [...path], flags: 0, caseType: HgfsCaseType.DEFAULT, fid: HGFS_INVALID_HANDLE };
+  return { path: [...path], flags: 0, caseType: HgfsCaseType.SENSITIVE, fid: HGFS_INVALID_HANDLE };
 }
 
 /** A name by open handle. */

@@ -16,6 +16,13 @@ export {
 } from '@vmw9/backdoor';
 export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
 export {
+  HGFS_MAX_DIR_ENTRIES,
+  HgfsTransport,
+  type HgfsTransportOptions,
+  hgfsPacketSize,
+  hgfsSender,
+} from './hgfs.js';
+export {
   DEFAULT_POOL_CHANNELS,
   MAX_POOL_CHANNELS,
   PoolClosed,

@@ -22,6 +22,12 @@ export const CONSOLE_HELP = `commands:
   fault restrict on|off | fault silent on|off | fault clear
   mouse X Y [left] [right] [middle] [wheel N]         queue a vmmouse packet
   reset                    host reset: close every channel (tools reopen and get 'reset')
+  share [ls]               the shared folders (HGFS)
+  share add NAME DIR [ro]  share a directory (read-only with ro)
+  share rm NAME            stop sharing it
+  hgfs                     HGFS: packet size, sessions, open files, searches, requests per operation
+  hgfs large on|off        hgfs.packetSize.large: large (512 KiB) or legacy (62 KiB) packets
+  hgfs log [N]             the last N HGFS requests
   state                    channels, tools version, capabilities, state changes
   log [N]                  the last N backdoor calls
   counts                   calls per operation
@@ -106,6 +112,10 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
       case 'reset':
         host.reset();
         return 'host reset: all channels closed';
+      case 'share':
+        return share(host, args, line);
+      case 'hgfs':
+        return hgfs(host, args);
       case 'state':
         return state(host);
       case 'log': {
@@ -155,6 +165,65 @@ function fault(host: VmxHost, args: string[]): string {
   return 'error: fault cpt|reset|garbage STEP [rpci|tclo] [skip N] | restrict on|off | silent on|off | clear';
 }
 
+function share(host: VmxHost, args: string[], line: string): string {
+  const [sub = 'ls', name] = args;
+  const shares = host.hgfs.shares;
+  if (sub === 'ls') {
+    const list = shares.list();
+    if (!list.length) return '(no shares)';
+    return list.map((s) => `${s.name} ${s.root}${s.readOnly ? ' ro' : ''}`).join('\n');
+  }
+  if (sub === 'add') {
+    // The directory is the rest of the line (it may hold spaces), less a final "ro" or "rw".
+    const m = /^\s*share\s+add\s+\S+\s+(.+?)(?:\s+(ro|rw))?\s*$/.exec(line);
+    if (!name || !m) return 'error: share add NAME DIR [ro]';
+    const s = shares.add(name, m[1]!, { readOnly: m[2] === 'ro' });
+    return `shared ${s.name} = ${s.root}${s.readOnly ? ' (read-only)' : ''}`;
+  }
+  if (sub === 'rm') {
+    if (!name) return 'error: share rm NAME';
+    return shares.remove(name) ? `${name} no longer shared` : `error: no share named ${name}`;
+  }
+  return 'error: share [ls] | share add NAME DIR [ro] | share rm NAME';
+}
+
+function hgfs(host: VmxHost, args: string[]): string {
+  const [sub, a] = args;
+  const server = host.hgfs;
+  if (sub === 'large') {
+    if (a !== 'on' && a !== 'off') return 'error: hgfs large on|off';
+    host.setHgfsLargePackets(a === 'on');
+    return `hgfs.packetSize.large ${a === 'on' ? 'TRUE' : 'FALSE'}: packets up to ${server.maxPacketSize} bytes`;
+  }
+  if (sub === 'log') {
+    const n = Number(a ?? 20);
+    return (
+      server
+        .log()
+        .slice(-n)
+        .map(
+          (r) =>
+            `${r.seq} ${r.t}ms ${r.op}${r.path !== undefined ? ` ${JSON.stringify(r.path)}` : ''} -> ${r.status} (${r.requestBytes}/${r.replyBytes} bytes)${r.detail ? `: ${r.detail}` : ''}`,
+        )
+        .join('\n') || '(empty)'
+    );
+  }
+  if (sub !== undefined) return 'error: hgfs | hgfs large on|off | hgfs log [N]';
+  const st = server.state();
+  const counts = Object.entries(server.counts())
+    .map(([k, v]) => `${k} ${v}`)
+    .join(' ');
+  const statuses = Object.entries(server.statuses())
+    .map(([k, v]) => `${k} ${v}`)
+    .join(' ');
+  return [
+    `packets up to ${server.maxPacketSize} bytes (hgfs.packetSize.large ${server.largePackets ? 'TRUE' : 'FALSE'})`,
+    `shares ${server.shares.size}; sessions ${st.sessions}/${server.maxSessions}; open files ${st.openFiles} (${st.descriptors} descriptors); searches ${st.searches}`,
+    `requests ${counts || '(none)'}`,
+    `statuses ${statuses || '(none)'}`,
+  ].join('\n');
+}
+
 function state(host: VmxHost): string {
   const lines = [`channels ${host.channels.size}/${host.channels.limit}`];
   for (const c of host.channels.all()) {
@@ -175,6 +244,10 @@ function state(host: VmxHost): string {
   );
   lines.push(
     `guest clipboard ${host.guestClipboard ? JSON.stringify(host.guestClipboard.data.toString('utf8')) : '(nothing sent)'}`,
+  );
+  const h = host.hgfs.state();
+  lines.push(
+    `hgfs shares ${host.hgfs.shares.size}, sessions ${h.sessions}, open files ${h.openFiles}, searches ${h.searches}`,
   );
   lines.push(`resets ${host.resets}; faults fired ${JSON.stringify(host.faults.fired)}`);
   return lines.join('\n');

@@ -22,9 +22,12 @@ import {
   UNGRABBED_POS,
   UNSUPPORTED,
 } from '@vmw9/backdoor';
+import { HGFS_LARGE_PACKET_MAX, HGFS_RPC_COMMAND } from '@vmw9/hgfs';
 import { type Channel, ChannelTable } from './channels.js';
 import { DEFAULT_FACTS, type HostFacts } from './facts.js';
 import { type ArmedFault, Faults, type MessageStep } from './faults.js';
+import { HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
+import type { ShareSpec } from './hgfs/shares.js';
 import { CallLog, type CallOp } from './log.js';
 import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
@@ -50,12 +53,27 @@ export interface VmxHostOptions {
   cookies?: boolean;
   /** Call-log capacity. */
   logLimit?: number;
+  /** Shared folders (HGFS): the shares, `hgfs.packetSize.large` and the server's bounds. */
+  hgfs?: HgfsHostOptions;
 }
+
+export interface HgfsHostOptions extends Omit<HgfsServerOptions, 'now'> {
+  /** Shares added at start (each directory must exist). */
+  shares?: ShareSpec[];
+}
+
+/**
+ * The guestinfo key vmhgfs-fuse asks for (RpcVMX_ConfigGetBool, lib/include/hgfs.h); a host that
+ * keeps to legacy packets tells its guests FALSE here (docs/protocol/hgfs.md, "Host side").
+ */
+export const HGFS_LARGE_PACKETS_KEY = 'guestinfo.hgfs.packetSize.large';
 
 export type CallResult =
   | { kind: 'done'; regs: Registers; data?: Buffer }
   | { kind: 'fault'; reason: string }
   | { kind: 'silent' };
+
+const HGFS_OK = Buffer.from('1 ');
 
 const STEP_OF: Record<number, MessageStep> = {
   [T.OPEN]: 'OPEN',
@@ -85,6 +103,8 @@ export class VmxHost {
   readonly faults = new Faults();
   readonly log: CallLog;
   readonly mouse = new MouseDevice();
+  /** The shared-folders server behind RPCI `f ` (docs/protocol/hgfs.md, "Host side"). */
+  readonly hgfs: HgfsServer;
   readonly channels: ChannelTable;
   readonly unsupported: Set<number>;
   readonly clipboard: LegacyClipboard = { host: Buffer.alloc(0), exchange: true, readPos: 0 };
@@ -105,6 +125,38 @@ export class VmxHost {
     this.tclo = new TcloHost({ autoHandshake: opts.autoHandshake ?? true, options: opts.options ?? [] });
     this.unsupported = new Set(opts.unsupported ?? []);
     this.log = new CallLog(opts.logLimit);
+    const { shares = [], ...hgfsOpts } = opts.hgfs ?? {};
+    this.hgfs = new HgfsServer({ ...hgfsOpts, now: () => this.now() });
+    for (const sh of shares) this.hgfs.shares.add(sh.name, sh.dir, { readOnly: sh.readOnly });
+    this.setHgfsLargePackets(this.hgfs.largePackets);
+    // RPCI "f " + an HGFS request: "1 " + the reply; a packet the server drops still gets "1 "
+    // (the RPC itself succeeded; hgfsBd.c's probe sends an empty packet and needs "1").
+    this.rpci.register('f', (args) => {
+      const reply = this.hgfs.handle(args);
+      return reply ? Buffer.concat([HGFS_OK, reply]) : HGFS_OK;
+    });
+  }
+
+  /**
+   * The host's `hgfs.packetSize.large`. True: HGFS packets up to HGFS_LARGE_PACKET_MAX, and guest
+   * messages that long are taken. False: an older host's limits (legacy packets, 64 KiB messages),
+   * and guestinfo.hgfs.packetSize.large = FALSE so that tools keep to them.
+   */
+  setHgfsLargePackets(on: boolean): void {
+    this.hgfs.largePackets = on;
+    if (!on) this.rpci.setGuestinfo(HGFS_LARGE_PACKETS_KEY, 'FALSE');
+    else if (this.rpci.getGuestinfo(HGFS_LARGE_PACKETS_KEY)?.toUpperCase() === 'FALSE')
+      this.rpci.deleteGuestinfo(HGFS_LARGE_PACKETS_KEY);
+  }
+
+  /**
+   * The longest guest→host message taken now: maxGuestMessage, or an `f ` request of a large HGFS
+   * packet when the host allows those (UNCONFIRMED whether VMware lifts the limit for other commands too).
+   */
+  guestMessageLimit(): number {
+    return this.hgfs.largePackets
+      ? Math.max(this.maxGuestMessage, HGFS_RPC_COMMAND.length + HGFS_LARGE_PACKET_MAX)
+      : this.maxGuestMessage;
   }
 
   /** The host clock (this process's clock moved by facts.timeOffsetMs). */
@@ -121,6 +173,7 @@ export class VmxHost {
   /** A host restart/restore: every channel is closed; tools must reopen and are sent `reset`. */
   reset(): void {
     this.resets++;
+    this.hgfs.reset();
     for (const c of this.channels.all()) this.closeChannel(c.id);
   }
 
@@ -388,7 +441,7 @@ export class VmxHost {
       case T.SENDSIZE: {
         const n = r.ebx;
         // UNCONFIRMED what VMware answers for an oversized message; status 0 is what guests treat as failure.
-        if (n > this.maxGuestMessage) {
+        if (n > this.guestMessageLimit()) {
           status(0);
           return [0, 'too-big'];
         }

@@ -6,7 +6,25 @@ export { SocketBackdoorPort } from './client.js';
 export { CONSOLE_HELP, runConsoleCommand } from './console.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
-export { type CallResult, VmxHost, type VmxHostOptions } from './host.js';
+export { isInside, type Location, PathRefused, type RefusalKind, resolveName } from './hgfs/paths.js';
+export { type HgfsOpRecord, HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
+export {
+  checkShareName,
+  MAX_SHARE_NAME_BYTES,
+  parseShareSpec,
+  type Share,
+  ShareError,
+  type ShareSpec,
+  ShareTable,
+} from './hgfs/shares.js';
+export { HgfsFailure, statusOf } from './hgfs/status.js';
+export {
+  type CallResult,
+  HGFS_LARGE_PACKETS_KEY,
+  type HgfsHostOptions,
+  VmxHost,
+  type VmxHostOptions,
+} from './host.js';
 export { CallLog, type CallOp, type CallRecord, type LogMark } from './log.js';
 export { MouseDevice, type MouseEvent } from './mouse.js';
 export { GuestInfoType, RpciHost, type RpciRecord } from './rpci.js';

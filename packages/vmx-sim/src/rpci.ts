@@ -38,6 +38,13 @@ const TEXT_GUESTINFO = new Set<GuestInfoTypeName>([
   'UPTIME',
 ]);
 
+/** Commands whose request is binary: kept byte for byte, no trailing NUL removed. */
+const BINARY_COMMANDS = new Set(['SetGuestInfo', 'f']);
+
+/** The RPCI history keeps at most this many records and this many request+reply bytes. */
+const HISTORY_RECORDS = 10_000;
+const HISTORY_BYTES = 32 * 1024 * 1024;
+
 export type RpciHandler = (args: Buffer, rpci: RpciHost) => string | Buffer;
 
 const ok = (text = ''): string => `${RPCI_SUCCESS}${text}`;
@@ -61,8 +68,12 @@ export class RpciHost extends EventEmitter {
   /** Unified-loop apps registered. */
   readonly unifiedLoop = new Set<string>();
   toolsVersion: { version: number; type?: number } | null = null;
-  /** Every request and reply, for tests. Bounded. */
+  /**
+   * Every request and reply, for tests. Bounded by count and by bytes (HGFS packets are up to
+   * half a megabyte each), oldest dropped first.
+   */
   readonly history: RpciRecord[] = [];
+  private historyBytes = 0;
   private readonly handlers = new Map<string, RpciHandler>();
 
   constructor() {
@@ -116,10 +127,11 @@ export class RpciHost extends EventEmitter {
   handle(raw: Buffer): Buffer {
     const sp0 = raw.indexOf(0x20);
     const word = (sp0 < 0 ? raw : raw.subarray(0, sp0)).toString('latin1').replace(/\0$/, '');
-    // Text requests may end in one NUL (vmtoolsd sends strlen+1); binary SetGuestInfo payloads
-    // (XDR NIC info, memory structs) have an exact length and may end in zero bytes, so their
-    // handler decides (guestInfoServer.c sends them without a NUL).
-    const binary = word === 'SetGuestInfo';
+    // Text requests may end in one NUL (vmtoolsd sends strlen+1); binary payloads have an exact
+    // length and may end in zero bytes, so their handler decides: SetGuestInfo (XDR NIC info,
+    // memory structs; guestInfoServer.c sends them without a NUL) and `f` (an HGFS packet after
+    // "f ", hgfsBd.c).
+    const binary = BINARY_COMMANDS.has(word);
     const req =
       !binary && raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, raw.length - 1) : raw;
     const sp = req.indexOf(0x20);
@@ -132,10 +144,21 @@ export class RpciHost extends EventEmitter {
       reply = this.capability(command.slice(CAPABILITY_PREFIX.length), args);
     else reply = fail(RPCI_UNKNOWN_COMMAND);
     const out = typeof reply === 'string' ? Buffer.from(reply, 'utf8') : reply;
-    this.history.push({ command, request: Buffer.from(req), reply: out });
-    if (this.history.length > 10_000) this.history.shift();
+    this.remember({ command, request: Buffer.from(req), reply: out });
     this.emit('rpci', { command, request: req, reply: out });
     return out;
+  }
+
+  private remember(r: RpciRecord): void {
+    this.history.push(r);
+    this.historyBytes += r.request.length + r.reply.length;
+    while (
+      this.history.length > HISTORY_RECORDS ||
+      (this.historyBytes > HISTORY_BYTES && this.history.length > 1)
+    ) {
+      const old = this.history.shift()!;
+      this.historyBytes -= old.request.length + old.reply.length;
+    }
   }
 
   private findKey(key: string): string | undefined {

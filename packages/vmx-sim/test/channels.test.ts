@@ -60,11 +60,21 @@ describe('RPCI round trips', () => {
   });
 
   it('refuses a guest→host message over 64 KiB at SENDSIZE, before any payload', async () => {
-    const { port } = setup();
+    // GUESTMSG_MAX_IN_SIZE, on a host that keeps HGFS to legacy packets.
+    const { port } = setup({ hgfs: { largePackets: false } });
     const ch = await open(port, RPCI);
     expect(status(await port.call(lb(T.SENDSIZE, ch, 65536)))).toBe(S.SUCCESS | S.HB);
     expect(status(await port.call(lb(T.SENDSIZE, ch, 65537)))).toBe(0);
     await expect(send(port, ch, Buffer.alloc(65537, 'x'))).rejects.toThrow(/SENDSIZE failed/);
+  });
+
+  it('with large HGFS packets (the default), takes `f ` + 522240 bytes and refuses one byte more', async () => {
+    const { host, port } = setup();
+    const limit = 2 + 522240;
+    expect(host.guestMessageLimit()).toBe(limit);
+    const ch = await open(port, RPCI);
+    expect(status(await port.call(lb(T.SENDSIZE, ch, limit)))).toBe(S.SUCCESS | S.HB);
+    expect(status(await port.call(lb(T.SENDSIZE, ch, limit + 1)))).toBe(0);
   });
 
   it('sends a 1 MiB host→guest message over both paths', async () => {

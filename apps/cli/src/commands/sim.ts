@@ -18,6 +18,8 @@ export interface SimOptions {
   hb?: boolean;
   handshake?: boolean;
   option?: string[];
+  share?: string[];
+  hgfsLarge?: boolean;
 }
 
 /** Where a socket goes when no --listen is given: vmw9's private runtime directory. */
@@ -55,12 +57,26 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
     if (!m) throw new CliError(`--option takes NAME=VALUE, got "${kv}"`, Exit.USAGE);
     return [m[1]!, m[2]!];
   });
-  const host = new sim.VmxHost({
-    facts,
-    hb: opts.hb !== false,
-    autoHandshake: opts.handshake !== false,
-    options,
-  });
+  let shares: ReturnType<typeof sim.parseShareSpec>[];
+  try {
+    shares = (opts.share ?? []).map((spec) => sim.parseShareSpec(spec));
+  } catch (e) {
+    throw new CliError(`--share: ${(e as Error).message}`, Exit.USAGE);
+  }
+  let host: InstanceType<typeof sim.VmxHost>;
+  try {
+    host = new sim.VmxHost({
+      facts,
+      hb: opts.hb !== false,
+      autoHandshake: opts.handshake !== false,
+      options,
+      hgfs: { shares, largePackets: opts.hgfsLarge !== false },
+    });
+  } catch (e) {
+    // A share whose directory is missing, or a name given twice.
+    if (e instanceof sim.ShareError) throw new CliError(`--share: ${e.message}`, Exit.USAGE);
+    throw e;
+  }
   // The default directory must be ours and private (another user could have made it first and
   // would then own the socket's directory); a directory the user names is theirs to choose.
   if (opts.listen === undefined) {
@@ -80,9 +96,22 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   o.err(
     `vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`,
   );
+  for (const s of host.hgfs.shares.list())
+    o.err(`vmw9 sim: sharing ${s.name} = ${s.root}${s.readOnly ? ' (read-only)' : ''}`);
   // With --json, scripts get the address and then one object per console command.
   if (o.json)
-    o.out(JSON.stringify({ address: formatDial(addr), productType: host.facts.productType, hb: host.hb }));
+    o.out(
+      JSON.stringify({
+        address: formatDial(addr),
+        productType: host.facts.productType,
+        hb: host.hb,
+        hgfs: {
+          largePackets: host.hgfs.largePackets,
+          maxPacketSize: host.hgfs.maxPacketSize,
+          shares: host.hgfs.shares.list().map((s) => ({ name: s.name, dir: s.root, readOnly: s.readOnly })),
+        },
+      }),
+    );
 
   const rl = createInterface({ input: process.stdin, terminal: false });
   rl.on('line', (line) => {
