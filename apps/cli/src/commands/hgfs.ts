@@ -110,7 +110,7 @@ export async function hgfsSharesCommand(o: Output, opts: HgfsCommandOptions): Pr
   return withHgfs('hgfs shares', opts, async (client, h) => {
     const shares = await client.listShares();
     if (o.json) printJson(o, shares.map((s) => entryJson(s, h)));
-    else for (const s of shares) o.out(`${s.name}${writable(s.attr) ? '' : '  (read-only)'}`);
+    else for (const s of shares) o.out(`${s.name}${writable(s.attr, h) ? '' : '  (read-only)'}`);
     return Exit.OK;
   });
 }
@@ -160,14 +160,15 @@ export async function hgfsGetCommand(
       throw new CliError(`hgfs get: ${spec} is a directory (get copies one file)`, Exit.USAGE);
     const file = await client.open(path, { mode: h.HgfsOpenMode.READ_ONLY, flags: h.HgfsOpenFlags.OPEN });
     const temp = toStdout ? undefined : join(dirname(dest), temporaryName(basename(dest)));
-    const fd = temp === undefined ? 1 : openSync(temp, 'wx', 0o600);
+    const fd = temp === undefined ? -1 : openSync(temp, 'wx', 0o600);
     const progress = Progress.forTerminal(spec, Number(attr.size), o.json || toStdout);
     let bytes = 0;
     try {
       const step = client.readChunk * 8;
       for (;;) {
         const data = await client.read(file, BigInt(bytes), step);
-        for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+        if (temp === undefined) await writeStdout(data);
+        else for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
         bytes += data.length;
         progress.add(data.length);
         if (data.length < step) break;
@@ -268,6 +269,13 @@ export async function hgfsPutCommand(
   );
 }
 
+/** Writes to standard output, waiting while it is full (a pipe is non-blocking: no writeSync). */
+function writeStdout(data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(data, (e) => (e ? reject(e) : resolve()));
+  });
+}
+
 /** Input regrouped into pieces of `size` bytes (the last may be shorter): few, full HGFS writes. */
 async function* batches(input: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
   let held: Buffer[] = [];
@@ -293,8 +301,10 @@ function isDir(p: string): boolean {
   }
 }
 
-function writable(a: HgfsAttrV2): boolean {
-  return (a.ownerPerms & 2) !== 0;
+/** Whether the share lets us write: its root's effective permissions when the host gives them. */
+function writable(a: HgfsAttrV2, h: Hgfs): boolean {
+  if (a.mask & h.HgfsAttrValid.EFFECTIVE_PERMS) return (a.effectivePerms & h.HgfsPermission.WRITE) !== 0;
+  return ((a.ownerPerms | a.groupPerms | a.otherPerms) & h.HgfsPermission.WRITE) !== 0;
 }
 
 const TYPE_CHAR = ['-', 'd', 'l'];
