@@ -4,6 +4,7 @@ import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
 import { agentSocketHelp, runningAgentSocket } from './agent-socket.js';
 import { detectCommand } from './commands/detect.js';
+import { hgfsGetCommand, hgfsLsCommand, hgfsPutCommand, hgfsSharesCommand } from './commands/hgfs.js';
 import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
 import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
@@ -138,6 +139,55 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', "\nExamples:\n  vmw9 log backup finished\n  vmw9 log 'disk check: 3 errors'")
     .action(async (words: string[]) => {
       code = await logCommand(out(), words.join(' '), rpcGlobals());
+    });
+
+  const hgfs = program
+    .command('hgfs')
+    .description("the host's shared folders (HGFS), straight from the host: shares, ls, get, put")
+    .option('--channels <n>', 'HGFS requests in flight at once, each on its own RPCI channel (1-128, default 4)')
+    .addHelpText(
+      'after',
+      "\nPaths are SHARE/PATH; the agent's tree shows the same folders under /hgfs.\n\nExamples:\n  vmw9 hgfs shares\n  vmw9 hgfs ls docs/reports\n  vmw9 hgfs get docs/reports/q3.pdf .\n  vmw9 hgfs put build.tar.gz docs/drop/\n  vmw9 --host 'unix!/tmp/host.sock' hgfs ls   # a vmw9 sim --share NAME=DIR",
+    );
+  const hgfsOpts = () => ({ ...rpcGlobals(), ...hgfs.opts<{ channels?: string }>() });
+  hgfs
+    .command('shares')
+    .description('list the shared folders (read-only ones say so)')
+    .addHelpText('after', '\nExamples:\n  vmw9 hgfs shares\n  vmw9 --json hgfs shares | jq -r .[].name')
+    .action(async () => {
+      code = await hgfsSharesCommand(out(), hgfsOpts());
+    });
+  hgfs
+    .command('ls')
+    .argument('[share/path]', 'a directory or file in a share (none: the shares)')
+    .description('list a directory as ls -l does: mode, size, modification time (UTC), name, link target')
+    .addHelpText('after', '\nExamples:\n  vmw9 hgfs ls\n  vmw9 hgfs ls docs\n  vmw9 --json hgfs ls docs/src')
+    .action(async (spec: string | undefined) => {
+      code = await hgfsLsCommand(out(), spec, hgfsOpts());
+    });
+  hgfs
+    .command('get')
+    .argument('<share/path>', 'the file to copy')
+    .argument('[local]', 'where to: a file or directory (default: its name here); - is standard output')
+    .description('copy a file from a share (a progress bar on a terminal for copies over a second)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 hgfs get docs/big.iso /tmp/\n  vmw9 hgfs get docs/notes.txt - | less\n  vmw9 --json hgfs get docs/a.bin a.bin',
+    )
+    .action(async (spec: string, local: string | undefined) => {
+      code = await hgfsGetCommand(out(), spec, local, hgfsOpts());
+    });
+  hgfs
+    .command('put')
+    .argument('<local>', 'the file to copy; - is standard input')
+    .argument('<share/path>', 'where to: a file, or a directory (ending in /) to keep the name')
+    .description('copy a file into a share (written under a temporary name, then renamed into place)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 hgfs put report.pdf docs/\n  tar c src | vmw9 hgfs put - docs/src.tar\n  vmw9 --json hgfs put a.bin docs/a.bin',
+    )
+    .action(async (local: string, spec: string) => {
+      code = await hgfsPutCommand(out(), local, spec, hgfsOpts());
     });
 
   program

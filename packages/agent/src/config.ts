@@ -54,6 +54,22 @@ export interface AgentConfig {
     listen: string | null;
     guestinfoKeys: string[];
   };
+  hgfs: {
+    /** false: no hgfs/ in the tree and no HGFS request to the host. */
+    enabled: boolean;
+    /** RPCI channels HGFS requests use at once (the host caps channels per VM). */
+    channels: number;
+    /** How long the host's answer about a file is reused (0: never). */
+    attrCacheMs: number;
+    /** Numeric owner shown for every shared file; null = the host's. */
+    uid: number | null;
+    /** Numeric group shown for every shared file; null = the host's. */
+    gid: number | null;
+    /** Permission bits taken away from shared directories. */
+    dmask: number;
+    /** Permission bits taken away from shared files. */
+    fmask: number;
+  };
 }
 
 /** Container and virtual interfaces: addresses on them are never the VM's address (open-vm-tools #100, #128, #373). */
@@ -88,7 +104,10 @@ type Kind =
   | 'words'
   | 'level'
   | 'logformat'
-  | 'listen';
+  | 'listen'
+  | 'channels'
+  | 'id'
+  | 'mask';
 
 interface Setting {
   kind: Kind;
@@ -123,6 +142,9 @@ const script = (state: PowerStateName, doc: string): Setting => ({
     c.powerops.scripts[state] = (v as string) || null;
   },
 });
+
+/** RPCI channels [hgfs] channels may ask for: the host's cap per VM is 128, shared with everything else. */
+export const MAX_HGFS_CHANNELS = 32;
 
 /** Every setting: section → key → kind, default, meaning. */
 export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>>> = {
@@ -245,6 +267,50 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       apply: field('fs', 'guestinfoKeys'),
     },
   },
+  hgfs: {
+    enabled: {
+      kind: 'boolean',
+      default: 'true',
+      doc: 'false: no hgfs/ in the tree, and no shared-folder request reaches the host',
+      apply: field('hgfs', 'enabled'),
+    },
+    channels: {
+      kind: 'channels',
+      default: '4',
+      doc: `RPCI channels shared-folder requests use at once, 1 to ${MAX_HGFS_CHANNELS} (the host caps channels per VM, shared with every other program)`,
+      apply: field('hgfs', 'channels'),
+    },
+    'attr-cache': {
+      kind: 'duration',
+      default: '1s',
+      doc: "how long the host's answer about a shared file (its size, times, mode) is reused; 0 = ask every time",
+      apply: field('hgfs', 'attrCacheMs'),
+    },
+    uid: {
+      kind: 'id',
+      default: '',
+      doc: "numeric owner shown for every shared file; empty = the host's owner",
+      apply: field('hgfs', 'uid'),
+    },
+    gid: {
+      kind: 'id',
+      default: '',
+      doc: "numeric group shown for every shared file; empty = the host's group",
+      apply: field('hgfs', 'gid'),
+    },
+    dmask: {
+      kind: 'mask',
+      default: '000',
+      doc: 'permission bits (octal) taken away from shared directories, as for FAT: 022 hides write for group and others',
+      apply: field('hgfs', 'dmask'),
+    },
+    fmask: {
+      kind: 'mask',
+      default: '000',
+      doc: 'permission bits (octal) taken away from shared files',
+      apply: field('hgfs', 'fmask'),
+    },
+  },
 };
 
 function blank(): AgentConfig {
@@ -260,6 +326,7 @@ function blank(): AgentConfig {
     guestinfo: { pollIntervalMs: 0, excludeNics: [], includeNics: [], primaryNics: [], disks: true },
     logging: { level: 'info', format: 'auto' },
     fs: { listen: null, guestinfoKeys: [] },
+    hgfs: { enabled: true, channels: 0, attrCacheMs: 0, uid: null, gid: null, dmask: 0, fmask: 0 },
   };
 }
 
@@ -406,6 +473,27 @@ function parseValue(kind: Kind, value: string, key: string, file: string, line: 
       if (!LOG_FORMATS.includes(f))
         throw bad(`expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
       return f;
+    }
+    case 'channels': {
+      const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isInteger(n) || n < 1 || n > MAX_HGFS_CHANNELS)
+        throw bad(
+          `expected a number of channels from 1 to ${MAX_HGFS_CHANNELS}, got ${JSON.stringify(value)}`,
+        );
+      return n;
+    }
+    case 'id': {
+      if (value === '') return null;
+      const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      // 0xFFFFFFFF is "no id" in 9P (NONUNAME): never a real owner.
+      if (!Number.isInteger(n) || n > 0xfffffffe)
+        throw bad(`expected a numeric id (0 to 4294967294) or nothing, got ${JSON.stringify(value)}`);
+      return n;
+    }
+    case 'mask': {
+      if (!/^0?[0-7]{1,3}$/.test(value))
+        throw bad(`expected octal permission bits such as 022, got ${JSON.stringify(value)}`);
+      return Number.parseInt(value, 8);
     }
     case 'listen':
       if (value === '') return value;

@@ -42,6 +42,7 @@ export {
 } from './service.js';
 export { featureOptionsService } from './services/feature-options.js';
 export { guestInfoService } from './services/guestinfo.js';
+export { hgfsService } from './services/hgfs.js';
 export { SERVICES } from './services/index.js';
 export { powerService } from './services/power.js';
 export { resolutionService } from './services/resolution.js';

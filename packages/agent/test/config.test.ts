@@ -35,6 +35,15 @@ describe('configuration', () => {
     expect(c.timesync).toEqual({ enabled: true, allowBackward: false, ignoreNtp: false, thresholdMs: 1000 });
     expect(c.guestinfo.pollIntervalMs).toBe(30_000);
     expect(c.guestinfo.excludeNics).toEqual(DEFAULT_EXCLUDE_NICS);
+    expect(c.hgfs).toEqual({
+      enabled: true,
+      channels: 4,
+      attrCacheMs: 1000,
+      uid: null,
+      gid: null,
+      dmask: 0,
+      fmask: 0,
+    });
     expect(defaultConfigText()).toContain('# poll-interval = 30s');
     // The commented defaults parse back to the defaults once uncommented.
     const uncommented = defaultConfigText().replace(/^# (\S+ = .*)$/gm, '$1');
@@ -61,6 +70,14 @@ describe('configuration', () => {
         '[fs]',
         'listen = tcp!127.0.0.1!5640',
         'guestinfo-keys = a b,c',
+        '[hgfs]',
+        'enabled = no',
+        'channels = 8',
+        'attr-cache = 250ms',
+        'uid = 1000',
+        'gid = 0',
+        'dmask = 022',
+        'fmask = 0133',
       ].join('\n'),
     );
     expect(c.powerops.scripts.halt).toBe('/usr/local/sbin/halt-hook');
@@ -72,6 +89,15 @@ describe('configuration', () => {
     expect(c.guestinfo.primaryNics).toEqual(['ens[0-9]*']);
     expect(c.logging).toEqual({ level: 'warn', format: 'json' });
     expect(c.fs).toEqual({ listen: 'tcp!127.0.0.1!5640', guestinfoKeys: ['a', 'b', 'c'] });
+    expect(c.hgfs).toEqual({
+      enabled: false,
+      channels: 8,
+      attrCacheMs: 250,
+      uid: 1000,
+      gid: 0,
+      dmask: 0o022,
+      fmask: 0o133,
+    });
   });
 
   it.each([
@@ -90,6 +116,12 @@ describe('configuration', () => {
     ['[logging]\nformat = xml\n', 2, /"format": expected one of auto, json, pretty, got "xml"/],
     ['[fs]\nlisten = 5640\n', 2, /expected unix!PATH or tcp!HOST!PORT/],
     ['[fs]\nlisten = tcp!h!99999\n', 2, /"listen": port "99999" is not 0\.\.65535, got "tcp!h!99999"/],
+    ['[hgfs]\nchannels = 0\n', 2, /"channels": expected a number of channels from 1 to 32, got "0"/],
+    ['[hgfs]\nchannels = 200\n', 2, /from 1 to 32, got "200"/],
+    ['[hgfs]\nuid = -1\n', 2, /"uid": expected a numeric id \(0 to 4294967294\) or nothing, got "-1"/],
+    ['[hgfs]\ngid = 4294967295\n', 2, /"gid": expected a numeric id/],
+    ['[hgfs]\ndmask = 0o22\n', 2, /"dmask": expected octal permission bits such as 022, got "0o22"/],
+    ['[hgfs]\nfmask = 8\n', 2, /"fmask": expected octal permission bits/],
     ['level = info\n', 1, /outside any \[section\]/],
     ['[logging]\nlevel\n', 2, /expected "key = value"/],
     ['[logging]\nlevel = info\nlevel = debug\n', 3, /set twice \(first on line 2\)/],

@@ -157,7 +157,7 @@ export class GuestinfoDir extends Dir {
   }
 
   /** Drops every cached value, so stat lengths come from the host again. */
-  refresh(): void {
+  forgetValues(): void {
     for (const n of this.children.values()) if (n instanceof GuestinfoFile) n.cached = undefined;
   }
 
@@ -213,7 +213,7 @@ export class GuestinfoDir extends Dir {
 class GuestinfoCtlFile extends File {
   private readonly commands = new CommandTable<void>([
     { name: 'forget', args: 1, run: ([key]) => this.dir.forget(key!) },
-    { name: 'refresh', args: 0, run: () => this.dir.refresh() },
+    { name: 'refresh', args: 0, run: () => this.dir.forgetValues() },
   ]);
 
   constructor(private readonly dir: GuestinfoDir) {

@@ -7,6 +7,20 @@ export {
 } from './agent-status.js';
 export * as format from './format.js';
 export {
+  ATTR_CACHE_ENTRIES,
+  AttrCache,
+  DEFAULT_ATTR_CACHE_MS,
+  type HgfsBackend,
+  HgfsDir,
+  HgfsFile,
+  HgfsReplyError,
+  HgfsRoot,
+  HgfsSymlink,
+  type HgfsTreeOptions,
+  hgfsToNinep,
+  type Presentation,
+} from './hgfs/index.js';
+export {
   eventLine,
   type HostEvent,
   HostEventHub,

@@ -5,6 +5,7 @@
  */
 import { type BackdoorPort, getClipboard, MAX_CLIPBOARD_SEND, setClipboard } from '@vmw9/backdoor';
 import type { PowerStateName, RpcSender } from '@vmw9/rpc';
+import type { HgfsTreeOptions } from './hgfs/index.js';
 import type { HostEventSource } from './host-events.js';
 
 /** The host clipboard. Today the legacy backdoor protocol; the RPC copy/paste protocol later. */
@@ -50,4 +51,9 @@ export interface FsServices {
   kmesg?: () => string;
   /** How often event files poll the host where it gives no notification (defaults: 20 ms, 500 ms). */
   poll?: { mouseMs?: number; snarfMs?: number };
+  /**
+   * The host's shared folders: with an HGFS client the tree has `hgfs/` (docs/protocol/tree.md
+   * §17); without one it has none. (The agent contributes its `hgfs/` as a service's file instead.)
+   */
+  hgfs?: HgfsTreeOptions;
 }

@@ -1,13 +1,14 @@
 /**
  * The /mnt/vmware tree (docs/protocol/tree.md) over injected services: a file table, each file a
  * class in its group's module (ctl, display, time, power, info, logs, rpc, legacy, snarf, mouse,
- * guestinfo). This module only builds the shared state, lists the files and feeds the host's
+ * guestinfo, and hgfs when given a client). This module only builds the shared state, lists the files and feeds the host's
  * events (services.events) to the files that show them.
  */
 import { Dir, EofMode, EventFile, File, type Node } from 'ninep';
 import { TreeCtlFile, type TreeSettings, VersionFile } from './ctl.js';
 import { Display, WctlFile } from './display.js';
 import { GuestinfoDir } from './guestinfo.js';
+import { HgfsRoot } from './hgfs/index.js';
 import { eventLine, type HostEvent } from './host-events.js';
 import { InfoDir } from './info.js';
 import { DevFile, GuiFile, MsgFile } from './legacy.js';
@@ -89,6 +90,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
     new DevFile(port),
     new MsgFile(port),
   ];
+  if (s.hgfs) files.push(new HgfsRoot({ owner: opts.uid ?? 'vmware', ...s.hgfs }));
   const root = new Dir('/', 0o555, opts.uid ?? 'vmware');
   for (const n of files) root.add(n);
   for (const n of opts.files ?? []) {

@@ -5,12 +5,13 @@
  * traffic). Every file is also read once and what Linux saw is written to
  * .reports/fs-linux-files.txt (the table in the closing note).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runGuest, socketForwards, v9fsStepScript } from '@vmw9/qemu-harness';
-import { RpciClient } from '@vmw9/rpc';
+import { HgfsTransport, RpciClient } from '@vmw9/rpc';
 import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
 import { StreamFile } from 'ninep';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -32,6 +33,18 @@ const STEPS = [
   'log',
   'interrupt',
   'usable',
+  'hgfs-mkdir',
+  'hgfs-write-read',
+  'hgfs-append',
+  'hgfs-truncate',
+  'hgfs-rename',
+  'hgfs-rmdir',
+  'hgfs-remove',
+  'hgfs-ls',
+  'hgfs-stat',
+  'hgfs-symlink',
+  'hgfs-ro-read',
+  'hgfs-ro-refuses',
   'umount',
 ];
 const FILES = [
@@ -68,14 +81,37 @@ const FILES = [
 const LOOPS = 4;
 const ROUNDS = 20;
 
-const host = new VmxHost();
+/** The host's shared folders (docs/protocol/tree.md §17): `docs` read-write, `ro` read-only. */
+const shares = mkdtempSync(join(tmpdir(), 'vmw9-fs-linux-hgfs-'));
+const SHARE = join(shares, 'docs');
+const RO = join(shares, 'ro');
+mkdirSync(SHARE);
+mkdirSync(RO);
+writeFileSync(join(RO, 'readme'), 'read only');
+symlinkSync('some/target', join(SHARE, 'hostlink'));
+/** The exact target the guest's `ln -s` makes (a blank, non-ASCII, a `..`). */
+const LINK_TARGET = '../a b/ünï';
+/** The size of the big file the last mount writes and reads back through hgfs/. */
+const BIG_MIB = 64;
+
+const host = new VmxHost({
+  hgfs: {
+    shares: [
+      { name: 'docs', dir: SHARE, readOnly: false },
+      { name: 'ro', dir: RO, readOnly: true },
+    ],
+  },
+});
 const port = new SimBackdoorPort(host);
+const rpc = RpciClient.overPort(port);
+const hgfs = new HgfsTransport(port, rpc);
 const tree = buildVmwareTree(
   {
     port,
-    rpc: RpciClient.overPort(port),
+    rpc,
     transport: 'sim (vmx-sim, for the Linux conformance test)',
     poll: { mouseMs: 10 },
+    hgfs: { client: hgfs.client },
   },
   { guestinfoKeys: ['declared'] },
 );
@@ -90,7 +126,10 @@ beforeAll(async () => {
   host.setHostClipboard('from-the-host');
   host.rpci.setGuestinfo('guestinfo.hostset', 'set-by-the-host');
 });
-afterAll(() => served.close());
+afterAll(async () => {
+  await served.close();
+  await hgfs.close();
+});
 
 /**
  * The guest's half of the concurrency run. The loops read the files a reader may read that do not
@@ -103,7 +142,7 @@ afterAll(() => served.close());
 const CONCURRENCY = `
 concurrency() {
   echo "CONC-UPTIME start $(cut -d' ' -f1 /proc/uptime)"; READ=""; NREAD=0; rm -f /dev/shm/conc-*
-  for f in $(cd $M && find . -type f | sed 's|^\\./||' | grep -vxE '${BLOCKING.join('|')}'); do
+  for f in $(cd $M && find . -path ./hgfs -prune -o -type f -print | sed 's|^\\./||' | grep -vxE '${BLOCKING.join('|')}'); do
     case $(stat -c %A $M/$f) in *r*) ;; *) continue ;; esac
     if cat $M/$f >/dev/null 2>&1; then READ="$READ $M/$f"; NREAD=$((NREAD+1)); else echo "CONC-SKIPPED $f (its read fails alone)"; fi
   done
@@ -134,8 +173,50 @@ concurrency() {
 }
 `;
 
+/**
+ * The shared-folder steps (the issue's list, as vmhgfs-fuse is tried against the simulator) in
+ * $H, a directory of its own per dialect in the share `docs`; the last mount also copies a
+ * ${BIG_MIB} MiB file of random bytes in and reads it back, printing the checksums and the
+ * seconds each way (cp from tmpfs, cat to /dev/null).
+ */
+const HGFS = `
+hgfs_steps() {
+  H=$M/hgfs/docs/t-$V
+  mkdir $H && [ -d $H ] && ok hgfs-mkdir || bad hgfs-mkdir "mkdir failed"
+  echo hello > $H/a; check hgfs-write-read hello cat $H/a
+  echo more >> $H/a; check hgfs-append "hello more" sh -c "cat $H/a | tr '\\n' ' ' | sed 's/ $//'"
+  truncate -s 3 $H/a; check hgfs-truncate hel cat $H/a
+  mv $H/a $H/b; [ ! -e $H/a ] && check hgfs-rename hel cat $H/b || bad hgfs-rename "a is still there"
+  mkdir $H/d && rmdir $H/d && [ ! -e $H/d ] && ok hgfs-rmdir || bad hgfs-rmdir "rmdir failed"
+  echo x > $H/gone && rm $H/gone && [ ! -e $H/gone ] && ok hgfs-remove || bad hgfs-remove "rm failed"
+  echo kept-$V > $H/kept
+  L=$(ls -la $H); echo "$L" | sed "s/^/HGFS-LS $V /"
+  echo "$L" | grep -q ' b$' && echo "$L" | grep -q ' kept$' && ok hgfs-ls || bad hgfs-ls "ls -la lacks b or kept"
+  check hgfs-stat "3 regular file" stat -c '%s %F' $H/b
+  if [ $V = 9p2000 ]; then
+    check hgfs-symlink some/target cat $M/hgfs/docs/hostlink
+  else
+    ln -s '${LINK_TARGET}' $H/l && check hgfs-symlink '${LINK_TARGET}' readlink $H/l
+  fi
+  check hgfs-ro-read "read only" cat $M/hgfs/ro/readme
+  if (echo x > $M/hgfs/ro/new) 2>/dev/null || (echo x >> $M/hgfs/ro/readme) 2>/dev/null || mkdir $M/hgfs/ro/d 2>/dev/null; then
+    bad hgfs-ro-refuses "a write to the read-only share succeeded"
+  else ok hgfs-ro-refuses; fi
+  if [ $V = ${DIALECTS.at(-1)} ]; then
+    dd if=/dev/urandom of=/dev/shm/big bs=1M count=${BIG_MIB} 2>/dev/null; W=$(sha256sum /dev/shm/big | cut -d' ' -f1)
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    cp /dev/shm/big $H/big
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    cat $H/big > /dev/null
+    t2=$(cut -d' ' -f1 /proc/uptime)
+    R=$(sha256sum $H/big | cut -d' ' -f1); rm -f /dev/shm/big
+    echo "HGFS-BIG written $W read $R size $(stat -c %s $H/big) write-s $(echo "$t1 $t0" | awk '{print $1-$2}') read-s $(echo "$t2 $t1" | awk '{print $1-$2}')"
+  fi
+}
+`;
+
 const script = v9fsStepScript(FORWARD, DIALECTS, {
-  setup: `HOSTCLIP=from-the-host\n${CONCURRENCY}`,
+  setup: `HOSTCLIP=from-the-host\n${CONCURRENCY}\n${HGFS}`,
   body: `  L=$(ls -la $M); for f in ctl version snarf mouse time bintime info guestinfo rpc log events power stats; do echo "$L" | grep -q " $f\\$" || bad ls "no $f"; done; echo "$L" | grep -q ' snarf$' && ok ls
   echo "LS $V"; echo "$L" | sed "s/^/LS $V /"
   ends=1; for f in version ctl time bintime kmesg stats pointer gui info/cpumhz info/uuid info/memsize info/hwversion info/screensize rpc1 dev msg; do timeout 10 cat $M/$f >/dev/null 2>&1; [ $? = 124 ] && { ends=0; bad status-files-end "cat $f hung"; }; done; [ $ends = 1 ] && ok status-files-end
@@ -160,6 +241,7 @@ const script = v9fsStepScript(FORWARD, DIALECTS, {
   timeout -s INT 3 cat $M/events; rc=$?
   [ $rc = 124 ] && ok interrupt || bad interrupt "timeout exit $rc"
   check usable "protocol 9P2000 9P2000.u 9P2000.L" sed -n 2p $M/version
+  hgfs_steps
   [ $V = ${DIALECTS.at(-1)} ] && concurrency
   umount $M && ok umount || bad umount "umount failed"`,
 });
@@ -247,4 +329,26 @@ it('Linux v9fs mounts the tree with each dialect and runs the script', async () 
   expect(host.rpci.getGuestinfo('guestinfo.declared')).toBe('value-9p2000.L');
   for (const v of DIALECTS) expect(host.rpci.getGuestinfo(`guestinfo.made-${v}`)).toBe('');
   expect(host.rpci.logs).toEqual(DIALECTS.map((v) => `log from ${v}`));
+  // What the guest did in the shared folder is in the host's directory.
+  for (const v of DIALECTS) {
+    expect(readFileSync(join(SHARE, `t-${v}`, 'b'), 'utf8')).toBe('hel');
+    expect(readFileSync(join(SHARE, `t-${v}`, 'kept'), 'utf8')).toBe(`kept-${v}\n`);
+    if (v !== '9p2000') expect(readlinkSync(join(SHARE, `t-${v}`, 'l'))).toBe(LINK_TARGET);
+  }
+  expect(readFileSync(join(RO, 'readme'), 'utf8')).toBe('read only');
+  // Every handle the guest's opens made was closed at its clunk.
+  expect(host.hgfs.state().openFiles).toBe(0);
+  const big = /^HGFS-BIG written (\w+) read (\w+) size (\d+) write-s ([\d.]+) read-s ([\d.]+)/m.exec(out);
+  expect(big, 'the big file line').not.toBeNull();
+  const hostSum = createHash('sha256')
+    .update(readFileSync(join(SHARE, `t-${DIALECTS.at(-1)}`, 'big')))
+    .digest('hex');
+  expect({ written: big![1], read: big![2], size: Number(big![3]) }).toEqual({
+    written: hostSum,
+    read: hostSum,
+    size: BIG_MIB << 20,
+  });
+  const hgfsSummary = `Linux v9fs (${DIALECTS.at(-1)}) through hgfs/: ${BIG_MIB} MiB copied in (cp from tmpfs) in ${big![4]} s, read back (cat) in ${big![5]} s (guest uptime, QEMU TCG); checksums equal in the guest and on the host; HGFS requests: ${JSON.stringify(host.hgfs.counts())}`;
+  console.log(hgfsSummary);
+  writeFileSync(join(reports, 'fs-linux-hgfs.txt'), `${hgfsSummary}\n`);
 }, 1_560_000);

@@ -31,6 +31,12 @@ export interface ChannelOptions {
   hb?: boolean;
   /** Largest host→guest message accepted (default 16 MiB); a larger one is refused and acknowledged as failed. */
   maxReceive?: number;
+  /**
+   * Largest guest→host message sent (default MAX_GUEST_MESSAGE, 64 KiB, what a host accepts of any
+   * message). A protocol whose host takes more on its own command (HGFS large packets,
+   * docs/protocol/hgfs.md) raises it for the channels that carry it; a larger message is refused here.
+   */
+  maxSend?: number;
   /** Checkpoint restarts allowed per message before giving up (default 16). */
   maxRestarts?: number;
 }
@@ -49,6 +55,7 @@ export class MessageChannel {
   readonly stats: ChannelStats = { calls: 0, restarts: 0, sent: 0, received: 0 };
   private readonly hb: boolean;
   private readonly maxReceive: number;
+  private readonly maxSend: number;
   private readonly maxRestarts: number;
 
   private constructor(
@@ -63,6 +70,7 @@ export class MessageChannel {
   ) {
     this.hb = opts.hb ?? true;
     this.maxReceive = opts.maxReceive ?? 16 * 1024 * 1024;
+    this.maxSend = opts.maxSend ?? MAX_GUEST_MESSAGE;
     this.maxRestarts = opts.maxRestarts ?? 16;
   }
 
@@ -95,8 +103,7 @@ export class MessageChannel {
   /** Sends one message; concurrent callers are queued. */
   async send(data: Uint8Array): Promise<void> {
     const buf = toBuffer(data);
-    if (buf.length > MAX_GUEST_MESSAGE)
-      throw new MessageTooLarge('guest-to-host', buf.length, MAX_GUEST_MESSAGE);
+    if (buf.length > this.maxSend) throw new MessageTooLarge('guest-to-host', buf.length, this.maxSend);
     return this.lock.run(() => this.sendLocked(buf));
   }
 
@@ -108,8 +115,7 @@ export class MessageChannel {
   /** Sends a message and receives the reply as one unit (an RPCI exchange); queued like the others. */
   async exchange(data: Uint8Array): Promise<Buffer | null> {
     const buf = toBuffer(data);
-    if (buf.length > MAX_GUEST_MESSAGE)
-      throw new MessageTooLarge('guest-to-host', buf.length, MAX_GUEST_MESSAGE);
+    if (buf.length > this.maxSend) throw new MessageTooLarge('guest-to-host', buf.length, this.maxSend);
     return this.lock.run(async () => {
       await this.sendLocked(buf);
       return this.receiveLocked();

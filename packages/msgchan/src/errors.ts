@@ -1,4 +1,4 @@
-import { BackdoorError, MessageStatus } from '@vmw9/backdoor';
+import { BackdoorError, MAX_GUEST_MESSAGE, MessageStatus } from '@vmw9/backdoor';
 
 /** The GuestMsg steps, for errors and logs. */
 export type Step =
@@ -49,7 +49,7 @@ export class MessageTooLarge extends BackdoorError {
     readonly limit: number,
   ) {
     super(
-      `a ${direction} message of ${size} bytes is over the ${limit}-byte limit${direction === 'guest-to-host' ? ' (GUESTMSG_MAX_IN_SIZE)' : ''}`,
+      `a ${direction} message of ${size} bytes is over the ${limit}-byte limit${direction === 'guest-to-host' && limit === MAX_GUEST_MESSAGE ? ' (GUESTMSG_MAX_IN_SIZE)' : ''}`,
     );
   }
 }

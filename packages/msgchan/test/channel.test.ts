@@ -117,6 +117,21 @@ describe('MessageChannel', () => {
     await expect(ch.send('text' as unknown as Uint8Array)).rejects.toBeInstanceOf(TypeError);
   });
 
+  it('maxSend moves the guest→host cap for one channel', async () => {
+    const { host } = echoHost();
+    const small = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI, { maxSend: 1000 });
+    await expect(small.send(Buffer.alloc(1001))).rejects.toMatchObject({
+      name: 'MessageTooLarge',
+      limit: 1000,
+    });
+    const big = await MessageChannel.open(new SimBackdoorPort(host), PROTOCOL_RPCI, { maxSend: 1 << 20 });
+    // Past the channel's own check, it is the host's to take or refuse: this one refuses at SENDSIZE.
+    await expect(big.send(Buffer.alloc(1 << 20))).rejects.toMatchObject({
+      name: 'MessageError',
+      step: 'SENDSIZE',
+    });
+  });
+
   it('refuses a host→guest message over its cap, acknowledging the failure', async () => {
     const { host } = echoHost();
     host.rpci.setGuestinfo('guestinfo.big', 'h'.repeat(5000));

@@ -13,6 +13,7 @@ import {
   L_O_TRUNC,
   ORCLOSE,
   OTRUNC,
+  QTSYMLINK,
   S_IFDIR,
   S_IFLNK,
   S_IFREG,
@@ -33,11 +34,14 @@ const U32_MAX = 0xffffffff;
 const U64_MAX = 0xffffffffffffffffn;
 
 export function statOf(node: Node, dialect: Dialect, isRoot = false): Stat {
+  // 9P2000 has no symlinks: it sees one as a file (whose contents are the target).
+  const plain = dialect === '9P2000' && (node.mode & DMSYMLINK) !== 0;
+  const qid = plain ? { ...node.qid, type: node.qid.type & ~QTSYMLINK } : node.qid;
   const st: Stat = {
     type: 0,
     dev: 0,
-    qid: node.qid,
-    mode: node.mode >>> 0,
+    qid,
+    mode: (plain ? node.mode & ~DMSYMLINK : node.mode) >>> 0,
     atime: node.atime >>> 0,
     mtime: node.mtime >>> 0,
     length: BigInt(node.isDir ? 0 : node.length),
@@ -47,7 +51,7 @@ export function statOf(node: Node, dialect: Dialect, isRoot = false): Stat {
     muid: node.muid,
   };
   if (dialect === '9P2000.u') {
-    st.extension = '';
+    st.extension = node.extension;
     st.nUid = node.nUid;
     st.nGid = node.nGid;
     st.nMuid = node.nUid;

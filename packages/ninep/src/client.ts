@@ -11,6 +11,7 @@ import {
   DIALECTS,
   type Dialect,
   DMDIR,
+  DMSYMLINK,
   GETATTR_BASIC,
   IOHDRSZ,
   L_O_CREAT,
@@ -67,6 +68,8 @@ export interface FileInfo {
   gid: string;
   nUid?: number;
   nGid?: number;
+  /** 9P2000.u: the stat extension (a symlink's target). */
+  extension?: string;
 }
 
 /** Distributive Omit, so each message keeps its own fields. */
@@ -408,7 +411,7 @@ export class NinepClient {
       return {
         name: '',
         qid: a.qid,
-        mode: ((t === S_IFDIR ? DMDIR : t === S_IFLNK ? 0x02000000 : 0) | (a.mode & 0o777)) >>> 0,
+        mode: ((t === S_IFDIR ? DMDIR : t === S_IFLNK ? DMSYMLINK : 0) | (a.mode & 0o777)) >>> 0,
         length: Number(a.size),
         mtime: Number(a.mtimeSec),
         uid: String(a.uid),
@@ -550,6 +553,49 @@ export class NinepClient {
     });
   }
 
+  /**
+   * Makes a symlink at `path` pointing to `target`: Tsymlink in .L, Tcreate with DMSYMLINK and the
+   * target in `extension` in .u (as Linux does). 9P2000 has no symlinks.
+   */
+  async symlink(path: string, target: string): Promise<Qid> {
+    if (this.dialect === '9P2000') throw new Error('symlink: 9P2000 has no symlinks (use 9P2000.u or .L)');
+    return this.withFid(dirName(path), async (dfid) => {
+      if (this.dialect === '9P2000.L') {
+        const r = await this.rpc({
+          type: 'Tsymlink',
+          fid: dfid,
+          name: baseName(path),
+          symtgt: target,
+          gid: NONUNAME,
+        });
+        return r.qid;
+      }
+      const fid = await this.walk([], dfid);
+      try {
+        const r = await this.rpc({
+          type: 'Tcreate',
+          fid,
+          name: baseName(path),
+          perm: (DMSYMLINK | 0o777) >>> 0,
+          mode: OREAD,
+          extension: target,
+        });
+        return r.qid;
+      } finally {
+        await this.clunk(fid).catch(() => {});
+      }
+    });
+  }
+
+  /** A symlink's target: Treadlink in .L, the stat extension in .u; 9P2000 reads it as a file. */
+  readlink(path: string): Promise<string> {
+    if (this.dialect === '9P2000') return this.readFile(path).then((b) => b.toString());
+    return this.withFid(path, async (fid) => {
+      if (this.dialect === '9P2000.L') return (await this.rpc({ type: 'Treadlink', fid })).target;
+      return (await this.statFid(fid)).extension ?? '';
+    });
+  }
+
   /** Lists a directory: Treaddir + Tgetattr per entry in .L, stat entries otherwise. */
   readdir(path: string): Promise<FileInfo[]> {
     return this.withFid(path, async (fid) => {
@@ -623,6 +669,7 @@ function infoFromStat(s: Stat): FileInfo {
   };
   if (s.nUid !== undefined) info.nUid = s.nUid;
   if (s.nGid !== undefined) info.nGid = s.nGid;
+  if (s.extension !== undefined) info.extension = s.extension;
   return info;
 }
 

@@ -15,6 +15,7 @@ import { direntSize, encodeDirent, encodeStat } from './codec.js';
 import {
   AT_REMOVEDIR,
   DMDIR,
+  DMSYMLINK,
   LOCK_SUCCESS,
   LOCK_TYPE_UNLCK,
   MAXWELEM,
@@ -37,6 +38,8 @@ import {
   type Node,
   type OpenMode,
   permits,
+  type StatfsFigures,
+  Symlink,
   type User,
 } from './tree.js';
 
@@ -122,6 +125,27 @@ async function createIn(c: Session, f: Fid, name: string, perm: number): Promise
   need(c, dir, f.user, 2);
   if (await dir.lookup(name, f)) throw p9err(Errno.EEXIST);
   return dir.create(name, perm >>> 0, f);
+}
+
+/** Tsymlink, and .u's Tcreate with DMSYMLINK: the directory makes the link, the target untouched. */
+async function symlinkIn(c: Session, f: Fid, name: string, target: string): Promise<Node> {
+  const dir = dirOf(f);
+  validName(c, name);
+  // Linux refuses an empty target before asking (ENOENT); a client that sends one gets the same.
+  if (target === '') throw p9err(Errno.ENOENT, 'a symlink needs a target');
+  need(c, dir, f.user, 2);
+  if (await dir.lookup(name, f)) throw p9err(Errno.EEXIST);
+  return dir.symlink(name, target, f);
+}
+
+/** The figures of the file system a node is in: the nearest node that answers, else the server's. */
+async function statfsOf(c: Session, f: Fid): Promise<StatfsFigures> {
+  for (let n: Node | undefined = f.node; n; n = n.parent) {
+    const s = await n.statfs(f);
+    if (s) return s;
+    if (n === f.root) break;
+  }
+  return c.options.statfs?.() ?? {};
 }
 
 async function walk(c: Session, m: Message<'Twalk'>, req: Request): Promise<ReplyBody> {
@@ -254,7 +278,12 @@ export const handlers: { [N in MessageName]?: H<N> } = {
   Tcreate: async (c, m) => {
     const f = fidOf(c, m.fid);
     if (f.mode) throw p9err(Errno.EBADF, 'fid already open');
-    const node = await createIn(c, f, m.name, m.perm);
+    let node: Node;
+    if (m.perm & DMSYMLINK) {
+      // .u carries the target in `extension`; 9P2000 has no symlinks to make.
+      if (c.dialect !== '9P2000.u') throw p9err(Errno.EINVAL, 'symlinks need 9P2000.u or 9P2000.L');
+      node = await symlinkIn(c, f, m.name, m.extension ?? '');
+    } else node = await createIn(c, f, m.name, m.perm);
     f.node = node;
     return { type: 'Rcreate', qid: await openFid(c, f, openModeFrom9P(m.mode)), iounit: c.iounit };
   },
@@ -309,8 +338,9 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     }
     return ok('Rremove');
   },
-  Tstat: (c, m) => {
+  Tstat: async (c, m) => {
     const f = fidOf(c, m.fid);
+    await f.node.refresh(f);
     return { type: 'Rstat', stat: statOf(f.node, c.dialect, f.node === f.root) };
   },
   Twstat: async (c, m) => {
@@ -325,7 +355,11 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     await f.node.setattr(changes, f);
     return ok('Rwstat');
   },
-  Tgetattr: (c, m) => ({ type: 'Rgetattr', ...getattrOf(fidOf(c, m.fid).node) }),
+  Tgetattr: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    await f.node.refresh(f);
+    return { type: 'Rgetattr', ...getattrOf(f.node) };
+  },
   Tsetattr: async (c, m) => {
     const f = fidOf(c, m.fid);
     const changes = changesFromSetattr(m);
@@ -334,9 +368,8 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     return ok('Rsetattr');
   },
   Treaddir: readdir,
-  Tstatfs: (c, m) => {
-    fidOf(c, m.fid);
-    const s = c.options.statfs?.();
+  Tstatfs: async (c, m) => {
+    const s = await statfsOf(c, fidOf(c, m.fid));
     return {
       type: 'Rstatfs',
       fsType: V9FS_MAGIC,
@@ -385,8 +418,9 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     await parent.rename(f.node, to, m.name, f);
     return ok('Rrename');
   },
-  Tfsync: (c, m) => {
-    fidOf(c, m.fid);
+  Tfsync: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    await f.node.fsync(f, m.datasync !== 0);
     return ok('Rfsync');
   },
   // Advisory locks always succeed: there is nothing on the server side to protect.
@@ -412,11 +446,14 @@ export const handlers: { [N in MessageName]?: H<N> } = {
   Txattrcreate: () => {
     throw p9err(Errno.EOPNOTSUPP);
   },
-  Treadlink: () => {
-    throw p9err(Errno.EINVAL);
+  Treadlink: async (c, m) => {
+    const f = fidOf(c, m.fid);
+    if (!(f.node instanceof Symlink)) throw p9err(Errno.EINVAL, 'not a symlink');
+    return { type: 'Rreadlink', target: await f.node.readlink(f) };
   },
-  Tsymlink: () => {
-    throw p9err(Errno.EOPNOTSUPP);
+  Tsymlink: async (c, m) => {
+    const node = await symlinkIn(c, fidOf(c, m.fid), m.name, m.symtgt);
+    return { type: 'Rsymlink', qid: node.qid };
   },
   Tmknod: () => {
     throw p9err(Errno.EOPNOTSUPP);

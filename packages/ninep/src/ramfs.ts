@@ -1,11 +1,11 @@
 /**
  * An in-memory read-write tree on the library, the way Plan 9's ramfs shows lib9p: files,
- * directories, create, remove, rename, truncate, permissions (checked by the server).
+ * directories, symlinks, create, remove, rename, truncate, permissions (checked by the server).
  */
 import { DMDIR } from './constants.js';
 import { Errno, p9err } from './errors.js';
 import { readBuf } from './helpers.js';
-import { type AttrChanges, Dir, type FidContext, File, type Node } from './tree.js';
+import { type AttrChanges, Dir, type FidContext, File, type Node, Symlink } from './tree.js';
 
 /** Largest file ramfs keeps (a guard against one client eating the host's memory). */
 const MAX_FILE = 1 << 30;
@@ -62,6 +62,13 @@ export class RamDir extends Dir {
     node.nGid = this.nGid;
     this.touch(fid.user);
     return this.add(node);
+  }
+  override symlink(name: string, target: string, fid: FidContext): Node {
+    const link = new Symlink(name, target, fid.user.uname, this.gid);
+    if (fid.user.nUname !== 0xffffffff) link.nUid = fid.user.nUname;
+    link.nGid = this.nGid;
+    this.touch(fid.user);
+    return this.add(link);
   }
   override remove(child: Node): void {
     this.detach(child);

@@ -4,9 +4,9 @@
  * and per-fid state. The server speaks all three dialects over the same tree: Plan 9 stat for
  * 9P2000/.u and Linux getattr for .L are both derived from a node's fields.
  */
-import { DMAPPEND, DMDIR, DMEXCL, NONUNAME, OREAD, QTDIR } from './constants.js';
+import { DMAPPEND, DMDIR, DMEXCL, DMSYMLINK, NONUNAME, OREAD, QTDIR } from './constants.js';
 import { Errno, p9err } from './errors.js';
-import type { Qid } from './messages.js';
+import type { MessageFields, Qid } from './messages.js';
 
 /**
  * Hands out a tree's qid paths: each one once, so a removed-then-recreated file never reuses one.
@@ -56,6 +56,9 @@ export interface AttrChanges {
 }
 
 export type MaybePromise<T> = T | Promise<T>;
+
+/** Figures for Tstatfs (`df`); absent fields keep the server's defaults. */
+export type StatfsFigures = Partial<Omit<MessageFields['Rstatfs'], 'type'>>;
 
 /** A file or directory. Times are seconds since the epoch. */
 export abstract class Node {
@@ -109,6 +112,27 @@ export abstract class Node {
   get length(): number {
     return 0;
   }
+  /** The 9P2000.u stat `extension`: a symlink's target; '' for everything else. */
+  get extension(): string {
+    return '';
+  }
+
+  /**
+   * Called before Tstat and Tgetattr answer from the node's fields: a node proxying another file
+   * system brings them up to date here (synthetic nodes have nothing to do).
+   */
+  refresh(_fid: FidContext): MaybePromise<void> {}
+
+  /**
+   * Tstatfs: the figures of the file system this node is in, or undefined to ask its parent (and,
+   * at the top, the server's `statfs` option). A proxy's root answers for everything below it.
+   */
+  statfs(_fid: FidContext): MaybePromise<StatfsFigures | undefined> {
+    return undefined;
+  }
+
+  /** Tfsync: make what was written through `fid` durable. Synthetic nodes keep nothing to flush. */
+  fsync(_fid: FidContext, _dataOnly: boolean): MaybePromise<void> {}
   /** Records a modification: bumps qid.version and mtime. */
   touch(user?: User): void {
     this.version = (this.version + 1) >>> 0;
@@ -160,6 +184,37 @@ export class File extends Node {
   }
 }
 
+/**
+ * A symbolic link: its target is what Treadlink (.L) and the stat extension (.u) carry. A
+ * 9P2000 client, which has no symlinks, sees a file whose contents are the target.
+ */
+export class Symlink extends File {
+  constructor(
+    name: string,
+    /** The target, exactly as it was given: any text, never resolved by the server. */
+    public target: string,
+    uid?: string,
+    gid?: string,
+  ) {
+    super(name, 0o777, uid, gid);
+    this.mode = (DMSYMLINK | 0o777) >>> 0;
+  }
+  /** Treadlink: the target (a proxy may fetch it from its file system). */
+  readlink(_fid: FidContext): MaybePromise<string> {
+    return this.target;
+  }
+  override get extension(): string {
+    return this.target;
+  }
+  override get length(): number {
+    return Buffer.byteLength(this.target);
+  }
+  override read(_fid: FidContext, offset: number, count: number): MaybePromise<Uint8Array> {
+    const data = Buffer.from(this.target);
+    return data.subarray(Math.min(offset, data.length), Math.min(offset + count, data.length));
+  }
+}
+
 /** A directory holding its children in a map. Creation, removal and rename are refused by default. */
 export class Dir extends Node {
   readonly children = new Map<string, Node>();
@@ -185,6 +240,10 @@ export class Dir extends Node {
   /** Tcreate/Tlcreate/Tmkdir: `perm` has DMDIR for directories. */
   create(_name: string, _perm: number, _fid: FidContext): MaybePromise<Node> {
     throw p9err(Errno.EPERM, 'create prohibited');
+  }
+  /** Tsymlink (.L), or Tcreate with DMSYMLINK and the target in `extension` (.u). */
+  symlink(_name: string, _target: string, _fid: FidContext): MaybePromise<Node> {
+    throw p9err(Errno.EPERM, 'symlink prohibited');
   }
   remove(_child: Node, _fid: FidContext): MaybePromise<void> {
     throw p9err(Errno.EPERM, 'remove prohibited');

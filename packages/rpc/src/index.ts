@@ -15,6 +15,20 @@ export {
   XdrWriter,
 } from '@vmw9/backdoor';
 export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
+export {
+  HGFS_MAX_DIR_ENTRIES,
+  HgfsTransport,
+  type HgfsTransportOptions,
+  hgfsPacketSize,
+  hgfsSender,
+} from './hgfs.js';
+export {
+  DEFAULT_POOL_CHANNELS,
+  MAX_POOL_CHANNELS,
+  PoolClosed,
+  RpciPool,
+  type RpciPoolOptions,
+} from './pool.js';
 export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
 export { RpciClient, type RpciOptions, type RpciPortOptions } from './rpci.js';
 export {

@@ -1,5 +1,6 @@
 /**
- * `vmw9 serve`: the /mnt/vmware tree alone (no TCLO loop) over 9P, on the chosen --host. A Unix
+ * `vmw9 serve`: the /mnt/vmware tree alone (no TCLO loop), the host's shared folders (hgfs/)
+ * included, over 9P, on the chosen --host. A Unix
  * socket, the tree's default (mode 0600, in a private directory; the path is printed), TCP only
  * when asked. Runs until SIGINT/SIGTERM, then closes every connection and the socket.
  */
@@ -16,7 +17,9 @@ export async function serveCommand(
   const [rpcMod, fs] = await Promise.all([import('@vmw9/rpc'), import('@vmw9/fs')]);
   const { port, description } = await openHost(opts);
   const rpc = rpcMod.RpciClient.overPort(port, traceOption(opts, rpcMod));
-  const tree = fs.buildVmwareTree({ port, rpc, transport: description });
+  // The host's shared folders (hgfs/): HGFS on a pool of its own RPCI channels.
+  const hgfs = new rpcMod.HgfsTransport(port, rpc, traceOption(opts, rpcMod));
+  const tree = fs.buildVmwareTree({ port, rpc, transport: description, hgfs: { client: hgfs.client } });
   let served: Awaited<ReturnType<typeof fs.serveVmwareTree>>;
   try {
     served = await fs.serveVmwareTree(tree, {
@@ -34,6 +37,7 @@ export async function serveCommand(
   if (o.json) o.out(JSON.stringify({ address: served.address, host: description }));
   await stopped(stopSignal());
   await served.close();
+  await hgfs.close().catch(() => undefined);
   await rpc.close().catch(() => undefined);
   await port.close?.();
   o.err('vmw9 serve: stopped');

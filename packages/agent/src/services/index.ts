@@ -1,6 +1,7 @@
 /** The built-in services, in the order the host hears of them (capabilities, start). Add one here. */
 import { featureOptionsService } from './feature-options.js';
 import { guestInfoService } from './guestinfo.js';
+import { hgfsService } from './hgfs.js';
 import { powerService } from './power.js';
 import { resolutionService } from './resolution.js';
 import { timeSyncService } from './timesync.js';
@@ -11,4 +12,5 @@ export const SERVICES = [
   guestInfoService,
   resolutionService,
   featureOptionsService,
+  hgfsService,
 ] as const;
