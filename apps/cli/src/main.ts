@@ -144,7 +144,10 @@ export async function main(argv: string[]): Promise<number> {
   const hgfs = program
     .command('hgfs')
     .description("the host's shared folders (HGFS), straight from the host: shares, ls, get, put")
-    .option('--channels <n>', 'HGFS requests in flight at once, each on its own RPCI channel (1-128, default 4)')
+    .option(
+      '--channels <n>',
+      'HGFS requests in flight at once, each on its own RPCI channel (1-128, default 4)',
+    )
     .addHelpText(
       'after',
       "\nPaths are SHARE/PATH; the agent's tree shows the same folders under /hgfs.\n\nExamples:\n  vmw9 hgfs shares\n  vmw9 hgfs ls docs/reports\n  vmw9 hgfs get docs/reports/q3.pdf .\n  vmw9 hgfs put build.tar.gz docs/drop/\n  vmw9 --host 'unix!/tmp/host.sock' hgfs ls   # a vmw9 sim --share NAME=DIR",

@@ -55,8 +55,7 @@ export class Progress {
   line(t: number): string {
     const secs = Math.max(0.001, (t - this.started) / 1000);
     const rate = `${size(this.done / secs)}/s`;
-    if (this.total === undefined || this.total === 0)
-      return `${this.label} ${size(this.done)} ${rate}`;
+    if (this.total === undefined || this.total === 0) return `${this.label} ${size(this.done)} ${rate}`;
     const frac = Math.min(1, this.done / this.total);
     const width = 24;
     const full = Math.round(frac * width);

@@ -32,7 +32,10 @@ const vmw9 = sim.vmw9;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** `vmw9 --host … ARGS` with binary standard input and output. */
-function vmw9Bytes(args: string[], stdin: Buffer): Promise<{ code: number | null; out: Buffer; err: string }> {
+function vmw9Bytes(
+  args: string[],
+  stdin: Buffer,
+): Promise<{ code: number | null; out: Buffer; err: string }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [bin, '--host', sim.addr, ...args]);
     const out: Buffer[] = [];
@@ -50,7 +53,11 @@ describe('vmw9 hgfs', () => {
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(r.out.split('\n').filter(Boolean).sort()).toEqual(['docs', 'ro  (read-only)']);
     const j = await vmw9(['--json', 'hgfs', 'shares']);
-    expect(JSON.parse(j.out).map((s: { name: string }) => s.name).sort()).toEqual(['docs', 'ro']);
+    expect(
+      JSON.parse(j.out)
+        .map((s: { name: string }) => s.name)
+        .sort(),
+    ).toEqual(['docs', 'ro']);
   });
 
   it('ls shows a directory as ls -l does, with the link target exact', async () => {
@@ -98,7 +105,9 @@ describe('vmw9 hgfs', () => {
   it('errors are one line with the HGFS detail, and leave nothing behind', async () => {
     const missing = await vmw9(['hgfs', 'get', 'docs/nope.txt', join(work, 'nope')]);
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/^vmw9: hgfs get: docs\/nope\.txt: no such file or directory \(HGFS GETATTR_V3: NO_SUCH_FILE_OR_DIR\)\n$/);
+    expect(missing.err).toMatch(
+      /^vmw9: hgfs get: docs\/nope\.txt: no such file or directory \(HGFS GETATTR_V3: NO_SUCH_FILE_OR_DIR\)\n$/,
+    );
     const refused = await vmw9(['hgfs', 'put', join(docs, 'a.txt'), 'ro/new.txt']);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/^vmw9: hgfs put: ro\/new\.txt: (permission denied|read-only share)/);

@@ -6,7 +6,16 @@
  * in the share, renamed over the target at the end: a failed copy leaves the old file as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, HgfsAttr, HgfsAttrV2, HgfsClient } from '@vmw9/hgfs';
 import { CliError, Exit } from '../exit.js';
@@ -52,7 +61,10 @@ async function withHgfs<T>(
   const { port } = await openHost(opts);
   const trace = traceOption(opts, rpcMod);
   const rpc = rpcMod.RpciClient.overPort(port, trace);
-  const transport = new rpcMod.HgfsTransport(port, rpc, { ...trace, ...(channels === undefined ? {} : { channels }) });
+  const transport = new rpcMod.HgfsTransport(port, rpc, {
+    ...trace,
+    ...(channels === undefined ? {} : { channels }),
+  });
   try {
     return await fn(transport.client, h);
   } catch (e) {
@@ -109,14 +121,22 @@ function explain(what: string, e: unknown, h: Hgfs, shownAs = ''): unknown {
 export async function hgfsSharesCommand(o: Output, opts: HgfsCommandOptions): Promise<number> {
   return withHgfs('hgfs shares', opts, async (client, h) => {
     const shares = await client.listShares();
-    if (o.json) printJson(o, shares.map((s) => entryJson(s, h)));
+    if (o.json)
+      printJson(
+        o,
+        shares.map((s) => entryJson(s, h)),
+      );
     else for (const s of shares) o.out(`${s.name}${writable(s.attr, h) ? '' : '  (read-only)'}`);
     return Exit.OK;
   });
 }
 
 /** `vmw9 hgfs ls [SHARE[/PATH]]`: a directory as `ls -l` shows one (a file: its own line). */
-export async function hgfsLsCommand(o: Output, spec: string | undefined, opts: HgfsCommandOptions): Promise<number> {
+export async function hgfsLsCommand(
+  o: Output,
+  spec: string | undefined,
+  opts: HgfsCommandOptions,
+): Promise<number> {
   const path = parseSharePath(spec ?? '', 'hgfs ls');
   return withHgfs('hgfs ls', opts, async (client, h) => {
     let entries: Array<DirEntry & { target?: string }>;
@@ -135,7 +155,11 @@ export async function hgfsLsCommand(o: Output, spec: string | undefined, opts: H
       } else entries = [{ name: path[path.length - 1]!, attr, target: (attr as HgfsAttr).symlinkTarget }];
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (o.json) printJson(o, entries.map((e) => entryJson(e, h)));
+    if (o.json)
+      printJson(
+        o,
+        entries.map((e) => entryJson(e, h)),
+      );
     else for (const e of entries) o.out(lsLine(e, h));
     return Exit.OK;
   });
@@ -223,49 +247,52 @@ export async function hgfsPutCommand(
     'hgfs put',
     opts,
     async (client, h) => {
-    const started = Date.now();
-    // SHARE alone, SHARE/DIR/ or an existing directory: the file keeps its own name there.
-    const target = await client.getattr(path).catch(() => undefined);
-    if (path.length === 1 || spec.endsWith('/') || target?.type === h.HgfsFileType.DIRECTORY) {
-      if (fromStdin) throw new CliError('hgfs put -: name the file, SHARE/PATH/NAME', Exit.USAGE);
-      path = [...path, basename(local)];
-    }
-    const name = path[path.length - 1]!;
-    shown.path = path.join('/');
-    const tempPath = [...path.slice(0, -1), temporaryName(name)];
-    const file = await client.open(tempPath, {
-      mode: h.HgfsOpenMode.WRITE_ONLY,
-      flags: h.HgfsOpenFlags.OPEN_CREATE_SAFE,
-      permissions: mode,
-    });
-    const progress = Progress.forTerminal(path.join('/'), total, o.json);
-    let bytes = 0;
-    let closed = false;
-    try {
-      const input: AsyncIterable<Buffer> = fromStdin
-        ? process.stdin
-        : createReadStream(local, { highWaterMark: client.writeChunk * 8 });
-      for await (const chunk of batches(input, client.writeChunk * 8)) {
-        const n = await client.write(file, BigInt(bytes), chunk);
-        if (n !== chunk.length)
-          throw new CliError(`hgfs put: the host wrote ${n} of ${chunk.length} bytes (is it full?)`, Exit.FAILED);
-        bytes += n;
-        progress.add(n);
+      const started = Date.now();
+      // SHARE alone, SHARE/DIR/ or an existing directory: the file keeps its own name there.
+      const target = await client.getattr(path).catch(() => undefined);
+      if (path.length === 1 || spec.endsWith('/') || target?.type === h.HgfsFileType.DIRECTORY) {
+        if (fromStdin) throw new CliError('hgfs put -: name the file, SHARE/PATH/NAME', Exit.USAGE);
+        path = [...path, basename(local)];
       }
-      await client.close(file);
-      closed = true;
-      await client.rename(tempPath, path);
-    } catch (e) {
-      if (!closed) await client.close(file).catch(() => undefined);
-      await client.removeFile(tempPath).catch(() => undefined);
-      throw e;
-    } finally {
-      progress.finish();
-    }
-    if (o.json) printJson(o, { local, path: path.join('/'), bytes, ms: Date.now() - started });
-    return Exit.OK;
-  },
-  shown,
+      const name = path[path.length - 1]!;
+      shown.path = path.join('/');
+      const tempPath = [...path.slice(0, -1), temporaryName(name)];
+      const file = await client.open(tempPath, {
+        mode: h.HgfsOpenMode.WRITE_ONLY,
+        flags: h.HgfsOpenFlags.OPEN_CREATE_SAFE,
+        permissions: mode,
+      });
+      const progress = Progress.forTerminal(path.join('/'), total, o.json);
+      let bytes = 0;
+      let closed = false;
+      try {
+        const input: AsyncIterable<Buffer> = fromStdin
+          ? process.stdin
+          : createReadStream(local, { highWaterMark: client.writeChunk * 8 });
+        for await (const chunk of batches(input, client.writeChunk * 8)) {
+          const n = await client.write(file, BigInt(bytes), chunk);
+          if (n !== chunk.length)
+            throw new CliError(
+              `hgfs put: the host wrote ${n} of ${chunk.length} bytes (is it full?)`,
+              Exit.FAILED,
+            );
+          bytes += n;
+          progress.add(n);
+        }
+        await client.close(file);
+        closed = true;
+        await client.rename(tempPath, path);
+      } catch (e) {
+        if (!closed) await client.close(file).catch(() => undefined);
+        await client.removeFile(tempPath).catch(() => undefined);
+        throw e;
+      } finally {
+        progress.finish();
+      }
+      if (o.json) printJson(o, { local, path: path.join('/'), bytes, ms: Date.now() - started });
+      return Exit.OK;
+    },
+    shown,
   );
 }
 
@@ -332,4 +359,3 @@ function entryJson(e: DirEntry & { target?: string }, h: Hgfs): Record<string, u
     ...(e.target ? { target: e.target } : {}),
   };
 }
-
