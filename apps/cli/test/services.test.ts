@@ -63,11 +63,18 @@ describe('host services from the shell', () => {
     const r = await vmw9(['--version']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^vmw9 \d+\.\d+\.\d+ \(node v\d+/);
-    const layers = ['@vmw9/backdoor', '@vmw9/backdoor-native', '@vmw9/msgchan', '@vmw9/rpc', 'ninep'];
+    const layers = [
+      '@vmw9/backdoor',
+      '@vmw9/backdoor-native',
+      '@vmw9/msgchan',
+      '@vmw9/rpc',
+      '@vmw9/hgfs',
+      'ninep',
+    ];
     for (const layer of [...layers, '@vmw9/fs', '@vmw9/vmx-sim', '@vmw9/agent'])
       expect(r.out).toMatch(new RegExp(`^  ${layer} \\d+\\.\\d+\\.\\d+$`, 'm'));
     const j = JSON.parse((await vmw9(['--json', '--version'])).out);
-    expect(Object.keys(j.layers)).toHaveLength(8);
+    expect(Object.keys(j.layers)).toHaveLength(9);
     expect(j.layers['@vmw9/backdoor-native']).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

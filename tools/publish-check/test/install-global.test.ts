@@ -25,6 +25,7 @@ const LAYERS = [
   'packages/backdoor-native',
   'packages/msgchan',
   'packages/rpc',
+  'packages/hgfs',
   'packages/ninep',
   'packages/fs',
   'packages/vmx-sim',

@@ -81,6 +81,14 @@ const SMOKE: Record<string, { script?: string; check: (out: Run) => void }> = {
     script: `const m = await import('@vmw9/rpc'); console.log(JSON.stringify(m.toolsVersion(12, 5, 0)));`,
     check: (out) => expect(lastJson(out)).toBe((12 << 10) + (5 << 5)),
   },
+  '@vmw9/hgfs': {
+    // The request vmhgfs-fuse sends first: CREATE_SESSION_V4 asking for large packets, 76 bytes.
+    script: `const m = await import('@vmw9/hgfs');
+      const p = m.encodeRequest({ op: m.HgfsOp.CREATE_SESSION_V4, maxPacketSize: m.HGFS_LARGE_PACKET_MAX, flags: 0, capabilities: [] },
+        { framing: 'v4', requestId: 1, sessionId: 0n });
+      console.log(JSON.stringify({ size: p.length, cp: Buffer.from(m.encodeCPName(['docs', 'a b'])).toString('hex') }));`,
+    check: (out) => expect(lastJson(out)).toEqual({ size: 76, cp: '646f637300612062' }),
+  },
   ninep: {
     script: `const m = await import('ninep');
       const frame = m.encode({ type: 'Tversion', tag: m.NOTAG, msize: 8192, version: '9P2000' }, '9P2000');

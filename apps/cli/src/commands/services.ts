@@ -162,6 +162,7 @@ const LAYERS = [
   '@vmw9/backdoor-native',
   '@vmw9/msgchan',
   '@vmw9/rpc',
+  '@vmw9/hgfs',
   'ninep',
   '@vmw9/fs',
   '@vmw9/vmx-sim',
