@@ -53,6 +53,14 @@ interface Tamper {
   reply: (packet: Uint8Array, real: Uint8Array) => Uint8Array;
 }
 
+/** Holds the next request that `match` picks until `until` settles, before it is sent. */
+interface Hold {
+  match: (op: number) => boolean;
+  /** Resolved when the held request reaches the sender. */
+  reached: () => void;
+  until: Promise<void>;
+}
+
 interface Setup {
   host: VmxHost;
   share: string;
@@ -61,6 +69,7 @@ interface Setup {
   pool: RpciPool;
   clock: { t: number };
   tampers: Tamper[];
+  holds: Hold[];
   connect(version: Dialect): Promise<NinepClient>;
 }
 
@@ -101,9 +110,16 @@ async function setup(opts: Partial<HgfsTreeOptions> = {}, where: { socket?: bool
   }
   const pool = RpciPool.overPort(port, { channels: 4, maxSend: 2 + HGFS_LARGE_PACKET_MAX });
   const tampers: Tamper[] = [];
+  const holds: Hold[] = [];
   const real = hgfsSender(pool);
   const send: HgfsSend = async (packet, signal) => {
     const op = packet.length >= 24 ? Buffer.from(packet).readUInt32LE(20) : -1;
+    const h = holds.findIndex((x) => x.match(op));
+    if (h >= 0) {
+      const hold = holds.splice(h, 1)[0]!;
+      hold.reached();
+      await hold.until;
+    }
     const t = tampers.findIndex((x) => x.match(op, packet));
     const reply = await real(packet, signal);
     if (t < 0) return reply;
@@ -133,6 +149,7 @@ async function setup(opts: Partial<HgfsTreeOptions> = {}, where: { socket?: bool
     pool,
     clock,
     tampers,
+    holds,
     async connect(version) {
       const c = await NinepClient.connect(`unix!${path}`, { version });
       cleanups.push(() => c.close());
@@ -443,6 +460,59 @@ describe('open files', () => {
     await c.clunk(fid);
     expect(readFileSync(join(s.share, 'f'), 'utf8')).toBe('0123456789AB');
     expect(s.host.hgfs.counts().CREATE_SESSION_V4).toBe(2);
+    expect(s.host.hgfs.state().openFiles).toBe(0);
+  });
+});
+
+describe('a hostile 9P client', () => {
+  /** Holds the next request of `op`; resolves `reached` when it gets there, sends it at `release()`. */
+  function hold(s: Setup, op: number) {
+    let release!: () => void;
+    let reached!: () => void;
+    const until = new Promise<void>((r) => {
+      release = r;
+    });
+    const at = new Promise<void>((r) => {
+      reached = r;
+    });
+    s.holds.push({ match: (o) => o === op, reached, until });
+    return { at, release };
+  }
+
+  it('a clunk while a read is pending leaves no HGFS handle open on the host', async () => {
+    const s = await setup();
+    writeFileSync(join(s.share, 'f'), '0123456789');
+    const c = await s.connect('9P2000.L');
+    const fid = await c.walk('hgfs/docs/f');
+    await c.open(fid, 'r');
+    const h = hold(s, HgfsOp.READ_V3);
+    const reading = c.read(fid, 0, 10).then(
+      () => 'read',
+      () => 'failed',
+    );
+    await h.at;
+    await c.clunk(fid); // CLOSE_V3 reaches the host before the held READ_V3
+    h.release();
+    await reading;
+    expect(s.host.hgfs.state().openFiles).toBe(0);
+  });
+
+  it('a clunk while a read reopens its file (after a host reset) leaves no HGFS handle open', async () => {
+    const s = await setup();
+    writeFileSync(join(s.share, 'f'), '0123456789');
+    const c = await s.connect('9P2000.u');
+    const fid = await c.walk('hgfs/docs/f');
+    await c.open(fid, 'r');
+    s.host.hgfs.reset();
+    const h = hold(s, HgfsOp.OPEN_V3);
+    const reading = c.read(fid, 0, 10).then(
+      () => 'read',
+      () => 'failed',
+    );
+    await h.at;
+    await c.clunk(fid);
+    h.release();
+    expect(await reading).toBe('failed');
     expect(s.host.hgfs.state().openFiles).toBe(0);
   });
 });

@@ -147,6 +147,8 @@ class HostState {
 
 /** An open fid's HGFS handle (fid.aux). */
 class OpenHandle {
+  /** The fid was clunked: a request still in flight on it must not open the file again. */
+  closed = false;
   constructor(
     readonly node: HgfsFile,
     public handle: number,
@@ -441,10 +443,19 @@ async function withHandle<T>(
     if (!isStaleHandle(e))
       throw hgfsToNinep(e, { mutates, readOnlyShare: node.host.share.writable === false });
   }
+  // Clunked while this request was in flight: the handle is gone for good, and a new one would
+  // never be closed.
+  const clunked = () => refuse(Errno.EBADF, 'the fid was clunked while the request was in flight');
+  if (open.closed) throw clunked();
   const path = pathOf(node);
-  open.handle = await ask(node, false, () =>
+  const handle = await ask(node, false, () =>
     client.open(path, { mode: open.hgfsMode, flags: HgfsOpenFlags.OPEN }),
   );
+  if (open.closed) {
+    await client.close(handle).catch(() => undefined);
+    throw clunked();
+  }
+  open.handle = handle;
   return ask(node, mutates, () => run(open.handle));
 }
 
@@ -452,6 +463,7 @@ async function withHandle<T>(
 async function closeOf(fid: FidContext, node: HgfsFile): Promise<void> {
   const open = fid.aux;
   fid.aux = undefined;
+  if (open instanceof OpenHandle) open.closed = true;
   const handle = open instanceof OpenHandle || open instanceof CreatedHandle ? open.handle : undefined;
   if (handle === undefined) return;
   try {
