@@ -761,6 +761,34 @@ describe('HGFS host: confinement', () => {
     expect(lstatSync(join(docs, 'sub', 'a.txt')).isFile()).toBe(true);
   });
 
+  it('a share root opened as a handle can be neither removed nor renamed nor replaced by that handle', () => {
+    mkdirSync(join(docs, 'empty'));
+    const s = server();
+    s.shares.add('bare', outside);
+    rmSync(join(outside, 'secret'));
+    const g = guest(s);
+    const h = g.ok(open(['bare'], R, F.OPEN)).file;
+    expect(g.status({ op: HgfsOp.DELETE_DIR_V3, hints: 1n, fileName: fileHandle(h) })).toBe('ACCESS_DENIED');
+    expect(
+      g.status({
+        op: HgfsOp.RENAME_V3,
+        hints: HgfsRenameHint.USE_SRCFILE_DESC,
+        oldName: fileHandle(h),
+        newName: fileName(['docs', 'moved']),
+      }),
+    ).toBe('ACCESS_DENIED');
+    expect(
+      g.status({
+        op: HgfsOp.RENAME_V3,
+        hints: HgfsRenameHint.USE_TARGETFILE_DESC,
+        oldName: fileName(['docs', 'empty']),
+        newName: fileHandle(h),
+      }),
+    ).toBe('ACCESS_DENIED');
+    expect(lstatSync(outside).isDirectory()).toBe(true);
+    expect(lstatSync(join(docs, 'empty')).isDirectory()).toBe(true);
+  });
+
   it('a share named by a symlink is confined to where it pointed when added', () => {
     symlinkSync(docs, join(root, 'docs-link'));
     const s = new HgfsServer();

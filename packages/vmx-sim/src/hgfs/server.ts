@@ -783,6 +783,9 @@ export class HgfsServer {
     let share: Share;
     if (byHandle(req.fileName, (req.hints & HgfsDeleteHint.USE_FILE_DESC) !== 0n)) {
       const f = this.file(s, req.fileName.fid);
+      // A handle opened on the share itself names the host's directory: never the guest's to remove.
+      if (dir && f.path === f.share.root)
+        throw errnoError('EACCES', `share ${f.share.name} cannot be removed by the guest`);
       target = f.path;
       share = f.share;
     } else {
@@ -819,6 +822,8 @@ export class HgfsServer {
   private renameEnd(s: Session, name: FileNameV3, hint: boolean): { path: string; share: Share } {
     if (byHandle(name, hint)) {
       const f = this.file(s, name.fid);
+      if (f.path === f.share.root)
+        throw errnoError('EACCES', `share ${f.share.name} cannot be renamed by the guest`);
       return { path: f.path, share: f.share };
     }
     const loc = this.real(name.path);
