@@ -479,6 +479,15 @@ describe('a hostile 9P client', () => {
     return { at, release };
   }
 
+  it("a walk to a name holding '/' finds nothing and hides nothing from other walks", async () => {
+    const s = await setup();
+    mkdirSync(join(s.share, 'a'));
+    writeFileSync(join(s.share, 'a', 'b'), 'here');
+    const c = await s.connect('9P2000.L');
+    expect(await errnoOf(c.walk(['hgfs', 'docs', 'a/b']))).toBe(2);
+    expect((await c.readFile('hgfs/docs/a/b')).toString()).toBe('here');
+  });
+
   it('a clunk while a read is pending leaves no HGFS handle open on the host', async () => {
     const s = await setup();
     writeFileSync(join(s.share, 'f'), '0123456789');

@@ -603,6 +603,10 @@ function hostCannotName(e: unknown): boolean {
 
 /** The host's answer about one child path: cached, else asked; null when there is nothing. */
 async function lookupAttr(mount: Mount, path: string[], readOnlyShare: boolean): Promise<HgfsAttr | null> {
+  // A name no host file can have ('/' or NUL in it, '.', ''): nothing there, and nothing cached,
+  // since the cache key of ['a/b'] is that of ['a', 'b'].
+  const name = path[path.length - 1]!;
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return null;
   const key = keyOf(path);
   const cached = mount.cache.get(key);
   if (cached !== undefined) return cached;
@@ -611,7 +615,8 @@ async function lookupAttr(mount: Mount, path: string[], readOnlyShare: boolean):
     mount.cache.set(key, attr);
     return attr;
   } catch (e) {
-    if (isNoSuchFile(e) || hostCannotName(e)) {
+    if (hostCannotName(e)) return null;
+    if (isNoSuchFile(e)) {
       mount.cache.set(key, null);
       return null;
     }
