@@ -56,6 +56,8 @@ interface Tamper {
 /** Holds the next request that `match` picks until `until` settles, before it is sent. */
 interface Hold {
   match: (op: number) => boolean;
+  /** Hold its reply (the host has answered) rather than the request. */
+  reply?: boolean;
   /** Resolved when the held request reaches the sender. */
   reached: () => void;
   until: Promise<void>;
@@ -115,13 +117,17 @@ async function setup(opts: Partial<HgfsTreeOptions> = {}, where: { socket?: bool
   const send: HgfsSend = async (packet, signal) => {
     const op = packet.length >= 24 ? Buffer.from(packet).readUInt32LE(20) : -1;
     const h = holds.findIndex((x) => x.match(op));
-    if (h >= 0) {
-      const hold = holds.splice(h, 1)[0]!;
+    const hold = h >= 0 ? holds.splice(h, 1)[0] : undefined;
+    if (hold && !hold.reply) {
       hold.reached();
       await hold.until;
     }
     const t = tampers.findIndex((x) => x.match(op, packet));
     const reply = await real(packet, signal);
+    if (hold?.reply) {
+      hold.reached();
+      await hold.until;
+    }
     if (t < 0) return reply;
     const tamper = tampers[t]!;
     if (!tamper.keep) tampers.splice(t, 1);
@@ -466,7 +472,7 @@ describe('open files', () => {
 
 describe('a hostile 9P client', () => {
   /** Holds the next request of `op`; resolves `reached` when it gets there, sends it at `release()`. */
-  function hold(s: Setup, op: number) {
+  function hold(s: Setup, op: number, reply = false) {
     let release!: () => void;
     let reached!: () => void;
     const until = new Promise<void>((r) => {
@@ -475,7 +481,7 @@ describe('a hostile 9P client', () => {
     const at = new Promise<void>((r) => {
       reached = r;
     });
-    s.holds.push({ match: (o) => o === op, reached, until });
+    s.holds.push({ match: (o) => o === op, reply, reached, until });
     return { at, release };
   }
 
@@ -486,6 +492,24 @@ describe('a hostile 9P client', () => {
     const c = await s.connect('9P2000.L');
     expect(await errnoOf(c.walk(['hgfs', 'docs', 'a/b']))).toBe(2);
     expect((await c.readFile('hgfs/docs/a/b')).toString()).toBe('here');
+  });
+
+  it('an answer asked before our own write is not cached after it (stat after the write shows the write)', async () => {
+    const s = await setup({ attrCacheMs: 1000 });
+    writeFileSync(join(s.share, 'f'), '0123456789');
+    const c = await s.connect('9P2000.L');
+    const fid = await c.walk('hgfs/docs/f');
+    await c.open(fid, 'rw');
+    s.clock.t += 1001; // nothing cached…
+    await c.stat('hgfs/docs'); // …but the share: the next GETATTR_V3 is the file's
+    const h = hold(s, HgfsOp.GETATTR_V3, true);
+    const looking = c.stat('hgfs/docs/f');
+    await h.at;
+    await c.write(fid, 10, Buffer.from('ABCDE'));
+    h.release();
+    await looking;
+    expect((await c.stat('hgfs/docs/f')).length).toBe(15);
+    await c.clunk(fid);
   });
 
   it('a clunk while a read is pending leaves no HGFS handle open on the host', async () => {

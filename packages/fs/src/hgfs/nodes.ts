@@ -250,13 +250,14 @@ async function refreshNode(node: HgfsNode, fid: FidContext): Promise<void> {
   if (cached && !(wantTarget && cached.symlinkTarget === '')) return applyChecked(node, cached, path);
   if (cached === null && !open) throw refuse(Errno.ENOENT, `file does not exist (${describe(path)})`);
   let attr: HgfsAttr;
+  const askedAt = mount.cache.stamp;
   try {
     attr = await mount.client.getattr(path);
   } catch (e) {
     if (open && isNoSuchFile(e)) return byHandle();
     throw hgfsToNinep(e, { readOnlyShare: node.host.share.writable === false });
   }
-  mount.cache.set(key, attr);
+  mount.cache.set(key, attr, askedAt);
   applyChecked(node, attr, path);
 }
 
@@ -573,6 +574,8 @@ function listed(
   base: readonly string[],
   entries: DirEntry[],
   shareOf: (name: string) => Share,
+  /** The cache's stamp when the listing was asked for. */
+  askedAt: number,
 ): HgfsNode[] {
   const { mount } = dir;
   const seen = new Set<string>();
@@ -590,7 +593,7 @@ function listed(
       symlinkTarget: before && before.type === HgfsFileType.SYMLINK ? before.symlinkTarget : '',
     };
     const node = childFor(dir, e.name, facts(mount, attr, path), shareOf(e.name));
-    mount.cache.set(key, attr);
+    mount.cache.set(key, attr, askedAt);
     out.push(node);
   }
   return out;
@@ -610,14 +613,15 @@ async function lookupAttr(mount: Mount, path: string[], readOnlyShare: boolean):
   const key = keyOf(path);
   const cached = mount.cache.get(key);
   if (cached !== undefined) return cached;
+  const askedAt = mount.cache.stamp;
   try {
     const attr = await mount.client.getattr(path);
-    mount.cache.set(key, attr);
+    mount.cache.set(key, attr, askedAt);
     return attr;
   } catch (e) {
     if (hostCannotName(e)) return null;
     if (isNoSuchFile(e)) {
-      mount.cache.set(key, null);
+      mount.cache.set(key, null, askedAt);
       return null;
     }
     throw hgfsToNinep(e, { readOnlyShare });
@@ -653,8 +657,9 @@ export class HgfsDir extends Dir {
 
   override async list(): Promise<Node[]> {
     const path = pathOf(this);
+    const askedAt = this.mount.cache.stamp;
     const entries = await ask(this, false, () => this.mount.client.listDir(path));
-    return listed(this, path, entries, () => this.host.share);
+    return listed(this, path, entries, () => this.host.share, askedAt);
   }
 
   override async create(name: string, perm: number, fid: FidContext): Promise<Node> {
@@ -675,13 +680,14 @@ export class HgfsDir extends Dir {
       }),
     );
     let attr: HgfsAttr;
+    const askedAt = cache.stamp;
     try {
       attr = await ask(this, false, () => client.getattr({ handle }));
     } catch (e) {
       await client.close(handle).catch(() => undefined);
       throw e;
     }
-    cache.set(keyOf(path), attr);
+    cache.set(keyOf(path), attr, askedAt);
     const node = childFor(this, name, facts(this.mount, attr, path), this.host.share);
     if (!(node instanceof HgfsFile)) {
       await client.close(handle).catch(() => undefined);
@@ -767,8 +773,9 @@ export class HgfsDir extends Dir {
 
   /** The node for a child just made: its attributes asked of the host (for its qid). */
   private async fetchChild(name: string, path: string[]): Promise<HgfsNode> {
+    const askedAt = this.mount.cache.stamp;
     const attr = await ask(this, false, () => this.mount.client.getattr(path));
-    this.mount.cache.set(keyOf(path), attr);
+    this.mount.cache.set(keyOf(path), attr, askedAt);
     return childFor(this, name, facts(this.mount, attr, path), this.host.share);
   }
 }
@@ -796,13 +803,14 @@ export class HgfsRoot extends Dir {
 
   override async list(): Promise<Node[]> {
     let entries: DirEntry[];
+    const askedAt = this.mount.cache.stamp;
     try {
       entries = await this.mount.client.listShares();
     } catch (e) {
       throw hgfsToNinep(e);
     }
     const dirs = entries.filter((e) => e.attr.type === HgfsFileType.DIRECTORY);
-    return listed(this, [], dirs, (name) => this.mount.share(name));
+    return listed(this, [], dirs, (name) => this.mount.share(name), askedAt);
   }
 
   override create(): never {
