@@ -126,7 +126,7 @@ function pathOf(t: PathOrHandle): readonly string[] | undefined {
 /**
  * An HGFS client over an injected sender: shared folders in file-system terms. Paths are
  * component arrays, share first: ['share', 'dir', 'file']; [] is the root of all shares.
- * docs/protocol/hgfs.md §9 describes its behaviour (sessions, fallback, chunking).
+ * docs/protocol/hgfs.md §10 describes its behaviour (sessions, fallback, chunking).
  */
 export class HgfsClient {
   readonly #send: HgfsSend;

@@ -314,7 +314,7 @@ export const HgfsOpCapFlags = { NOT_SUPPORTED: 0, IS_SUPPORTED: 1, ASYNCHRONOUS:
 /** `HgfsHeader.flags`. */
 export const HgfsPacketFlags = { REQUEST: 1, REPLY: 2, INFO_EXTERROR: 4 } as const;
 
-/** `HgfsSearchReadFlags` (u32; defined for SEARCH_READ_V4, see docs/protocol/hgfs.md §6.4). */
+/** `HgfsSearchReadFlags` (u32; defined for SEARCH_READ_V4, see docs/protocol/hgfs.md §2.4 and §6). */
 export const HgfsSearchReadFlags = {
   INITIAL_QUERY: 1 << 1,
   SINGLE_ENTRY: 1 << 2,
