@@ -112,6 +112,13 @@ describe('vmw9 hgfs', () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/^vmw9: hgfs put: ro\/new\.txt: (permission denied|read-only share)/);
     expect(readdirSync(ro)).toEqual(['keep.txt']);
+    // A local destination that cannot be written is named as the user gave it.
+    const nowhere = join(work, 'no-such-dir', 'a.txt');
+    const unwritable = await vmw9(['hgfs', 'get', 'docs/a.txt', nowhere]);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.err).toContain(nowhere);
+    expect(unwritable.err).not.toMatch(/vmw9-[0-9a-f]{8}/);
+    expect(sim.host.hgfs.state().openFiles).toBe(0);
     expect(await vmw9(['hgfs', 'ls', 'docs/../etc'])).toMatchObject({ code: 2 });
     expect(await vmw9(['hgfs', 'get', 'docs'])).toMatchObject({ code: 2 });
     expect(await vmw9(['hgfs', '--channels', '0', 'shares'])).toMatchObject({ code: 2 });

@@ -182,9 +182,29 @@ export async function hgfsGetCommand(
     const attr = await client.getattr(path);
     if (attr.type === h.HgfsFileType.DIRECTORY)
       throw new CliError(`hgfs get: ${spec} is a directory (get copies one file)`, Exit.USAGE);
-    const file = await client.open(path, { mode: h.HgfsOpenMode.READ_ONLY, flags: h.HgfsOpenFlags.OPEN });
     const temp = toStdout ? undefined : join(dirname(dest), temporaryName(basename(dest)));
-    const fd = temp === undefined ? -1 : openSync(temp, 'wx', 0o600);
+    // The local file first: one that cannot be made is named as the user gave it, and no host
+    // handle is left open by the failure.
+    let fd = -1;
+    if (temp !== undefined) {
+      try {
+        fd = openSync(temp, 'wx', 0o600);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = (code && ERRNO_TEXT[code]) ?? (e as Error).message;
+        throw new CliError(`hgfs get: ${dest}: ${why}`, Exit.FAILED);
+      }
+    }
+    let file: number;
+    try {
+      file = await client.open(path, { mode: h.HgfsOpenMode.READ_ONLY, flags: h.HgfsOpenFlags.OPEN });
+    } catch (e) {
+      if (temp !== undefined) {
+        closeSync(fd);
+        rmSync(temp, { force: true });
+      }
+      throw e;
+    }
     const progress = Progress.forTerminal(spec, Number(attr.size), o.json || toStdout);
     let bytes = 0;
     try {
