@@ -761,6 +761,56 @@ describe('HGFS host: confinement', () => {
     expect(lstatSync(join(docs, 'sub', 'a.txt')).isFile()).toBe(true);
   });
 
+  it('a symlink pointing out as the last component is never followed: open, create, mkdir, setattr, delete, rename', () => {
+    symlinkSync(join(outside, 'secret'), join(docs, 'out'));
+    symlinkSync(outside, join(docs, 'outdir'));
+    symlinkSync(join(outside, 'made'), join(docs, 'dangling'));
+    const g = guest();
+    expect(g.status(open(['docs', 'out'], R, F.OPEN))).not.toBe('SUCCESS');
+    expect(g.status(open(['docs', 'out'], W, F.OPEN_EMPTY))).not.toBe('SUCCESS');
+    expect(g.status(open(['docs', 'out'], RW, F.OPEN_CREATE))).not.toBe('SUCCESS');
+    expect(g.status(open(['docs', 'dangling'], RW, F.OPEN_CREATE))).not.toBe('SUCCESS');
+    expect(g.status(open(['docs', 'dangling'], RW, F.OPEN_CREATE_EMPTY))).not.toBe('SUCCESS');
+    const mkdir = (path: string[]) =>
+      g.status({
+        op: HgfsOp.CREATE_DIR_V3,
+        mask: HgfsCreateDirValid.FILE_NAME,
+        specialPerms: 0,
+        ownerPerms: 7,
+        groupPerms: 5,
+        otherPerms: 5,
+        fileAttr: 0n,
+        fileName: fileName(path),
+      });
+    expect(mkdir(['docs', 'dangling'])).not.toBe('SUCCESS');
+    const size0 = { ...emptyAttr(), mask: HgfsAttrValid.SIZE, size: 0n };
+    expect(
+      g.status({ op: HgfsOp.SETATTR_V3, hints: 0n, attr: size0, fileName: fileName(['docs', 'out']) }),
+    ).not.toBe('SUCCESS');
+    expect(
+      g.status({ op: HgfsOp.DELETE_DIR_V3, hints: 0n, fileName: fileName(['docs', 'outdir']) }),
+    ).not.toBe('SUCCESS');
+    expect(
+      g.status({ op: HgfsOp.CREATE_SYMLINK_V3, symlinkName: fileName(['docs', 'outdir']), target: 'x' }),
+    ).toBe('FILE_EXISTS');
+    // Rename onto the link replaces the link; delete removes the link: the target stays.
+    expect(
+      g.status({
+        op: HgfsOp.RENAME_V3,
+        hints: 0n,
+        oldName: fileName(['docs', 'sub', 'a.txt']),
+        newName: fileName(['docs', 'out']),
+      }),
+    ).toBe('SUCCESS');
+    expect(readFileSync(join(docs, 'out'), 'utf8')).toBe('hello');
+    expect(g.status({ op: HgfsOp.DELETE_FILE_V3, hints: 0n, fileName: fileName(['docs', 'dangling']) })).toBe(
+      'SUCCESS',
+    );
+    expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('secret');
+    expect(lstatSync(outside).isDirectory()).toBe(true);
+    expect(() => lstatSync(join(outside, 'made'))).toThrow();
+  });
+
   it('a share root opened as a handle can be neither removed nor renamed nor replaced by that handle', () => {
     mkdirSync(join(docs, 'empty'));
     const s = server();
