@@ -512,6 +512,25 @@ describe('a hostile 9P client', () => {
     await c.clunk(fid);
   });
 
+  it('a clunk while an open or a create is pending leaves no HGFS handle open on the host', async () => {
+    const s = await setup();
+    writeFileSync(join(s.share, 'f'), '0123456789');
+    const c = await s.connect('9P2000.L');
+    for (const how of ['open', 'create'] as const) {
+      const fid = await c.walk(how === 'open' ? 'hgfs/docs/f' : 'hgfs/docs');
+      const h = hold(s, HgfsOp.OPEN_V3, true); // the host has opened; its answer is held
+      const opening = (how === 'open' ? c.open(fid, 'r') : c.createIn(fid, 'new', 0o644, 'rw')).then(
+        () => 'opened',
+        () => 'failed',
+      );
+      await h.at;
+      await c.clunk(fid);
+      h.release();
+      await opening;
+      expect({ how, open: s.host.hgfs.state().openFiles }).toEqual({ how, open: 0 });
+    }
+  });
+
   it('a clunk while a read is pending leaves no HGFS handle open on the host', async () => {
     const s = await setup();
     writeFileSync(join(s.share, 'f'), '0123456789');

@@ -26,6 +26,11 @@ export class ExclusiveUse {
 export class Fid implements FidContext {
   mode: OpenMode | null = null;
   aux: unknown;
+  /**
+   * Clunked (or removed): a create or open still in flight on it must undo what it made, since
+   * the clunk ran before that existed.
+   */
+  released = false;
   /** 9P2000/.u directory read cursor: snapshot, next entry, next byte offset. */
   dirList?: Node[];
   dirIndex = 0;
@@ -46,6 +51,7 @@ export class Fid implements FidContext {
 
   /** Clunk: the node's clunk handler, ORCLOSE removal, exclusive-use release. */
   async release(): Promise<void> {
+    this.released = true;
     const { node, mode } = this;
     if (!mode) return;
     this.mode = null;

@@ -116,7 +116,20 @@ async function openFid(c: Session, f: Fid, mode: OpenMode): Promise<Qid> {
     c.exclusive.release(node);
     throw err;
   }
+  if (f.released) await undoForClunked(c, f);
   return node.qid;
+}
+
+/**
+ * The fid was clunked while its create or open was in flight: the clunk ran before the node had
+ * anything for it, so the node's clunk runs again now to release what the open made (a proxy's
+ * handle on another system, say), and the request fails.
+ */
+async function undoForClunked(c: Session, f: Fid): Promise<never> {
+  f.mode = null;
+  c.exclusive.release(f.node);
+  await f.node.clunk(f);
+  throw p9err(Errno.EBADF, 'the fid was clunked while it was being opened');
 }
 
 async function createIn(c: Session, f: Fid, name: string, perm: number): Promise<Node> {
@@ -285,6 +298,7 @@ export const handlers: { [N in MessageName]?: H<N> } = {
       node = await symlinkIn(c, f, m.name, m.extension ?? '');
     } else node = await createIn(c, f, m.name, m.perm);
     f.node = node;
+    if (f.released) await undoForClunked(c, f);
     return { type: 'Rcreate', qid: await openFid(c, f, openModeFrom9P(m.mode)), iounit: c.iounit };
   },
   Tlcreate: async (c, m) => {
@@ -292,6 +306,7 @@ export const handlers: { [N in MessageName]?: H<N> } = {
     if (f.mode) throw p9err(Errno.EBADF, 'fid already open');
     const node = await createIn(c, f, m.name, m.mode & 0o777);
     f.node = node;
+    if (f.released) await undoForClunked(c, f);
     return { type: 'Rlcreate', qid: await openFid(c, f, openModeFromL(m.flags & ~0o1000)), iounit: c.iounit };
   },
   Tmkdir: async (c, m) => {

@@ -253,3 +253,47 @@ describe('9P2000.L statfs and fsync', () => {
     expect((await c.stat('d')).mode & DMDIR).toBeTruthy();
   });
 });
+
+describe('a clunk while an open is in flight', () => {
+  /** A file whose open takes a resource (a proxy's handle) once `gate` opens; its clunk gives it back. */
+  class HandleFile extends RamFile {
+    held = 0;
+    gate: Promise<void> = Promise.resolve();
+    reached: () => void = () => {};
+    override async open(fid: FidContext): Promise<void> {
+      this.reached();
+      await this.gate;
+      this.held++;
+      fid.aux = 'handle';
+    }
+    override clunk(fid: FidContext): void {
+      if (fid.aux === 'handle') this.held--;
+      fid.aux = undefined;
+    }
+  }
+
+  it.each(['9P2000', '9P2000.L'] as const)(
+    '%s: what the open made is released, and the open fails',
+    async (version) => {
+      const { c, root } = await connect(version);
+      const file = root.add(new HandleFile('h', 0o666));
+      let release!: () => void;
+      file.gate = new Promise((r) => {
+        release = r;
+      });
+      const reached = new Promise<void>((r) => {
+        file.reached = r;
+      });
+      const fid = await c.walk('h');
+      const opening = c.open(fid, 'r').then(
+        () => 'opened',
+        (e: RemoteError) => e.errno || e.ename,
+      );
+      await reached;
+      await c.clunk(fid);
+      release();
+      expect(await opening).not.toBe('opened');
+      expect(file.held).toBe(0);
+    },
+  );
+});
