@@ -26,6 +26,7 @@ import {
   emptyAttr,
   encodeReply,
   HGFS_LARGE_PACKET_MAX,
+  HgfsAttrHint,
   HgfsAttrValid,
   HgfsClient,
   HgfsOp,
@@ -631,6 +632,24 @@ describe('a hostile host', () => {
     await c.clunk(fid);
     expect((await c.readFile('hgfs/docs/ok')).toString()).toBe('fine');
     expect((await c.readdir('hgfs/docs')).map((e) => e.name).sort()).toEqual(['bad_name', 'ok']);
+  });
+
+  it('a create whose attributes come back unusable fails, and leaves no handle open on the host', async () => {
+    const s = await setup({ attrCacheMs: 0 });
+    const c = await s.connect('9P2000.L');
+    const dfid = await c.walk('hgfs/docs');
+    // The GETATTR_V3 by the new file's handle (hint USE_FILE_DESC) gets a size past 2^53.
+    const byHandle = (packet: Uint8Array) => {
+      const d = decodeRequest(packet);
+      return d.kind === 'request' && (d.request as { hints?: bigint }).hints === HgfsAttrHint.USE_FILE_DESC;
+    };
+    s.tampers.push({
+      match: (op, packet) => op === HgfsOp.GETATTR_V3 && byHandle(packet),
+      reply: fakeGetattr(1n << 60n),
+    });
+    expect(await errnoOf(c.createIn(dfid, 'new', 0o644, 'rw'))).toBe(5);
+    await c.clunk(dfid).catch(() => undefined);
+    expect(s.host.hgfs.state().openFiles).toBe(0);
   });
 });
 

@@ -679,22 +679,22 @@ export class HgfsDir extends Dir {
         permissions: perm & 0o777,
       }),
     );
-    let attr: HgfsAttr;
-    const askedAt = cache.stamp;
+    // Until the fid holds the handle, any failure (the host's attributes unusable among them)
+    // closes it here: nothing else would.
     try {
-      attr = await ask(this, false, () => client.getattr({ handle }));
+      const askedAt = cache.stamp;
+      const attr = await ask(this, false, () => client.getattr({ handle }));
+      const f = facts(this.mount, attr, path);
+      if (f.kind !== 'file')
+        throw refuse(Errno.EIO, `${describe(path)} was created as a file but the host shows a ${f.kind}`);
+      cache.set(keyOf(path), attr, askedAt);
+      const node = childFor(this, name, f, this.host.share) as HgfsFile;
+      fid.aux = new CreatedHandle(node, handle);
+      return node;
     } catch (e) {
       await client.close(handle).catch(() => undefined);
       throw e;
     }
-    cache.set(keyOf(path), attr, askedAt);
-    const node = childFor(this, name, facts(this.mount, attr, path), this.host.share);
-    if (!(node instanceof HgfsFile)) {
-      await client.close(handle).catch(() => undefined);
-      throw refuse(Errno.EIO, `${describe(path)} was created as a file but the host shows a ${kindOf(node)}`);
-    }
-    fid.aux = new CreatedHandle(node, handle);
-    return node;
   }
 
   override async symlink(name: string, target: string): Promise<Node> {
