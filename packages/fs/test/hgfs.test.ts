@@ -454,6 +454,28 @@ describe('open files', () => {
     expect(await errnoOf(c.stat('hgfs/docs/f'))).toBe(2);
   });
 
+  it('an open fid truncates its file by its handle, after the file was removed or renamed', async () => {
+    const s = await setup({ attrCacheMs: 0 });
+    writeFileSync(join(s.share, 'f'), '0123456789');
+    const c = await s.connect('9P2000.L');
+    const fid = await c.walk('hgfs/docs/f');
+    await c.open(fid, 'rw');
+    (await import('node:fs')).renameSync(join(s.share, 'f'), join(s.share, 'moved'));
+    await c.truncateFid(fid, 4);
+    expect(readFileSync(join(s.share, 'moved'), 'utf8')).toBe('0123');
+    await c.remove('hgfs/docs/moved');
+    await c.truncateFid(fid, 2);
+    expect(Buffer.from(await c.read(fid, 0, 100)).toString()).toBe('01');
+    await c.clunk(fid);
+    expect(s.host.hgfs.state().openFiles).toBe(0);
+    // A fid open for reading truncates by path (its handle could not).
+    writeFileSync(join(s.share, 'r'), '0123456789');
+    const rfid = await c.walk('hgfs/docs/r');
+    await c.open(rfid, 'r', true);
+    expect(readFileSync(join(s.share, 'r'), 'utf8')).toBe('');
+    await c.clunk(rfid);
+  });
+
   it('after the host forgets every session (a VM reset), an open fid reopens its file and carries on', async () => {
     const s = await setup();
     writeFileSync(join(s.share, 'f'), '0123456789');

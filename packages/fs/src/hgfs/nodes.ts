@@ -370,8 +370,17 @@ export class HgfsFile extends File {
     await closeOf(fid, this);
   }
 
-  override async setattr(changes: AttrChanges): Promise<void> {
-    await setHostAttr(this, changes);
+  override async setattr(changes: AttrChanges, fid: FidContext): Promise<void> {
+    // An open fid changes its own file by its handle (ftruncate, fchmod): the file may have been
+    // renamed or removed since it was opened.
+    // A handle opened for reading cannot truncate (ftruncate needs write access): by path then.
+    const open =
+      fid.aux instanceof OpenHandle &&
+      fid.aux.node === this &&
+      (changes.length === undefined || fid.aux.hgfsMode !== HgfsOpenMode.READ_ONLY)
+        ? fid.aux
+        : undefined;
+    await setHostAttr(this, changes, open);
     if (changes.length !== undefined) this.size = changes.length;
   }
 
@@ -482,8 +491,11 @@ function dropCached(node: HgfsNode): void {
   }
 }
 
-/** Twstat/Tsetattr on a file or directory: a rename in place, or the host's setattr. */
-async function setHostAttr(node: HgfsFile | HgfsDir, changes: AttrChanges): Promise<void> {
+/**
+ * Twstat/Tsetattr on a file or directory: a rename in place, or the host's setattr (by the fid's
+ * handle when it has one, else by path).
+ */
+async function setHostAttr(node: HgfsFile | HgfsDir, changes: AttrChanges, open?: OpenHandle): Promise<void> {
   if (changes.name !== undefined && changes.name !== node.name) {
     await renameInPlace(node, changes.name);
   }
@@ -498,10 +510,15 @@ async function setHostAttr(node: HgfsFile | HgfsDir, changes: AttrChanges): Prom
     throw refuse(Errno.EISDIR, 'a directory has no length to set');
   const c = hgfsChanges({ ...changes, ...(node instanceof HgfsDir ? { length: undefined } : {}) });
   if (Object.keys(c).length === 0) return;
-  const path = pathOf(node);
-  const { client, cache } = node.host.mount;
-  await ask(node, true, () => client.setattr(path, c));
-  cache.drop(keyOf(path));
+  const { client } = node.host.mount;
+  if (open && node instanceof HgfsFile) {
+    await withHandle(node, open, true, (handle) => client.setattr({ handle }, c));
+    dropCached(node);
+  } else {
+    const path = pathOf(node);
+    await ask(node, true, () => client.setattr(path, c));
+    node.host.mount.cache.drop(keyOf(path));
+  }
   if (changes.mode !== undefined)
     node.mode = ((node.mode & (DMDIR | DMSYMLINK)) | (changes.mode & 0o777)) >>> 0;
   if (changes.mtime !== undefined) node.mtime = changes.mtime;
