@@ -1,4 +1,4 @@
-// open-vm-tools' name escaping (lib/hgfs/hgfsEscape.c), Linux rule set: the only character a
+// open-vm-tools' name escaping (docs/protocol/hgfs.md §4.3), Linux rule set: the only character a
 // Linux name cannot hold is '/', written as '!%'; a '%' that would otherwise read as the end of
 // such a sequence is written ']%'. docs/protocol/hgfs.md §4.3 says who applies it and when.
 

@@ -1,7 +1,6 @@
 /**
- * File attributes as a Linux host reports them (hgfsServerLinux.c HgfsStatToFileAttr,
- * HgfsPlatformGetattrFromName, HgfsGetHiddenAttr, HgfsEffectivePermissions,
- * HgfsPlatformGetDefaultDirAttrs; docs/protocol/hgfs.md, "Host side"): lstat, never following
+ * File attributes as a Linux host reports them (docs/protocol/hgfs.md, "Host side", GETATTR_V3
+ * and "Names and confinement"): lstat, never following
  * the last symlink; creation time = modification time (Linux has no portable birth time there);
  * dot-files flagged hidden; effective permissions from access(2), never write on a read-only share.
  */

@@ -1,7 +1,7 @@
 /**
- * One session's open files. Like a real host (hgfsServer.c: HGFS_MAX_CACHED_FILENODES open
- * descriptors per session, the rest reopened by name on use, checked to be the same file by device
- * and inode: hgfsServerLinux.c HgfsPlatformGetFd, HgfsCheckFileNode), at most `maxCachedFds`
+ * One session's open files. Like a real host (a bounded number of open descriptors per session,
+ * the rest reopened by name on use, checked to be the same file by device and inode:
+ * docs/protocol/hgfs.md, "Host side", "Sessions and handles"), at most `maxCachedFds`
  * descriptors stay open; a handle whose descriptor was closed reopens its file by its current name
  * (renames through HGFS follow it). A write with the append flag reopens with O_APPEND, as a host does.
  */

@@ -1,9 +1,9 @@
 /**
  * The host side of HGFS shared folders: the server a VMware host runs behind the RPCI `f `
  * command, answering each request packet synchronously from real files in the shared directories.
- * Its behaviour follows open-vm-tools' server library, which is the same code a host runs
- * (lib/hgfsServer/hgfsServer.c and hgfsServerLinux.c); every fact it relies on is in
- * docs/protocol/hgfs.md, "Host side". The wire format is @vmw9/hgfs's alone.
+ * Its behaviour follows open-vm-tools' server library, which is the same code a host runs; every
+ * fact it relies on, with its source, is in docs/protocol/hgfs.md, "Host side". The wire format
+ * is @vmw9/hgfs's alone.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -162,13 +162,13 @@ const SUPPORTED_OPS = new Set<number>([
   HgfsOp.DESTROY_SESSION_V4,
 ]);
 
-/** One capability per operation 0..SET_EAS_V4, as a host's table lists them (hgfsServerParameters.c). */
+/** One capability per operation 0..SET_EAS_V4, as a host's table lists them (docs/protocol/hgfs.md, "Sessions and handles"). */
 const CAPABILITIES: OpCapability[] = Array.from({ length: HgfsOp.SET_EAS_V4 + 1 }, (_, op) => ({
   op,
   flags: SUPPORTED_OPS.has(op) ? HgfsOpCapFlags.IS_SUPPORTED : HgfsOpCapFlags.NOT_SUPPORTED,
 }));
 
-/** Open flags by HgfsOpenFlags value (hgfsServerLinux.c HgfsServerOpenFlags). */
+/** Open flags by HgfsOpenFlags value (docs/protocol/hgfs.md, "Host side", OPEN_V3). */
 const OPEN_FLAGS = [
   0,
   constants.O_TRUNC,
@@ -593,7 +593,7 @@ export class HgfsServer {
       if (lstatSync(loc.path).isSymbolicLink()) throw errnoError('ELOOP', `${loc.path} is a symlink`);
       const names: string[] = ['.', '..'];
       for (const raw of readdirSync(loc.path, { encoding: 'buffer' })) {
-        // A host leaves out names that are not UTF-8 (hgfsServerLinux.c HgfsPlatformScandir).
+        // A host leaves out names that are not UTF-8 (docs/protocol/hgfs.md, SEARCH_OPEN_V3).
         const name = raw.toString('utf8');
         if (Buffer.from(name, 'utf8').equals(raw)) names.push(name);
       }
@@ -615,7 +615,7 @@ export class HgfsServer {
     if (!search) throw errnoError('EBADF', `no open search with handle ${handle}`);
     s.searches.delete(handle);
     s.searches.set(handle, search);
-    // Reading the shares again from the start lists them as they are now (hgfsServer.c).
+    // Reading the shares again from the start lists them as they are now (docs/protocol/hgfs.md, SEARCH_READ_V3).
     if (search.dir === undefined && index === 0 && search.readAll) {
       search.names = this.rootNames();
       search.readAll = false;
@@ -700,7 +700,7 @@ export class HgfsServer {
       if ((a.mask & (V.USERID | V.GROUPID)) === 0n) return undefined;
       return [(a.mask & V.USERID) !== 0n ? a.userId : -1, (a.mask & V.GROUPID) !== 0n ? a.groupId : -1];
     };
-    // Each change is tried even when one fails; the answer is the last failure (hgfsServerLinux.c).
+    // Each change is tried even when one fails; the answer is the last failure (docs/protocol/hgfs.md, SETATTR_V3).
     let failure: unknown;
     const attempt = (fn: () => void) => {
       try {

@@ -1,7 +1,6 @@
 /**
- * The status a Linux host answers for each failure: open-vm-tools' POSIX mapping from errno
- * (lib/hgfs/hgfsUtil.c HgfsConvertFromInternalStatus) and from its name checks
- * (hgfsServerLinux.c HgfsPlatformConvertFromNameStatus); docs/protocol/hgfs.md, "Host side".
+ * The status a Linux host answers for each failure: its mapping from errno and from its name
+ * checks (docs/protocol/hgfs.md, "Host side": "Statuses from errors", "Names and confinement").
  */
 import { HgfsStatus } from '@vmw9/hgfs';
 import { PathRefused, type RefusalKind } from './paths.js';
