@@ -216,15 +216,19 @@ export class HgfsClient {
     return this.#negotiate(signal);
   }
 
-  /** One CREATE_SESSION_V4 at a time; everyone waiting shares its outcome. */
+  /**
+   * One CREATE_SESSION_V4 at a time; everyone waiting shares its outcome. The negotiation itself
+   * takes no caller's signal (one caller's abort must not fail the others): each caller stops
+   * waiting at its own abort.
+   */
   #negotiate(signal: AbortSignal | undefined): Promise<Channel> {
-    this.#connecting ??= this.#createSession(signal).finally(() => {
+    this.#connecting ??= this.#createSession().finally(() => {
       this.#connecting = undefined;
     });
-    return this.#connecting;
+    return signal ? untilAborted(this.#connecting, signal) : this.#connecting;
   }
 
-  async #createSession(signal: AbortSignal | undefined): Promise<Channel> {
+  async #createSession(): Promise<Channel> {
     // A size learnt from the host is asked for once; a failure fails this request and is asked again.
     if (this.#limit === undefined && this.#limitSource) {
       let size: number;
@@ -258,7 +262,7 @@ export class HgfsClient {
         { op, maxPacketSize: limit, flags: 0, capabilities: [] },
         { framing: 'v4', requestId, sessionId: this.#channel?.sessionId ?? 0n },
       );
-      const bytes = await this.#transport(packet, signal);
+      const bytes = await this.#transport(packet, undefined);
       let d: ReturnType<typeof decodeReply<typeof op>>;
       try {
         d = decodeReply(bytes, { framing: 'v4', requestId, op });
@@ -768,6 +772,21 @@ function requestPath(req: HgfsRequest): readonly string[] | undefined {
         ? req.fileName.path
         : undefined;
   }
+}
+
+/** `p`, or an HgfsTransportError as soon as `signal` aborts (p itself carries on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  const aborted = () =>
+    new HgfsTransportError(
+      signal.reason instanceof Error ? signal.reason.message : 'the request was aborted',
+      { cause: signal.reason },
+    );
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function concat(parts: readonly Uint8Array[], total: number): Uint8Array {

@@ -422,6 +422,35 @@ describe('HgfsClient concurrency and hostile replies', () => {
     expect(host.seen.length).toBe(before);
   });
 
+  it('an abort while the session is being made fails that request only, not the others waiting for it', async () => {
+    const host = new FakeHost({});
+    host.addShare('s');
+    let learnt!: (n: number) => void;
+    const client = new HgfsClient({
+      send: host.send,
+      // The packet size is learnt from the host first: the session waits for it.
+      maxPacketSize: () =>
+        new Promise<number>((r) => {
+          learnt = r;
+        }),
+    });
+    const ac = new AbortController();
+    const first = client.getattr(['s'], { signal: ac.signal }).then(
+      () => 'done',
+      () => 'failed',
+    );
+    const second = client.getattr(['s']).then(
+      (a) => a.type,
+      (e: Error) => e.message,
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    ac.abort();
+    learnt(HGFS_LARGE_PACKET_MAX);
+    expect(await second).toBe(HgfsFileType.DIRECTORY);
+    expect(await first).toBe('failed');
+    expect(client.framing).toBe('v4');
+  });
+
   it('turns a failed send into an HgfsTransportError', async () => {
     const client = new HgfsClient({
       send: () => Promise.reject(new Error('channel closed')),
