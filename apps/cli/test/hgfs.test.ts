@@ -72,6 +72,21 @@ describe('vmw9 hgfs', () => {
     expect(j).toEqual([expect.objectContaining({ name: 'big.bin', type: 'file', size: big.length })]);
   });
 
+  it('ls shows control characters in a host name as ?, never as terminal escapes; --json keeps the name exact', async () => {
+    const d = join(docs, 'ctl');
+    mkdirSync(d);
+    const evil = 'x\x1b]0;pwned\x07\x1b[2Jy';
+    writeFileSync(join(d, evil), '');
+    symlinkSync(`t\x1b[31m`, join(d, 'l'));
+    const r = await vmw9(['hgfs', 'ls', 'docs/ctl']);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(r.out).toContain('x?]0;pwned??[2Jy');
+    expect(r.out).toContain('l -> t?[31m');
+    const j = JSON.parse((await vmw9(['--json', 'hgfs', 'ls', 'docs/ctl'])).out) as { name: string }[];
+    expect(j.map((e) => e.name)).toContain(evil);
+  });
+
   it('get copies a 3 MB file exactly, to a file, a directory or standard output', async () => {
     const dest = join(work, 'got.bin');
     expect(await vmw9(['hgfs', 'get', 'docs/big.bin', dest])).toMatchObject({ code: 0, out: '', err: '' });

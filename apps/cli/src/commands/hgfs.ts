@@ -126,7 +126,7 @@ export async function hgfsSharesCommand(o: Output, opts: HgfsCommandOptions): Pr
         o,
         shares.map((s) => entryJson(s, h)),
       );
-    else for (const s of shares) o.out(`${s.name}${writable(s.attr, h) ? '' : '  (read-only)'}`);
+    else for (const s of shares) o.out(`${printable(s.name)}${writable(s.attr, h) ? '' : '  (read-only)'}`);
     return Exit.OK;
   });
 }
@@ -364,8 +364,16 @@ function modeString(a: HgfsAttrV2): string {
 function lsLine(e: DirEntry & { target?: string }, h: Hgfs): string {
   const a = e.attr;
   const when = h.ntTimeToDate(a.writeTime).toISOString().slice(0, 16).replace('T', ' ');
-  const link = e.target ? ` -> ${e.target}` : '';
-  return `${modeString(a)} ${String(a.size).padStart(12)} ${when} ${e.name}${link}`;
+  const link = e.target ? ` -> ${printable(e.target)}` : '';
+  return `${modeString(a)} ${String(a.size).padStart(12)} ${when} ${printable(e.name)}${link}`;
+}
+
+/**
+ * A name from the host as a line of text may show it: control characters become `?`, as ls(1)
+ * shows them on a terminal, so a hostile name cannot drive the terminal. --json keeps it exact.
+ */
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/gu, '?');
 }
 
 function entryJson(e: DirEntry & { target?: string }, h: Hgfs): Record<string, unknown> {
