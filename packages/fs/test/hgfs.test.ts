@@ -277,8 +277,28 @@ describe.each(DIALECTS)('hgfs/ over %s', (version) => {
     for (let i = 0; i + 4 <= data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
     await c.writeFile('hgfs/docs/big', data);
     expect(sum(readFileSync(join(s.share, 'big')))).toBe(sum(data));
+    const before = s.host.hgfs.counts().READ_V3 ?? 0;
     expect(sum(await c.readFile('hgfs/docs/big'))).toBe(sum(data));
+    // Read ahead in whole packets: 11 READs of ~510 KiB for 41 reads of 128 KiB (and one ahead).
+    const reads = (s.host.hgfs.counts().READ_V3 ?? 0) - before;
+    expect(reads).toBeLessThanOrEqual(Math.ceil(data.length / (522240 - 52 - 12)) + 1);
     expect((await c.stat('hgfs/docs/big')).length).toBe(data.length);
+  });
+
+  it('read ahead is dropped by our own writes, and a host change shows once its lifetime is over', async () => {
+    const s = await setup({ attrCacheMs: 1000 });
+    writeFileSync(join(s.share, 'ra'), Buffer.alloc(300_000, 0x61));
+    const c = await s.connect(version);
+    const fid = await c.walk('hgfs/docs/ra');
+    await c.open(fid, 'rw');
+    expect(Buffer.from(await c.read(fid, 0, 4)).toString()).toBe('aaaa');
+    await c.write(fid, 1, Buffer.from('XY'));
+    expect(Buffer.from(await c.read(fid, 0, 4)).toString()).toBe('aXYa');
+    writeFileSync(join(s.share, 'ra'), Buffer.alloc(300_000, 0x62));
+    expect(Buffer.from(await c.read(fid, 0, 4)).toString()).toBe('aXYa');
+    s.clock.t += 1001;
+    expect(Buffer.from(await c.read(fid, 0, 4)).toString()).toBe('bbbb');
+    await c.clunk(fid);
   });
 
   it('a read-only share reads but refuses every change (EROFS)', async () => {

@@ -36,5 +36,14 @@ export function parseReply(raw: Buffer | null): RpcReply {
   if (!raw || (prefix !== RPCI_SUCCESS && prefix !== RPCI_FAILURE))
     throw new RpcProtocolError(raw ?? Buffer.alloc(0));
   const reply = raw.subarray(2);
-  return { ok: prefix === RPCI_SUCCESS, reply, text: reply.toString('utf8') };
+  // The text is made when first asked for: binary replies (HGFS, half a megabyte each) never are.
+  let text: string | undefined;
+  return {
+    ok: prefix === RPCI_SUCCESS,
+    reply,
+    get text() {
+      text ??= reply.toString('utf8');
+      return text;
+    },
+  };
 }

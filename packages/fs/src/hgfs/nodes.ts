@@ -6,6 +6,7 @@
  * seen by all. Attributes come from the host through a short-lived cache (./cache.ts) that
  * directory listings fill. An open fid holds one HGFS handle, closed at its clunk.
  */
+
 import {
   type DirEntry,
   type HgfsAttr,
@@ -45,10 +46,12 @@ import {
 } from './attrs.js';
 import { AttrCache } from './cache.js';
 import { HgfsReplyError, hgfsToNinep, isNoSuchFile, isStaleHandle } from './errors.js';
+import { ReadAhead, ReadAheadBudget, type ReadAheadOptions } from './readahead.js';
 
 /** What the subtree asks of an HGFS client (HgfsClient has it all; tests may give less). */
 export type HgfsBackend = Pick<
   HgfsClient,
+  | 'readChunk'
   | 'getattr'
   | 'setattr'
   | 'open'
@@ -90,6 +93,8 @@ interface Share {
 /** The subtree's shared state. */
 class Mount {
   readonly cache: AttrCache;
+  /** What every open file's read-ahead shares (readahead.ts). */
+  readonly readAhead: ReadAheadOptions;
   readonly present: Presentation;
   private readonly shares = new Map<string, Share>();
   constructor(
@@ -97,6 +102,11 @@ class Mount {
     opts: HgfsTreeOptions,
   ) {
     this.cache = new AttrCache(opts.attrCacheMs ?? DEFAULT_ATTR_CACHE_MS, opts.now);
+    this.readAhead = {
+      budget: new ReadAheadBudget(),
+      lifetimeMs: this.cache.lifetimeMs,
+      ...(opts.now ? { now: opts.now } : {}),
+    };
     this.present = {
       ...(opts.uid === undefined ? {} : { uid: opts.uid }),
       ...(opts.gid === undefined ? {} : { gid: opts.gid }),
@@ -145,15 +155,18 @@ class HostState {
   ) {}
 }
 
-/** An open fid's HGFS handle (fid.aux). */
+/** An open fid's HGFS handle (fid.aux), and what it has read ahead. */
 class OpenHandle {
   /** The fid was clunked: a request still in flight on it must not open the file again. */
   closed = false;
+  readonly readAhead: ReadAhead;
   constructor(
     readonly node: HgfsFile,
     public handle: number,
     readonly hgfsMode: number,
-  ) {}
+  ) {
+    this.readAhead = new ReadAhead(node.host.mount.readAhead);
+  }
 }
 
 /** A handle `create` opened for the fid that Tcreate/Tlcreate opens next (fid.aux until then). */
@@ -288,6 +301,8 @@ function hgfsMode(mode: OpenMode): number {
 
 export class HgfsFile extends File {
   size = 0;
+  /** Changes at every write or truncation through the tree: read-ahead older than it is stale. */
+  dataGeneration = 0;
   constructor(
     name: string,
     readonly host: HostState,
@@ -323,6 +338,7 @@ export class HgfsFile extends File {
     if (mode.truncate) {
       cache.drop(keyOf(path));
       this.size = 0;
+      this.dataGeneration++;
     }
   }
 
@@ -333,8 +349,15 @@ export class HgfsFile extends File {
     signal: AbortSignal,
   ): Promise<Uint8Array> {
     const open = openOf(fid, this);
-    const data = await withHandle(this, open, false, (h) =>
-      this.host.mount.client.read(h, BigInt(offset), count, { signal }),
+    const { client } = this.host.mount;
+    const data = await open.readAhead.read(
+      offset,
+      count,
+      client.readChunk,
+      this.dataGeneration,
+      (at, length, sig) =>
+        withHandle(this, open, false, (h) => client.read(h, BigInt(at), length, sig ? { signal: sig } : {})),
+      signal,
     );
     if (data.length > count)
       throw hgfsToNinep(
@@ -361,12 +384,15 @@ export class HgfsFile extends File {
         ),
       );
     dropCached(this);
+    this.dataGeneration++;
+    open.readAhead.drop();
     if (offset + n > this.size) this.size = offset + n;
     this.touch(fid.user);
     return n;
   }
 
   override async clunk(fid: FidContext): Promise<void> {
+    if (fid.aux instanceof OpenHandle) fid.aux.readAhead.close();
     await closeOf(fid, this);
   }
 
@@ -381,7 +407,10 @@ export class HgfsFile extends File {
         ? fid.aux
         : undefined;
     await setHostAttr(this, changes, open);
-    if (changes.length !== undefined) this.size = changes.length;
+    if (changes.length !== undefined) {
+      this.size = changes.length;
+      this.dataGeneration++;
+    }
   }
 
   /** HGFS V3 has no sync: every write already reached the host before its Rwrite. */

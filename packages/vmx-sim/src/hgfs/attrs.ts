@@ -7,6 +7,7 @@
 import { accessSync, type BigIntStats, constants, lstatSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
+  emptyAttr,
   HgfsAttrFlags,
   type HgfsAttrV2,
   HgfsAttrValid,
@@ -125,6 +126,7 @@ export function virtualDirAttr(nowMs: number): HgfsAttrV2 {
   const t = unixNsToNtTime(BigInt(nowMs) * 1_000_000n);
   const rx = HgfsPermission.READ | HgfsPermission.EXEC;
   return {
+    ...emptyAttr(),
     mask: VIRTUAL_DIR_MASK,
     type: HgfsFileType.DIRECTORY,
     size: VIRTUAL_DIR_SIZE,
@@ -132,16 +134,8 @@ export function virtualDirAttr(nowMs: number): HgfsAttrV2 {
     accessTime: t,
     writeTime: t,
     attrChangeTime: t,
-    specialPerms: 0,
     ownerPerms: rx,
     groupPerms: rx,
     otherPerms: rx,
-    flags: 0n,
-    allocationSize: 0n,
-    userId: 0,
-    groupId: 0,
-    hostFileId: 0n,
-    volumeId: 0,
-    effectivePerms: 0,
   };
 }

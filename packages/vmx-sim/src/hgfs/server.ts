@@ -33,6 +33,7 @@ import {
   writeSync,
 } from 'node:fs';
 import {
+  CODEC_OPS,
   type CreateDirRequest,
   type DecodedRequest,
   type DeleteRequest,
@@ -141,26 +142,11 @@ interface Search {
   readAll: boolean;
 }
 
-/** What CREATE_SESSION_V4 says this host does: the V3 operations and the session ops. */
-const SUPPORTED_OPS = new Set<number>([
-  HgfsOp.OPEN_V3,
-  HgfsOp.READ_V3,
-  HgfsOp.WRITE_V3,
-  HgfsOp.CLOSE_V3,
-  HgfsOp.SEARCH_OPEN_V3,
-  HgfsOp.SEARCH_READ_V3,
-  HgfsOp.SEARCH_CLOSE_V3,
-  HgfsOp.GETATTR_V3,
-  HgfsOp.SETATTR_V3,
-  HgfsOp.CREATE_DIR_V3,
-  HgfsOp.DELETE_FILE_V3,
-  HgfsOp.DELETE_DIR_V3,
-  HgfsOp.RENAME_V3,
-  HgfsOp.QUERY_VOLUME_INFO_V3,
-  HgfsOp.CREATE_SYMLINK_V3,
-  HgfsOp.CREATE_SESSION_V4,
-  HgfsOp.DESTROY_SESSION_V4,
-]);
+/**
+ * What CREATE_SESSION_V4 says this host does: every operation @vmw9/hgfs has a codec for (the V3
+ * operations and the session ops), each of which the server below answers.
+ */
+const SUPPORTED_OPS: ReadonlySet<number> = new Set(CODEC_OPS);
 
 /** One capability per operation 0..SET_EAS_V4, as a host's table lists them (docs/protocol/hgfs.md, "Sessions and handles"). */
 const CAPABILITIES: OpCapability[] = Array.from({ length: HgfsOp.SET_EAS_V4 + 1 }, (_, op) => ({
