@@ -106,3 +106,25 @@ describe('read-ahead of an open host file', () => {
     expect(Buffer.from(d).equals(f.data.subarray(CHUNK - 10, CHUNK + 90))).toBe(true);
   });
 });
+
+describe('read-ahead and the clunk', () => {
+  it('a read still in flight at the clunk gives its window back to the budget', async () => {
+    const f = hostFile(CHUNK * 2);
+    const budget = new ReadAheadBudget();
+    const ra = new ReadAhead({ budget, lifetimeMs: 1000, now: () => 0 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = async (o: number, l: number) => {
+      await gate;
+      return f.fetch(o, l);
+    };
+    const reading = ra.read(0, IOUNIT, CHUNK, 0, slow);
+    ra.close(); // the fid is clunked while its read waits for the host
+    release();
+    expect((await reading).length).toBe(IOUNIT);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(budget.used).toBe(0);
+  });
+});

@@ -157,6 +157,12 @@ export class ReadAhead {
 
   private replace(w: Window): Window {
     if (this.current !== w) this.release(this.current);
+    // Clunked while the window was being read: it serves this read, and is kept by nobody.
+    if (this.closed) {
+      this.release(w);
+      this.current = undefined;
+      return w;
+    }
     this.current = w;
     return w;
   }
