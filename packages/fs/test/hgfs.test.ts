@@ -460,6 +460,28 @@ describe('owners, masks, attributes', () => {
 });
 
 describe('open files', () => {
+  it('keeps at most maxOpenFiles host files open; past it an open fails EMFILE and asks nothing', async () => {
+    const s = await setup({ maxOpenFiles: 2 });
+    for (const n of ['a', 'b', 'c']) writeFileSync(join(s.share, n), n);
+    const c = await s.connect('9P2000.L');
+    const fa = await c.walk('hgfs/docs/a');
+    await c.open(fa, 'r');
+    const fb = await c.walk('hgfs/docs/b');
+    await c.open(fb, 'r');
+    const fc = await c.walk('hgfs/docs/c');
+    const opens = s.host.hgfs.counts().OPEN_V3 ?? 0;
+    expect(await errnoOf(c.open(fc, 'r'))).toBe(24);
+    expect(await errnoOf(c.create('hgfs/docs/d'))).toBe(24);
+    expect(s.host.hgfs.counts().OPEN_V3 ?? 0).toBe(opens);
+    expect(s.host.hgfs.state().openFiles).toBe(2);
+    await c.clunk(fa);
+    await c.open(fc, 'r');
+    expect(Buffer.from(await c.read(fc, 0, 10)).toString()).toBe('c');
+    await c.clunk(fb);
+    await c.clunk(fc);
+    expect(s.host.hgfs.state().openFiles).toBe(0);
+  });
+
   it('an open fid keeps reading and answering stat after its file is removed through the tree', async () => {
     const s = await setup();
     writeFileSync(join(s.share, 'f'), 'still here');

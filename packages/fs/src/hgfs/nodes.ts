@@ -70,6 +70,8 @@ export type HgfsBackend = Pick<
 
 export interface HgfsTreeOptions extends Partial<Presentation> {
   client: HgfsBackend;
+  /** Host files open at once through the tree (default 1024): past it, opens fail EMFILE. */
+  maxOpenFiles?: number;
   /** How long the host's answer about a file is reused, in ms (default 1000; 0: never). */
   attrCacheMs?: number;
   /** The clock the cache uses (ms), default Date.now; tests inject their own. */
@@ -90,9 +92,58 @@ interface Share {
   writable: boolean | undefined;
 }
 
+/** Host files the tree keeps open at once unless told: a host's table per session is bounded (4096 in vmx-sim). */
+export const DEFAULT_MAX_OPEN_FILES = 1024;
+
+/**
+ * The HGFS handles the tree holds, so one client opening file after file cannot fill the session's
+ * table on the host for every other client: an open past the bound fails EMFILE before any request.
+ */
+class HandleTable {
+  private readonly live = new Set<number>();
+  private opening = 0;
+  constructor(
+    private readonly client: HgfsBackend,
+    readonly max: number,
+  ) {}
+  get size(): number {
+    return this.live.size;
+  }
+  async open(path: readonly string[], opts: Parameters<HgfsBackend['open']>[1]): Promise<number> {
+    if (this.live.size + this.opening >= this.max)
+      throw refuse(
+        Errno.EMFILE,
+        `${this.max} shared files are open through this tree (the bound): close some first`,
+      );
+    this.opening++;
+    try {
+      const handle = await this.client.open(path, opts);
+      this.live.add(handle);
+      return handle;
+    } finally {
+      this.opening--;
+    }
+  }
+  /** Closes a handle; its slot is free whatever the host answers. */
+  async close(handle: number): Promise<void> {
+    this.live.delete(handle);
+    await this.client.close(handle);
+  }
+  /** A handle the host no longer knows (its session was reset): nothing to close. */
+  forget(handle: number): void {
+    this.live.delete(handle);
+  }
+  /** Every handle is gone with the host's session. */
+  clear(): void {
+    this.live.clear();
+  }
+}
+
 /** The subtree's shared state. */
 class Mount {
   readonly cache: AttrCache;
+  /** The HGFS handles open fids hold, at most `maxOpenFiles`: the host's per-session table is shared. */
+  readonly handles: HandleTable;
   /** What every open file's read-ahead shares (readahead.ts). */
   readonly readAhead: ReadAheadOptions;
   readonly present: Presentation;
@@ -102,6 +153,7 @@ class Mount {
     opts: HgfsTreeOptions,
   ) {
     this.cache = new AttrCache(opts.attrCacheMs ?? DEFAULT_ATTR_CACHE_MS, opts.now);
+    this.handles = new HandleTable(this.client, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.readAhead = {
       budget: new ReadAheadBudget(),
       lifetimeMs: this.cache.lifetimeMs,
@@ -329,10 +381,10 @@ export class HgfsFile extends File {
       return;
     }
     const path = pathOf(this);
-    const { client, cache } = this.host.mount;
+    const { handles, cache } = this.host.mount;
     const flags = mode.truncate ? HgfsOpenFlags.OPEN_EMPTY : HgfsOpenFlags.OPEN;
     const handle = await ask(this, mode.truncate || want !== HgfsOpenMode.READ_ONLY, () =>
-      client.open(path, { mode: want, flags }),
+      handles.open(path, { mode: want, flags }),
     );
     fid.aux = new OpenHandle(this, handle, want);
     if (mode.truncate) {
@@ -475,7 +527,6 @@ async function withHandle<T>(
   mutates: boolean,
   run: (handle: number) => Promise<T>,
 ): Promise<T> {
-  const { client } = node.host.mount;
   try {
     return await run(open.handle);
   } catch (e) {
@@ -487,11 +538,13 @@ async function withHandle<T>(
   const clunked = () => refuse(Errno.EBADF, 'the fid was clunked while the request was in flight');
   if (open.closed) throw clunked();
   const path = pathOf(node);
+  const { handles } = node.host.mount;
+  handles.forget(open.handle);
   const handle = await ask(node, false, () =>
-    client.open(path, { mode: open.hgfsMode, flags: HgfsOpenFlags.OPEN }),
+    handles.open(path, { mode: open.hgfsMode, flags: HgfsOpenFlags.OPEN }),
   );
   if (open.closed) {
-    await client.close(handle).catch(() => undefined);
+    await handles.close(handle).catch(() => undefined);
     throw clunked();
   }
   open.handle = handle;
@@ -506,7 +559,7 @@ async function closeOf(fid: FidContext, node: HgfsFile): Promise<void> {
   const handle = open instanceof OpenHandle || open instanceof CreatedHandle ? open.handle : undefined;
   if (handle === undefined) return;
   try {
-    await node.host.mount.client.close(handle);
+    await node.host.mount.handles.close(handle);
   } catch (e) {
     if (!isStaleHandle(e)) throw hgfsToNinep(e);
   }
@@ -719,7 +772,7 @@ export class HgfsDir extends Dir {
       return this.fetchChild(name, path);
     }
     const handle = await ask(this, true, () =>
-      client.open(path, {
+      this.mount.handles.open(path, {
         mode: HgfsOpenMode.READ_WRITE,
         flags: HgfsOpenFlags.OPEN_CREATE_SAFE,
         permissions: perm & 0o777,
@@ -738,7 +791,7 @@ export class HgfsDir extends Dir {
       fid.aux = new CreatedHandle(node, handle);
       return node;
     } catch (e) {
-      await client.close(handle).catch(() => undefined);
+      await this.mount.handles.close(handle).catch(() => undefined);
       throw e;
     }
   }
@@ -875,5 +928,6 @@ export class HgfsRoot extends Dir {
   /** Forgets every cached answer (the host's session was reset). */
   forgetCached(): void {
     this.mount.cache.clear();
+    this.mount.handles.clear();
   }
 }
