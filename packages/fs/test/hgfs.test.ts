@@ -460,6 +460,26 @@ describe('owners, masks, attributes', () => {
 });
 
 describe('open files', () => {
+  it('contiguous writes in flight together reach the host as fewer WRITEs, each answered once written', async () => {
+    const s = await setup();
+    const c = await s.connect('9P2000.L');
+    const fid = await c.walk('hgfs/docs');
+    const { iounit } = await c.createIn(fid, 'gathered', 0o644, 'w');
+    const data = Buffer.alloc(iounit * 8);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+    const before = s.host.hgfs.counts().WRITE_V3 ?? 0;
+    const counts = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        c.write(fid, i * iounit, data.subarray(i * iounit, (i + 1) * iounit)),
+      ),
+    );
+    expect(counts).toEqual(Array(8).fill(iounit));
+    const writes = (s.host.hgfs.counts().WRITE_V3 ?? 0) - before;
+    expect(writes).toBeLessThan(8);
+    await c.clunk(fid);
+    expect(readFileSync(join(s.share, 'gathered')).equals(data)).toBe(true);
+  });
+
   it('keeps at most maxOpenFiles host files open; past it an open fails EMFILE and asks nothing', async () => {
     const s = await setup({ maxOpenFiles: 2 });
     for (const n of ['a', 'b', 'c']) writeFileSync(join(s.share, n), n);

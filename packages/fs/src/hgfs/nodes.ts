@@ -47,11 +47,13 @@ import {
 import { AttrCache } from './cache.js';
 import { HgfsReplyError, hgfsToNinep, isNoSuchFile, isStaleHandle } from './errors.js';
 import { ReadAhead, ReadAheadBudget, type ReadAheadOptions } from './readahead.js';
+import { WriteGather } from './writegather.js';
 
 /** What the subtree asks of an HGFS client (HgfsClient has it all; tests may give less). */
 export type HgfsBackend = Pick<
   HgfsClient,
   | 'readChunk'
+  | 'writeChunk'
   | 'getattr'
   | 'setattr'
   | 'open'
@@ -212,12 +214,19 @@ class OpenHandle {
   /** The fid was clunked: a request still in flight on it must not open the file again. */
   closed = false;
   readonly readAhead: ReadAhead;
+  /** Contiguous writes that arrive while one is at the host go on together (writegather.ts). */
+  readonly writes: WriteGather;
   constructor(
     readonly node: HgfsFile,
     public handle: number,
     readonly hgfsMode: number,
   ) {
+    const { client } = node.host.mount;
     this.readAhead = new ReadAhead(node.host.mount.readAhead);
+    this.writes = new WriteGather(
+      (offset, data) => withHandle(node, this, true, (h) => client.write(h, BigInt(offset), data)),
+      () => client.writeChunk,
+    );
   }
 }
 
@@ -425,9 +434,8 @@ export class HgfsFile extends File {
     signal: AbortSignal,
   ): Promise<number> {
     const open = openOf(fid, this);
-    const n = await withHandle(this, open, true, (h) =>
-      this.host.mount.client.write(h, BigInt(offset), data, { signal }),
-    );
+    signal.throwIfAborted();
+    const n = await open.writes.write(offset, data);
     if (n > data.length)
       throw hgfsToNinep(
         new HgfsReplyError(

@@ -31,15 +31,20 @@ export class ReadAheadBudget {
 /** Reads `length` bytes at `offset` from the host (shorter only at the end of the file). */
 export type FetchRange = (offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>;
 
+/** Windows one open file keeps at most: the one being read, the one asked ahead, one spare. */
+const MAX_WINDOWS = 3;
+
 interface Window {
   offset: number;
-  /** The bytes at `offset`: a whole chunk, or fewer when the file ends inside it. */
-  data: Uint8Array;
-  /** The node's data generation when it was read. */
+  /** The node's data generation when it was asked for. */
   generation: number;
   expires: number;
-  /** Bytes reserved from the budget (released when the window goes). */
+  /** Bytes reserved from the budget (released when the window goes, once it has settled). */
   reserved: number;
+  /** The bytes at `offset` once read: a whole chunk, or fewer when the file ends inside it. */
+  data: Uint8Array | undefined;
+  /** Settles with the bytes, or with the reading's error. */
+  ready: Promise<{ data: Uint8Array } | { error: unknown }>;
 }
 
 export interface ReadAheadOptions {
@@ -49,10 +54,12 @@ export interface ReadAheadOptions {
   now?: () => number;
 }
 
-/** One open file's windows: the one being read, and the next one (asked for ahead). */
+/**
+ * One open file's windows. Reads that arrive together (a client with several in flight) wait for
+ * the window that will hold their bytes instead of each asking for its own.
+ */
 export class ReadAhead {
-  private current: Window | undefined;
-  private next: { offset: number; window: Promise<Window | undefined> } | undefined;
+  private windows: Window[] = [];
   private readonly now: () => number;
   private closed = false;
 
@@ -75,32 +82,48 @@ export class ReadAhead {
     if (this.opts.lifetimeMs <= 0 || count >= chunk || this.closed) return fetch(offset, count, signal);
     const parts: Uint8Array[] = [];
     let got = 0;
+    let last: Window | undefined;
     while (got < count) {
       const at = offset + got;
-      const w = await this.windowAt(at, chunk, generation, fetch, signal);
-      if (!w) {
-        // Over the budget: this read goes to the host as asked.
-        parts.push(await fetch(at, count - got, signal));
-        got += parts[parts.length - 1]!.length;
-        break;
+      let w = this.find(at, chunk, generation);
+      let data: Uint8Array | undefined;
+      if (w) {
+        const r = await w.ready;
+        if ('data' in r) data = r.data;
+        else {
+          // Someone's read-ahead failed: read it ourselves, and fail with it if it fails again.
+          this.remove(w);
+          w = undefined;
+        }
       }
-      const piece = w.data.subarray(at - w.offset, Math.min(w.data.length, at - w.offset + count - got));
+      if (!w) {
+        w = this.start(at, chunk, generation, fetch, signal);
+        if (!w) {
+          // Over the budget: this read goes to the host as asked.
+          parts.push(await fetch(at, count - got, signal));
+          got += parts[parts.length - 1]!.length;
+          break;
+        }
+        const r = await w.ready;
+        if ('error' in r) {
+          this.remove(w);
+          throw r.error;
+        }
+        data = r.data;
+      }
+      last = w;
+      const piece = data!.subarray(at - w.offset, Math.min(data!.length, at - w.offset + count - got));
       parts.push(piece);
       got += piece.length;
-      if (w.data.length < chunk && at + piece.length >= w.offset + w.data.length) break; // end of file
-      if (piece.length === 0) break;
+      if (piece.length === 0 || (data!.length < chunk && at + piece.length >= w.offset + data!.length)) break;
     }
-    if (this.current && this.current.data.length === chunk) this.askNext(chunk, generation, fetch);
+    if (last?.data && last.data.length === chunk) this.ahead(last.offset + chunk, chunk, generation, fetch);
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, got);
   }
 
   /** Drops every window (a write, a truncation, the clunk). */
   drop(): void {
-    this.release(this.current);
-    this.current = undefined;
-    const next = this.next;
-    this.next = undefined;
-    void next?.window.then((w) => this.release(w));
+    for (const w of this.windows.splice(0)) this.release(w);
   }
 
   /** The fid is clunked: nothing more is read ahead. */
@@ -109,97 +132,69 @@ export class ReadAhead {
     this.drop();
   }
 
-  private fresh(w: Window | undefined, generation: number): w is Window {
-    return w !== undefined && w.generation === generation && w.expires > this.now();
+  /** The window that holds (or will hold) the byte at `at`, fresh. */
+  private find(at: number, chunk: number, generation: number): Window | undefined {
+    const now = this.now();
+    for (const w of this.windows) {
+      if (w.generation !== generation || w.expires <= now) continue;
+      if (at < w.offset || at >= w.offset + chunk) continue;
+      // A window the file ended in holds nothing past its end but that end (an empty read).
+      if (w.data && at > w.offset + w.data.length) continue;
+      if (w.data && at === w.offset + w.data.length && w.data.length === chunk) continue;
+      return w;
+    }
+    return undefined;
   }
 
-  private covers(w: Window, at: number): boolean {
-    return at >= w.offset && at < w.offset + w.data.length;
-  }
-
-  /** The window holding `at`: the current one, the next one, or a new one read now. */
-  private async windowAt(
+  /** Starts reading a window at `at`, unless over the budget. */
+  private start(
     at: number,
     chunk: number,
     generation: number,
     fetch: FetchRange,
     signal?: AbortSignal,
-  ): Promise<Window | undefined> {
-    const cur = this.current;
-    if (this.fresh(cur, generation)) {
-      if (this.covers(cur, at)) return cur;
-      // Just past a window the file ended in: the end of the file, without asking again.
-      if (cur.data.length < chunk && at === cur.offset + cur.data.length) return cur;
-    }
-    if (this.next && this.next.offset === at) {
-      const pending = this.next;
-      this.next = undefined;
-      const w = await pending.window;
-      if (this.fresh(w, generation) && this.covers(w, at)) return this.replace(w);
-      this.release(w);
-    }
-    if (!this.opts.budget.take(chunk)) return undefined;
-    let data: Uint8Array;
-    try {
-      data = await fetch(at, chunk, signal);
-    } catch (e) {
-      this.opts.budget.give(chunk);
-      throw e;
-    }
-    return this.replace({
+  ): Window | undefined {
+    if (this.closed || !this.opts.budget.take(chunk)) return undefined;
+    while (this.windows.length >= MAX_WINDOWS) this.release(this.windows.shift()!);
+    const w: Window = {
       offset: at,
-      data,
       generation,
       expires: this.now() + this.opts.lifetimeMs,
       reserved: chunk,
-    });
-  }
-
-  private replace(w: Window): Window {
-    if (this.current !== w) this.release(this.current);
-    // Clunked while the window was being read: it serves this read, and is kept by nobody.
-    if (this.closed) {
-      this.release(w);
-      this.current = undefined;
-      return w;
-    }
-    this.current = w;
+      data: undefined,
+      ready: fetch(at, chunk, signal).then(
+        (data) => {
+          w.data = data;
+          return { data };
+        },
+        (error: unknown) => ({ error }),
+      ),
+    };
+    this.windows.push(w);
     return w;
   }
 
-  /** Asks for the window after the current one, unless it is asked for already or over the budget. */
-  private askNext(chunk: number, generation: number, fetch: FetchRange): void {
-    const cur = this.current!;
-    const offset = cur.offset + cur.data.length;
-    if (this.next?.offset === offset || this.closed) return;
-    if (this.next) {
-      // A window asked for elsewhere (the reader jumped): let it go.
-      const stale = this.next;
-      this.next = undefined;
-      void stale.window.then((w) => this.release(w));
-    }
-    if (!this.opts.budget.take(chunk)) return;
-    const window = fetch(offset, chunk).then(
-      (data): Window => ({
-        offset,
-        data,
-        generation,
-        expires: this.now() + this.opts.lifetimeMs,
-        reserved: chunk,
-      }),
-      // A failed read-ahead is nobody's error: the reader asks again, and gets it.
-      () => {
-        this.opts.budget.give(chunk);
-        return undefined;
-      },
-    );
-    this.next = { offset, window };
+  /** Asks for the window at `at` ahead of the reader, unless it is there already. */
+  private ahead(at: number, chunk: number, generation: number, fetch: FetchRange): void {
+    if (this.find(at, chunk, generation)) return;
+    const w = this.start(at, chunk, generation, fetch);
+    // A failed read-ahead is nobody's error: the reader asks again, and gets it.
+    void w?.ready.then((r) => {
+      if ('error' in r) this.remove(w);
+    });
   }
 
-  private release(w: Window | undefined): void {
-    if (w && w.reserved > 0) {
-      this.opts.budget.give(w.reserved);
-      w.reserved = 0;
-    }
+  private remove(w: Window): void {
+    const i = this.windows.indexOf(w);
+    if (i >= 0) this.windows.splice(i, 1);
+    this.release(w);
+  }
+
+  /** Gives a window's bytes back to the budget once its read has settled. */
+  private release(w: Window): void {
+    if (w.reserved === 0) return;
+    const n = w.reserved;
+    w.reserved = 0;
+    void w.ready.then(() => this.opts.budget.give(n));
   }
 }
