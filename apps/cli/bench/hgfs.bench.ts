@@ -33,6 +33,10 @@ const MiB = 1 << 20;
 const BULK = Math.max(1, Math.round(256 * SCALE)) * MiB;
 const PARALLEL_FILE = Math.max(1, Math.round(64 * SCALE)) * MiB;
 const READERS = 4;
+/** VMW9_HGFS_BENCH_ONLY=REGEXP runs only the workloads whose name matches (e.g. `read`). */
+const ONLY = process.env['VMW9_HGFS_BENCH_ONLY']
+  ? new RegExp(process.env['VMW9_HGFS_BENCH_ONLY'])
+  : undefined;
 const SMALL = Buffer.alloc(100, 'x');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -371,7 +375,7 @@ it.skipIf(why !== undefined)('vmw9 against vmhgfs-fuse on the same simulated hos
       'ratio = vmhgfs-fuse / vmw9: above 1 means vmw9 is faster or makes fewer backdoor calls',
       '',
     ];
-    for (const w of WORKLOADS) {
+    for (const w of WORKLOADS.filter((w) => !ONLY || ONLY.test(w.name))) {
       const results: Measure[] = [];
       for (const [side, tag] of sides) results.push(await measure(sim, () => w.run(side, tag)));
       const [f, v] = results as [Measure, Measure];
