@@ -93,7 +93,7 @@ describe('host services from the shell', () => {
     const dry = await vmw9(['mount', '--socket', sock, '--dir', join(dir, 'mnt'), '--dry-run']);
     srv.close();
     expect(dry.out).toBe(
-      `mount -t 9p -o trans=unix,version=9p2000.L,access=any,cache=none,msize=131072 ${sock} ${join(dir, 'mnt')}\n`,
+      `mount -t 9p -o trans=unix,version=9p2000.L,access=any,cache=none,msize=262144 ${sock} ${join(dir, 'mnt')}\n`,
     );
   });
 

@@ -91,7 +91,7 @@ describe('vmw9 status', () => {
     const m = await vmw9(xdg, ['mount', '--dry-run', '--dir', '/mnt/x']);
     expect(m.code).toBe(0);
     expect(m.out).toBe(
-      `mount -t 9p -o trans=unix,version=9p2000.L,access=any,cache=none,msize=131072 ${sock} /mnt/x\n`,
+      `mount -t 9p -o trans=unix,version=9p2000.L,access=any,cache=none,msize=262144 ${sock} /mnt/x\n`,
     );
     const bySocket = await vmw9(xdg, ['status', '--socket', sock]);
     expect(bySocket.code).toBe(0);

@@ -5,13 +5,15 @@ import { prepareDefaultTreeSocket } from './socket.js';
 import type { VmwareTree } from './tree.js';
 
 /**
- * The largest msize the tree grants: what `vmw9 mount` asks of Linux (Linux's own default too).
- * Each connection may hold one frame of this size while it arrives, and 256 connections (ninep's
- * maxConnections) of 1 MiB frames would be 256 MB, the agent unit's whole MemoryMax
- * (docs/man/vmware.4, BOUNDS); at 128 KiB they are 32 MB. The tree's files are small: a larger
- * msize would only make such a flood cost more.
+ * The largest msize the tree grants: what `vmw9 mount` asks of Linux. Each connection may hold one
+ * frame of this size while it arrives, and 256 connections (ninep's maxConnections) of 1 MiB
+ * frames would be 256 MB, the agent unit's whole MemoryMax (docs/man/vmware.4, BOUNDS); at
+ * 256 KiB they are 64 MB. 256 KiB rather than Linux's default 128 KiB for the shared folders:
+ * `cp` writes 128 KiB at a time, which at msize 128 KiB (an I/O unit 24 bytes short of it) Linux
+ * splits into two Twrites, two HGFS WRITEs; and each 9P read or write of a host file is one more
+ * round trip.
  */
-export const TREE_MSIZE = 131072;
+export const TREE_MSIZE = 262144;
 
 export interface ServeOptions {
   /** A dial string (`unix!PATH`, `tcp!HOST!PORT`) or a socket path; default the tree's socket (./socket.ts). */

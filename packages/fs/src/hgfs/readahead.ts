@@ -1,9 +1,9 @@
 /**
  * Read-ahead for an open host file (docs/protocol/tree.md §17). A 9P client reads at most its
- * iounit at a time (128 KiB with the tree's msize), while one HGFS READ may bring a whole packet
+ * iounit at a time (256 KiB with the tree's msize), while one HGFS READ may bring a whole packet
  * (about 510 KiB with large packets): so a read the window does not cover asks the host for a whole
  * packet's worth, and the next window is asked for while the reader still consumes this one, on
- * another channel. Sequential reads then cost a quarter of the HGFS requests, and overlap with them.
+ * another channel. Sequential reads then cost half the HGFS requests, and overlap with them.
  *
  * Read data is kept no longer than attributes are (the attribute cache's lifetime; 0 turns
  * read-ahead off), is dropped at any write or truncation through the tree (the node's data

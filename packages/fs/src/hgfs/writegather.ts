@@ -1,6 +1,6 @@
 /**
  * Write gathering for an open host file (docs/protocol/tree.md §17). A 9P write is at most the
- * iounit (128 KiB); one HGFS WRITE may carry a whole packet (about 510 KiB). A client that keeps
+ * iounit (256 KiB); one HGFS WRITE may carry a whole packet (about 510 KiB). A client that keeps
  * several writes in flight (Plan 9's fcp, a pipelining 9P library) sends contiguous pieces while
  * the host is busy with an earlier one: those are joined and sent as one WRITE when it is done.
  * Nothing is answered before the host has the bytes, so a write's error is still that write's: a
