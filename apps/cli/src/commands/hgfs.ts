@@ -188,7 +188,8 @@ export async function hgfsGetCommand(
     let fd = -1;
     if (temp !== undefined) {
       try {
-        fd = openSync(temp, 'wx', 0o600);
+        // Made as cp makes a file: 0666 less the umask.
+        fd = openSync(temp, 'wx', 0o666);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         const why = (code && ERRNO_TEXT[code]) ?? (e as Error).message;
@@ -218,12 +219,14 @@ export async function hgfsGetCommand(
         if (data.length < step) break;
       }
       if (temp !== undefined) {
-        closeSync(fd);
+        const closing = fd;
+        fd = -1;
+        closeSync(closing);
         renameSync(temp, dest);
       }
     } catch (e) {
       if (temp !== undefined) {
-        closeSync(fd);
+        if (fd >= 0) closeSync(fd);
         rmSync(temp, { force: true });
       }
       throw e;
