@@ -69,6 +69,8 @@ export interface AgentConfig {
     dmask: number;
     /** Permission bits taken away from shared files. */
     fmask: number;
+    /** Host files open at once through the tree (then EMFILE). */
+    maxOpenFiles: number;
   };
 }
 
@@ -106,6 +108,7 @@ type Kind =
   | 'logformat'
   | 'listen'
   | 'channels'
+  | 'openfiles'
   | 'id'
   | 'mask';
 
@@ -145,6 +148,8 @@ const script = (state: PowerStateName, doc: string): Setting => ({
 
 /** RPCI channels [hgfs] channels may ask for: the host's cap per VM is 128, shared with everything else. */
 export const MAX_HGFS_CHANNELS = 32;
+/** Host files [hgfs] max-open-files may allow: what a host's table per HGFS session holds (vmx-sim: 4096). */
+export const MAX_HGFS_OPEN_FILES = 4096;
 
 /** Every setting: section → key → kind, default, meaning. */
 export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>>> = {
@@ -310,6 +315,12 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       doc: 'permission bits (octal) taken away from shared files',
       apply: field('hgfs', 'fmask'),
     },
+    'max-open-files': {
+      kind: 'openfiles',
+      default: '1024',
+      doc: `shared files open at once through the tree, 1 to ${MAX_HGFS_OPEN_FILES} (then EMFILE): the host's table per session is shared by every client`,
+      apply: field('hgfs', 'maxOpenFiles'),
+    },
   },
 };
 
@@ -326,7 +337,16 @@ function blank(): AgentConfig {
     guestinfo: { pollIntervalMs: 0, excludeNics: [], includeNics: [], primaryNics: [], disks: true },
     logging: { level: 'info', format: 'auto' },
     fs: { listen: null, guestinfoKeys: [] },
-    hgfs: { enabled: true, channels: 0, attrCacheMs: 0, uid: null, gid: null, dmask: 0, fmask: 0 },
+    hgfs: {
+      enabled: true,
+      channels: 0,
+      attrCacheMs: 0,
+      uid: null,
+      gid: null,
+      dmask: 0,
+      fmask: 0,
+      maxOpenFiles: 0,
+    },
   };
 }
 
@@ -479,6 +499,14 @@ function parseValue(kind: Kind, value: string, key: string, file: string, line: 
       if (!Number.isInteger(n) || n < 1 || n > MAX_HGFS_CHANNELS)
         throw bad(
           `expected a number of channels from 1 to ${MAX_HGFS_CHANNELS}, got ${JSON.stringify(value)}`,
+        );
+      return n;
+    }
+    case 'openfiles': {
+      const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isInteger(n) || n < 1 || n > MAX_HGFS_OPEN_FILES)
+        throw bad(
+          `expected a number of files from 1 to ${MAX_HGFS_OPEN_FILES}, got ${JSON.stringify(value)}`,
         );
       return n;
     }

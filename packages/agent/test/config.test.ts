@@ -43,6 +43,7 @@ describe('configuration', () => {
       gid: null,
       dmask: 0,
       fmask: 0,
+      maxOpenFiles: 1024,
     });
     expect(defaultConfigText()).toContain('# poll-interval = 30s');
     // The commented defaults parse back to the defaults once uncommented.
@@ -78,6 +79,7 @@ describe('configuration', () => {
         'gid = 0',
         'dmask = 022',
         'fmask = 0133',
+        'max-open-files = 64',
       ].join('\n'),
     );
     expect(c.powerops.scripts.halt).toBe('/usr/local/sbin/halt-hook');
@@ -97,6 +99,7 @@ describe('configuration', () => {
       gid: 0,
       dmask: 0o022,
       fmask: 0o133,
+      maxOpenFiles: 64,
     });
   });
 
@@ -118,6 +121,12 @@ describe('configuration', () => {
     ['[fs]\nlisten = tcp!h!99999\n', 2, /"listen": port "99999" is not 0\.\.65535, got "tcp!h!99999"/],
     ['[hgfs]\nchannels = 0\n', 2, /"channels": expected a number of channels from 1 to 32, got "0"/],
     ['[hgfs]\nchannels = 200\n', 2, /from 1 to 32, got "200"/],
+    [
+      '[hgfs]\nmax-open-files = 0\n',
+      2,
+      /"max-open-files": expected a number of files from 1 to 4096, got "0"/,
+    ],
+    ['[hgfs]\nmax-open-files = 5000\n', 2, /from 1 to 4096, got "5000"/],
     ['[hgfs]\nuid = -1\n', 2, /"uid": expected a numeric id \(0 to 4294967294\) or nothing, got "-1"/],
     ['[hgfs]\ngid = 4294967295\n', 2, /"gid": expected a numeric id/],
     ['[hgfs]\ndmask = 0o22\n', 2, /"dmask": expected octal permission bits such as 022, got "0o22"/],

@@ -27,7 +27,8 @@ describe('the hgfs service', () => {
     const s = await startOnSim({
       host,
       dir,
-      config: '[powerops]\nsystem-actions = false\n[hgfs]\nchannels = 2\nuid = 4242\ngid = 7\nfmask = 022\n',
+      config:
+        '[powerops]\nsystem-actions = false\n[hgfs]\nchannels = 2\nuid = 4242\ngid = 7\nfmask = 022\nmax-open-files = 1\n',
     });
     const c = await s.client();
     expect((await c.readdir('hgfs')).map((e) => e.name)).toEqual(['docs']);
@@ -37,6 +38,14 @@ describe('the hgfs service', () => {
     const st = await c.stat('hgfs/docs/new.txt');
     expect(st).toMatchObject({ nUid: 4242, nGid: 7 });
     expect(st.mode & 0o022).toBe(0);
+    // max-open-files = 1: a second file open at once is refused (EMFILE) until the first is clunked.
+    const first = await c.walk('hgfs/docs/hello.txt');
+    await c.open(first, 'r');
+    const second = await c.walk('hgfs/docs/new.txt');
+    await expect(c.open(second, 'r')).rejects.toMatchObject({ errno: 24 });
+    await c.clunk(first);
+    await c.open(second, 'r');
+    await c.clunk(second);
     const svc = s.agent.service(hgfsService);
     expect(svc.transport?.pool.capacity).toBe(2);
     expect(host.hgfs.counts().CREATE_SESSION_V4).toBe(1);

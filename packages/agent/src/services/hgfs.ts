@@ -20,6 +20,7 @@ export function hgfsService(
     attrCacheMs: c.attrCacheMs,
     dmask: c.dmask,
     fmask: c.fmask,
+    maxOpenFiles: c.maxOpenFiles,
     ...(c.uid === null ? {} : { uid: c.uid }),
     ...(c.gid === null ? {} : { gid: c.gid }),
   });
