@@ -13,19 +13,18 @@ import {
   HgfsClient,
   type HgfsSend,
   HgfsTransportError,
+  rpciRequest,
 } from '@vmw9/hgfs';
 import { DEFAULT_POOL_CHANNELS, RpciPool } from './pool.js';
 import type { TraceSink } from './trace.js';
 import { guestinfoGet, type RpcSender } from './typed.js';
-
-const COMMAND = Buffer.from(HGFS_RPC_COMMAND, 'latin1');
 
 /** An HGFS sender over any RPCI sender: `f ` + packet out, the packet after `1 ` back. */
 export function hgfsSender(rpc: RpcSender): HgfsSend {
   return async (packet) => {
     let reply: Awaited<ReturnType<RpcSender['send']>>;
     try {
-      reply = await rpc.send(Buffer.concat([COMMAND, packet]));
+      reply = await rpc.send(rpciRequest(packet));
     } catch (e) {
       throw new HgfsTransportError(`the RPCI request failed: ${(e as Error).message}`, { cause: e });
     }
@@ -78,7 +77,7 @@ export class HgfsTransport {
     this.pool = RpciPool.overPort(port, {
       channels: opts.channels ?? DEFAULT_POOL_CHANNELS,
       // A large packet is over the 64 KiB a host takes of other messages (docs/protocol/hgfs.md).
-      maxSend: COMMAND.length + HGFS_LARGE_PACKET_MAX,
+      maxSend: HGFS_RPC_COMMAND.length + HGFS_LARGE_PACKET_MAX,
       ...(opts.trace ? { trace: opts.trace } : {}),
     });
     this.client = new HgfsClient({
