@@ -69,7 +69,9 @@ describe('vmw9 hgfs', () => {
     expect(lines.find((l) => l.includes('link'))).toMatch(/^l.* link -> sub\/\.\.\/a\.txt$/);
     expect(lines.find((l) => l.endsWith(' sub'))).toMatch(/^d/);
     const j = JSON.parse((await vmw9(['--json', 'hgfs', 'ls', 'docs/big.bin'])).out);
-    expect(j).toEqual([expect.objectContaining({ name: 'big.bin', type: 'file', size: big.length })]);
+    expect(j).toEqual([
+      expect.objectContaining({ name: 'big.bin', type: 'file', size: big.length, mode: '0644' }),
+    ]);
   });
 
   it('ls shows control characters in a host name as ?, never as terminal escapes; --json keeps the name exact', async () => {

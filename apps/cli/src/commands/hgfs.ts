@@ -359,16 +359,18 @@ function writable(a: HgfsAttrV2, h: Hgfs): boolean {
 
 const TYPE_CHAR = ['-', 'd', 'l'];
 
-function modeString(a: HgfsAttrV2): string {
+/** ls -l's mode column, from the permission bits @vmw9/hgfs reads off the attributes. */
+function modeString(a: HgfsAttrV2, h: Hgfs): string {
+  const mode = h.modeFromAttr(a);
   const rwx = (p: number) => `${p & 4 ? 'r' : '-'}${p & 2 ? 'w' : '-'}${p & 1 ? 'x' : '-'}`;
-  return `${TYPE_CHAR[a.type] ?? '?'}${rwx(a.ownerPerms)}${rwx(a.groupPerms)}${rwx(a.otherPerms)}`;
+  return `${TYPE_CHAR[a.type] ?? '?'}${rwx(mode >> 6)}${rwx(mode >> 3)}${rwx(mode)}`;
 }
 
 function lsLine(e: DirEntry & { target?: string }, h: Hgfs): string {
   const a = e.attr;
   const when = h.ntTimeToDate(a.writeTime).toISOString().slice(0, 16).replace('T', ' ');
   const link = e.target ? ` -> ${printable(e.target)}` : '';
-  return `${modeString(a)} ${String(a.size).padStart(12)} ${when} ${printable(e.name)}${link}`;
+  return `${modeString(a, h)} ${String(a.size).padStart(12)} ${when} ${printable(e.name)}${link}`;
 }
 
 /**
@@ -385,7 +387,7 @@ function entryJson(e: DirEntry & { target?: string }, h: Hgfs): Record<string, u
     name: e.name,
     type: ['file', 'directory', 'symlink'][a.type] ?? `type ${a.type}`,
     size: Number(a.size),
-    mode: `0${((a.specialPerms << 9) | (a.ownerPerms << 6) | (a.groupPerms << 3) | a.otherPerms).toString(8)}`,
+    mode: `0${(h.modeFromAttr(a) & 0o7777).toString(8)}`,
     mtime: h.ntTimeToDate(a.writeTime).toISOString(),
     ...(e.target ? { target: e.target } : {}),
   };
