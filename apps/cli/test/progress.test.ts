@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROGRESS_DELAY_MS, Progress, size } from '../src/progress.js';
 
 function terminal() {
@@ -28,17 +28,41 @@ describe('the progress bar of a transfer', () => {
     expect(term.written.slice(-1)).toEqual(['\n']);
   });
 
-  it('a quick transfer, or one without a terminal, prints nothing at all', () => {
+  it('a quick transfer prints nothing at all', () => {
     const term = terminal();
     const quick = new Progress('a', 10, term.sink, () => 0);
     quick.add(10);
     quick.finish();
     expect(term.written).toEqual([]);
-    let t = 0;
-    const none = new Progress('a', 10, undefined, () => t);
-    t = 5000;
-    none.add(10);
-    none.finish();
+  });
+
+  it('for JSON output, or with standard error not a terminal, nothing is drawn however long it takes', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const tty = process.stderr.isTTY;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      for (const [isTTY, json] of [
+        [true, true],
+        [false, false],
+      ] as const) {
+        process.stderr.isTTY = isTTY;
+        const p = Progress.forTerminal('a', 10, json);
+        vi.setSystemTime(Date.now() + 5000);
+        p.add(5);
+        p.finish();
+      }
+      expect(write).not.toHaveBeenCalled();
+      // And on a terminal without --json, the same transfer is drawn (the check above can fail).
+      process.stderr.isTTY = true;
+      const shown = Progress.forTerminal('a', 10, false);
+      vi.setSystemTime(Date.now() + 5000);
+      shown.add(5);
+      expect(write).toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+      process.stderr.isTTY = tty;
+      write.mockRestore();
+    }
   });
 
   it('without a known size: bytes and rate only; sizes read as people read them', () => {

@@ -22,7 +22,7 @@ function slowHost(take: (length: number) => number = (n) => n) {
     gates.shift()!();
     await new Promise((r) => setTimeout(r, 0));
   };
-  return { sent, file, send, release, failWith: (e: Error) => (fail = e) };
+  return { sent, file, send, release, failWith: (e: Error | undefined) => (fail = e) };
 }
 
 const piece = (n: number, byte: number) => Buffer.alloc(n, byte);
@@ -80,7 +80,7 @@ describe('write gathering', () => {
     expect(oe).toMatchObject({ status: 'rejected', reason: { message: 'host gone' } });
     expect(of).toMatchObject({ status: 'rejected', reason: { message: 'host gone' } });
     // The next write is on its own, and fine once the host is.
-    h.failWith(undefined as unknown as Error);
+    h.failWith(undefined);
     const d = g.write(30, piece(10, 4));
     await h.release();
     expect(await d).toBe(10);
