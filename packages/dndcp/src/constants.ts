@@ -27,6 +27,11 @@ export const CapabilityName = {
   guestCopyPasteVersion: 'copypaste_version',
   guestDndVersion: 'dnd_version',
 } as const;
+/**
+ * The TCLO `Set_Option NAME VALUE` names that switch the features on (value "1") and off (§1);
+ * vmtoolsd's dndcp plugin does nothing before them.
+ */
+export const CpOption = { copyPaste: 'copypaste', enableDnd: 'enableDnD' } as const;
 /** RPCI the guest asks the host's copy/paste version with; a V4 host answers `1 4` (§1). */
 export const HOST_CP_VERSION_QUERY = 'vmx.capability.copypaste_version';
 /** RPCI the guest asks the host's drag-and-drop version with (§1). */
