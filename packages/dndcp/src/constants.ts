@@ -22,6 +22,12 @@ export const CP_TRANSPORT = 'copypaste.transport';
 /** GuestRPC command word of the drag-and-drop channel, both RPCI and TCLO (§2.1). */
 export const DND_TRANSPORT = 'dnd.transport';
 
+/**
+ * The TCLO application the transport commands travel to: vmtoolsd's user-session instance
+ * (vmusr), which answers `reset` with `OK ATR toolbox-dnd` (§1). vmsvc (`toolbox`) has no dndcp.
+ */
+export const DNDCP_TCLO_APP = 'toolbox-dnd';
+
 /** Capability names the guest sets as `tools.capability.NAME 4` (§1). */
 export const CapabilityName = {
   guestCopyPasteVersion: 'copypaste_version',
