@@ -19,6 +19,7 @@ import {
   type Registers,
   MessageStatus as S,
   MessageType as T,
+  TCLO_SUCCESS,
   TcloCommand,
   UNGRABBED_POS,
   UNSUPPORTED,
@@ -212,8 +213,17 @@ export class VmxHost {
     this.tclo.on('closed', ({ app }: { app?: string }) => {
       if (app === DNDCP_TCLO_APP) this.forgetDnd('channel closed');
     });
-    this.tclo.on('reply', (r: { command: string; app?: string }) => {
-      if (r.command === TcloCommand.RESET && r.app === DNDCP_TCLO_APP) this.forgetDnd('channel reset');
+    this.tclo.on('reply', (r: { command: string; reply: string; app?: string }) => {
+      if (r.app !== DNDCP_TCLO_APP) return;
+      if (r.command === TcloCommand.RESET) this.forgetDnd('channel reset');
+      else if (r.command.startsWith(`${CP_TRANSPORT} `)) this.copyPaste.tcloReply(r.reply);
+      else {
+        // Switched off (any value but 1, docs/protocol/dndcp.md §1): the guest drops its channel.
+        const [word, name, value] = r.command.split(' ');
+        if (word !== TcloCommand.SET_OPTION || value === '1' || !r.reply.startsWith(TCLO_SUCCESS)) return;
+        if (name === CpOption.copyPaste) this.copyPaste.forget('switched off');
+        if (name === CpOption.enableDnd) this.dnd.forget();
+      }
     });
   }
 
