@@ -272,6 +272,35 @@ describe('sending a big message', () => {
     }
   });
 
+  it('works with a peer whose REQUEST_NEXT arrives before send() resolves (delivery inside send)', async () => {
+    const atHost: ReceiveResult[] = [];
+    const atGuest: ReceiveResult[] = [];
+    const guest: DndCpEndpoint = new DndCpEndpoint({
+      role: 'guest',
+      channel: 'cp',
+      send: (p) => {
+        void host.receive(p).then((r) => atHost.push(r));
+      },
+    });
+    const host: DndCpEndpoint = new DndCpEndpoint({
+      role: 'host',
+      channel: 'cp',
+      send: (p) => {
+        void guest.receive(p).then((r) => atGuest.push(r));
+      },
+    });
+    const bin = patterned(200_000, 4);
+    await guest.sendMessage({ cmd: Cmd.CP_SEND_CLIPBOARD, sessionId: 8, binary: bin });
+    for (let i = 0; i < 20 && (atHost.length < 4 || atGuest.length < 3); i++)
+      await new Promise((r) => setImmediate(r));
+    // Results land in the order the nested calls finish: count them.
+    expect(atHost.map((r) => r.kind).sort()).toEqual(['message', 'partial', 'partial', 'partial']);
+    const msg = atHost.find((r) => r.kind === 'message');
+    expect(msg?.kind === 'message' && msg.message.binary.equals(bin)).toBe(true);
+    expect(atGuest.map((r) => r.kind)).toEqual(['internal', 'internal', 'internal']);
+    expect(host.stats.invalid + guest.stats.invalid).toBe(0);
+  });
+
   it('serves REQUEST_NEXT whatever its params say, slice after slice, then forgets the message', async () => {
     const { ep, sent } = recording({ role: 'host' });
     const bin = patterned(140_000);
