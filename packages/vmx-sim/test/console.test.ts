@@ -171,7 +171,7 @@ describe('console: clip', () => {
   });
 
   it('clip push and clip request: errors before a guest negotiated; then a push and a request with their sessions', async () => {
-    const { host, guest, c } = await withGuest();
+    const { guest, c } = await withGuest();
     expect(c('clip push')).toBe('error: no guest has negotiated copy/paste version 4');
     expect(c('clip request')).toBe('error: no guest has negotiated copy/paste version 4');
     await guest.ping();
