@@ -82,6 +82,7 @@ describe.skipIf(skipReason !== undefined)(
     let vmusr: ChildProcess;
     let display = '';
     let vmusrLog = '';
+    const timeline: string[] = [];
 
     /** xclip on our display: -o gives stdout; -i is fed `input` and forks to serve the selection. */
     function xclip(
@@ -127,6 +128,14 @@ describe.skipIf(skipReason !== undefined)(
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'vmx-vmusr-'));
       host = new VmxHost();
+      // One timeline of what vmusr asked and answered, for the order of the negotiation.
+      host.rpci.on('rpci', ({ command, request }: { command: string; request: Buffer }) => {
+        const cmd = command.endsWith('.transport')
+          ? readHeader(request.subarray(command.length + 1)).cmd
+          : -1;
+        timeline.push(cmd === Cmd.PING ? `${command} PING` : command);
+      });
+      host.tclo.on('reply', (r: { command: string }) => timeline.push(`TCLO ${r.command.slice(0, 40)}`));
       server = await serveHost(host, join(dir, 'host.sock'));
       // Xvfb picks a free display itself and writes its number to fd 3 once it accepts clients.
       xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], {
@@ -203,6 +212,14 @@ describe.skipIf(skipReason !== undefined)(
         expect(i, `${w} after ${order[order.indexOf(w) - 1]}`).toBeGreaterThan(at);
         at = i;
       }
+      // It pings as it takes `Set_Option copypaste 1`, before answering it; when its reset timer
+      // fires 300 ms after `reset` with copy/paste on (a slow start may miss that), it asks
+      // dnd.is.active, re-registers and pings again.
+      const first = timeline.indexOf('copypaste.transport PING');
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(first).toBeLessThan(timeline.indexOf('TCLO Set_Option copypaste 1'));
+      const asked = timeline.indexOf('dnd.is.active', first);
+      if (asked >= 0) expect(timeline.indexOf('copypaste.transport PING', asked)).toBeGreaterThan(asked);
       const replies = Object.fromEntries(host.tclo.replies.map((r) => [r.command, r.reply]));
       expect(replies).toMatchObject({
         reset: 'OK ATR toolbox-dnd',
