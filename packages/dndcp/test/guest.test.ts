@@ -262,6 +262,11 @@ describe('host → guest (RECV_CLIPBOARD)', () => {
       await h.send({ cmd: Cmd.CP_RECV_CLIPBOARD, sessionId: 2, binary });
     expect(h.errors).toHaveLength(3);
     for (const e of h.errors) expect(e).toBeInstanceOf(DndCpDecodeError);
+    expect(h.errors.map((e) => (e as DndCpDecodeError).field)).toEqual([
+      'binary',
+      'clipboard.TEXT',
+      'clipboard.maxFmt',
+    ]);
     expect(h.guest.current()).toEqual({ clipboard: text('good'), from: 'host' });
     expect(h.guest.stats).toMatchObject({ received: 1, errors: 3 });
   });
