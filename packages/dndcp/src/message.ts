@@ -1,5 +1,5 @@
 // A whole message, after reassembly: the header's meaningful fields and the binary
-// (docs/protocol/dndcp.md §3.1, §4.2).
+// (docs/protocol/dndcp.md §3.1, §4.3).
 
 export interface DndCpMessage {
   cmd: number;

@@ -71,7 +71,7 @@ describe('bad packets are answered as vmtoolsd does and change nothing', () => {
     ],
     [
       'payloadSize ≠ bytes after the header',
-      rawPacket({ payloadSize: 9, binarySize: 10 }, Buffer.alloc(10)),
+      rawPacket({ payloadSize: 9, binarySize: 9 }, Buffer.alloc(10)),
       'payloadSize',
     ],
     [
@@ -111,6 +111,32 @@ describe('bad packets are answered as vmtoolsd does and change nothing', () => {
       expectInvalidReply(sent[0]);
       expect(ep.stats).toMatchObject({ invalid: 1, packetsIn: 1, packetsOut: 1, messagesIn: 0 });
     });
+
+  it('decodePacket itself names the field and its offset', () => {
+    const field = (p: Buffer) => {
+      try {
+        decodePacket(p);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DndCpDecodeError);
+        return [(e as DndCpDecodeError).field, (e as DndCpDecodeError).offset];
+      }
+      return 'decoded';
+    };
+    expect(field(Buffer.alloc(55))).toEqual(['packetSize', 0]);
+    expect(field(rawPacket({ payloadSize: 11, binarySize: 11 }, Buffer.alloc(10)))).toEqual([
+      'payloadSize',
+      52,
+    ]);
+    expect(field(rawPacket({ binarySize: DNDCP_BINARY_MAX + 1 }))).toEqual(['binarySize', 44]);
+    expect(field(rawPacket({ binarySize: 70_000, payloadOffset: 69_999 }, Buffer.alloc(2)))).toEqual([
+      'payloadOffset',
+      48,
+    ]);
+    expect(field(rawPacket({ binarySize: 1 }, Buffer.alloc(2)))).toEqual(['payloadSize', 52]);
+    expect(field(rawPacket({ binarySize: DNDCP_BINARY_MAX, payloadOffset: DNDCP_BINARY_MAX }))).toBe(
+      'decoded',
+    );
+  });
 
   it('a host endpoint answers with its own type and src', async () => {
     const { ep, sent } = recording({ role: 'host', channel: 'dnd' });
