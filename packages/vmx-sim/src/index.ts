@@ -19,7 +19,7 @@ export {
   NotNegotiated,
 } from './copypaste/controller.js';
 export { DndHost, type DndNegotiation } from './copypaste/dnd.js';
-export { LEGACY_CLIPBOARD_COMMANDS, LegacyClipboard } from './copypaste/legacy.js';
+export { LegacyClipboard } from './copypaste/legacy.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
 export { isInside, type Location, PathRefused, type RefusalKind, resolveName } from './hgfs/paths.js';

@@ -7,19 +7,11 @@
 import { Cmd, DONT_EXCHANGE_SELECTIONS, MAX_SELECTION_BUFFER_LENGTH, type Registers } from '@vmw9/backdoor';
 import type { HostClipboard } from './clipboard.js';
 
-/** GETSELLENGTH, GETNEXTPIECE, SETSELLENGTH, SETNEXTPIECE. */
-export const LEGACY_CLIPBOARD_COMMANDS: ReadonlySet<number> = new Set([
-  Cmd.GETSELLENGTH,
-  Cmd.GETNEXTPIECE,
-  Cmd.SETSELLENGTH,
-  Cmd.SETNEXTPIECE,
-]);
-
 export class LegacyClipboard {
   /**
    * False plays a host that offers only the RPC protocol: the four commands are refused as any
-   * unsupported command is (eax = 0xFFFFFFFF). open-vm-tools' copyPasteCompat.c reads that
-   * GETSELLENGTH as -1, "no clipboard", and ignores what the SET commands return.
+   * unsupported command is (eax = 0xFFFFFFFF). vmusr's legacy code reads that GETSELLENGTH as -1,
+   * "no clipboard", and ignores what the SET commands return (docs/protocol/dndcp.md, "Host side").
    */
   readonly enabled: boolean;
   /** False: GETSELLENGTH answers -2, VMWARE_DONT_EXCHANGE_SELECTIONS (copy/paste disabled for this VM). */
