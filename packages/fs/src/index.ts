@@ -28,7 +28,17 @@ export {
   type HostEventSource,
 } from './host-events.js';
 export { type ServedTree, type ServeOptions, serveVmwareTree, TREE_MSIZE } from './serve.js';
-export { type Clipboard, type FsServices, LegacyClipboard, type PowerRequest } from './services.js';
+export {
+  CLIP_FORMATS,
+  type ClipFormat,
+  type Clipboard,
+  type ClipboardNotice,
+  type ClipboardProtocol,
+  CopyPasteClipboard,
+  HostClipboard,
+  LegacyClipboard,
+} from './clipboard.js';
+export { type FsServices, type PowerRequest } from './services.js';
 export {
   defaultTreeSocket,
   type FoundSocket,
