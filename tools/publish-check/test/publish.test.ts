@@ -89,6 +89,16 @@ const SMOKE: Record<string, { script?: string; check: (out: Run) => void }> = {
       console.log(JSON.stringify({ size: p.length, cp: Buffer.from(m.encodeCPName(['docs', 'a b'])).toString('hex') }));`,
     check: (out) => expect(lastJson(out)).toEqual({ size: 76, cp: '646f637300612062' }),
   },
+  '@vmw9/dndcp': {
+    // The guest's answer to REQUEST_CLIPBOARD session 7 when it copied "hi": a 134-byte RPCI.
+    script: `const m = await import('@vmw9/dndcp');
+      const clip = m.encodeClipboard({ items: new Map([[m.CpFormat.TEXT, m.textItem('hi')]]), changed: true });
+      const sent = [];
+      const e = new m.DndCpEndpoint({ role: 'guest', channel: 'cp', send: (p) => { sent.push(m.encodeTransport('cp', p)); } });
+      await e.sendMessage({ cmd: m.Cmd.CP_SEND_CLIPBOARD, sessionId: 7, params: [4, 0, 0, 0], binary: clip });
+      console.log(JSON.stringify({ clip: clip.length, rpci: sent[0].length, word: sent[0].toString('latin1', 0, 20) }));`,
+    check: (out) => expect(lastJson(out)).toEqual({ clip: 58, rpci: 134, word: 'copypaste.transport ' }),
+  },
   ninep: {
     script: `const m = await import('ninep');
       const frame = m.encode({ type: 'Tversion', tag: m.NOTAG, msize: 8192, version: '9P2000' }, '9P2000');
