@@ -26,8 +26,11 @@ export const SYSTEM_APP: TcloApp = 'toolbox';
 /** What a service does with an option the host set (after the core recorded and published it). */
 export type OptionHandler = (value: string, name: string) => void;
 
-/** The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes. */
-export type TreeHooks = Partial<Pick<FsServices, 'power' | 'timeSync'>>;
+/**
+ * The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes, and the
+ * copy/paste engine `snarf` and `clip/` use when it has version 4 negotiated.
+ */
+export type TreeHooks = Partial<Pick<FsServices, 'power' | 'timeSync' | 'copyPaste'>>;
 
 export interface AgentService {
   /** Unique among the agent's services; names it in logs and conflicts. */

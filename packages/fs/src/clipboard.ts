@@ -123,7 +123,7 @@ export class LegacyClipboard implements ClipboardProtocol {
 
 /**
  * UTF-8 without NUL, checked as it streams in: copy/paste v4 carries text as UTF-8 and the peer
- * refuses a whole clipboard whose text is not (docs/protocol/dndcp.md §4), and the text ends at
+ * refuses a whole clipboard whose text is not (docs/protocol/dndcp.md §5.1), and the text ends at
  * its first NUL on the peer's side, so either would lose the copy silently there.
  */
 class Utf8Checker implements ValueChecker {
@@ -150,7 +150,7 @@ class Utf8Checker implements ValueChecker {
 }
 
 /**
- * The clipboard over copy/paste version 4 (docs/protocol/dndcp.md §4): reads are what a paste in
+ * The clipboard over copy/paste version 4 (docs/protocol/dndcp.md §6): reads are what a paste in
  * the guest gets now (the newest of the host's last push and the guest's last copy); a commit
  * becomes the guest's copy, which the host takes at its next REQUEST_CLIPBOARD (the guest never
  * pushes). The host's pushes and requests are announced as notices.
@@ -182,7 +182,7 @@ export class CopyPasteClipboard implements ClipboardProtocol {
   }
 
   /**
-   * An item is at most CP_ITEM_MAX − 1 bytes (docs/protocol/dndcp.md §4.3); text and RTF items
+   * An item is at most CP_ITEM_MAX − 1 bytes (docs/protocol/dndcp.md §5.3); text and RTF items
    * carry a trailing NUL the file does not show.
    */
   limit(format: ClipFormat): number {

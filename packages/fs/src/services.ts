@@ -17,7 +17,7 @@ export interface FsServices {
   port: BackdoorPort;
   rpc: RpcSender;
   /**
-   * The agent's copy/paste engine (docs/protocol/dndcp.md §4): with it, `snarf` and `clip/` use
+   * The agent's copy/paste engine (docs/protocol/dndcp.md §6): with it, `snarf` and `clip/` use
    * copy/paste version 4 whenever the engine has it negotiated, the legacy clipboard otherwise.
    */
   copyPaste?: CopyPasteGuest;
