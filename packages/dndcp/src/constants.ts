@@ -22,11 +22,22 @@ export const CP_TRANSPORT = 'copypaste.transport';
 /** GuestRPC command word of the drag-and-drop channel, both RPCI and TCLO (§2.1). */
 export const DND_TRANSPORT = 'dnd.transport';
 
+/**
+ * The TCLO application the transport commands travel to: vmtoolsd's user-session instance
+ * (vmusr), which answers `reset` with `OK ATR toolbox-dnd` (§1). vmsvc (`toolbox`) has no dndcp.
+ */
+export const DNDCP_TCLO_APP = 'toolbox-dnd';
+
 /** Capability names the guest sets as `tools.capability.NAME 4` (§1). */
 export const CapabilityName = {
   guestCopyPasteVersion: 'copypaste_version',
   guestDndVersion: 'dnd_version',
 } as const;
+/**
+ * The TCLO `Set_Option NAME VALUE` names that switch the features on (value "1") and off (§1);
+ * vmtoolsd's dndcp plugin does nothing before them.
+ */
+export const CpOption = { copyPaste: 'copypaste', enableDnd: 'enableDnD' } as const;
 /** RPCI the guest asks the host's copy/paste version with; a V4 host answers `1 4` (§1). */
 export const HOST_CP_VERSION_QUERY = 'vmx.capability.copypaste_version';
 /** RPCI the guest asks the host's drag-and-drop version with (§1). */

@@ -45,3 +45,15 @@ export class DndCpLimitError extends DndCpError {
     super(`DnD/CP: ${what} of ${size} bytes is over the ${whose}'s limit of ${limit} bytes`);
   }
 }
+
+/** A GuestRPC call failed: the host answered with failure, or the sender threw (`cause`). */
+export class DndCpRpcError extends DndCpError {
+  override name = 'DndCpRpcError';
+  constructor(
+    readonly command: string,
+    readonly reply: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`DnD/CP: RPCI ${command} failed${reply ? `: ${reply}` : ''}`, options);
+  }
+}

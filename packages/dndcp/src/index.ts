@@ -19,7 +19,14 @@ export {
   type DndCpEndpointStats,
   type ReceiveResult,
 } from './endpoint.js';
-export { DndCpDecodeError, DndCpEncodeError, DndCpError, DndCpLimitError } from './errors.js';
+export { DndCpDecodeError, DndCpEncodeError, DndCpError, DndCpLimitError, DndCpRpcError } from './errors.js';
+export {
+  CopyPasteGuest,
+  type CopyPasteGuestEvents,
+  type CopyPasteGuestOptions,
+  type CopyPasteGuestStats,
+  type CopyPasteRpc,
+} from './guest.js';
 export type { DndCpMessage, DndCpReceivedMessage } from './message.js';
 export {
   type DndCpMessageHeader,

@@ -1,0 +1,275 @@
+// The guest's copy/paste engine: what vmtoolsd's dndcp plugin does for copy/paste over version 4,
+// without a display. The transport is injected: RPCIs go out through `rpc`, the host's TCLO
+// packets come in through handleTransport (docs/protocol/dndcp.md §7).
+
+import { EventEmitter } from 'node:events';
+import {
+  assertClipboardFits,
+  type CpClipboard,
+  decodeClipboard,
+  encodeClipboard,
+  NOT_CHANGED_CLIPBOARD,
+} from './clipboard.js';
+import {
+  Cmd,
+  CP_CAPS,
+  CP_ITEM_MAX,
+  DNDCP_VERSION,
+  HOST_CP_VERSION_QUERY,
+  Status,
+  statusName,
+} from './constants.js';
+import { DndCpEndpoint } from './endpoint.js';
+import { DndCpDecodeError, DndCpError, DndCpRpcError } from './errors.js';
+import type { DndCpReceivedMessage } from './message.js';
+import { encodeTransport, transportCommand } from './transport.js';
+
+/** One RPCI: the whole request bytes out; `ok` is the host's "1"/"0", `reply` what follows it. */
+export interface CopyPasteRpc {
+  send(request: Uint8Array): Promise<{ ok: boolean; reply: Buffer }>;
+}
+
+export interface CopyPasteGuestOptions {
+  rpc: CopyPasteRpc;
+  /** Capabilities offered in PING (default CP_CAPS, what vmusr offers on this channel). */
+  caps?: number;
+}
+
+export interface CopyPasteGuestEvents {
+  /** The host pushed its clipboard (a complete, valid RECV_CLIPBOARD). */
+  'host-clipboard': [clipboard: CpClipboard, sessionId: number];
+  /** REQUEST_CLIPBOARD was answered with this clipboard (the "not changed" one included). */
+  sent: [clipboard: CpClipboard, sessionId: number];
+  /** A bad packet, a failed RPCI, an undecodable clipboard: nothing changed. */
+  error: [error: Error];
+}
+
+export interface CopyPasteGuestStats {
+  /** REQUEST_CLIPBOARD received. */
+  requests: number;
+  /** Answered with the guest's clipboard. */
+  sent: number;
+  /** Answered with the "not changed" clipboard. */
+  notChanged: number;
+  /** Host clipboards taken (RECV_CLIPBOARD). */
+  received: number;
+  /** Messages this engine has no use for (file-transfer completions, a PING, unknown commands). */
+  ignored: number;
+  /** 'error' events (also counted when nobody listens). */
+  errors: number;
+  /** From the channel: packets, messages, REQUEST_NEXT both ways, invalid packets. */
+  packetsIn: number;
+  packetsOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  invalid: number;
+  requestNextIn: number;
+  requestNextOut: number;
+}
+
+interface Held {
+  clipboard: CpClipboard;
+  /** Order of arrival: the larger is newer. */
+  seq: number;
+}
+
+/** C's atoi: leading blanks, an optional sign, digits; 0 when there are none. */
+function atoi(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
+  return m ? Number.parseInt(m[1] as string, 10) : 0;
+}
+
+function copyClipboard(c: CpClipboard): CpClipboard {
+  return { items: new Map([...c.items].map(([f, b]) => [f, Buffer.from(b)])), changed: c.changed };
+}
+
+export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
+  readonly #rpc: CopyPasteRpc;
+  readonly #caps: number;
+  readonly #endpoint: DndCpEndpoint;
+  #version = 0;
+  #enabled = false;
+  #hostCaps: number | undefined;
+  #seq = 0;
+  #host: (Held & { sessionId: number }) | undefined;
+  #guest: (Held & { sent: boolean }) | undefined;
+  readonly #stats = { requests: 0, sent: 0, notChanged: 0, received: 0, ignored: 0, errors: 0 };
+
+  constructor(o: CopyPasteGuestOptions) {
+    super();
+    this.#rpc = o.rpc;
+    this.#caps = o.caps ?? CP_CAPS;
+    this.#endpoint = new DndCpEndpoint({ role: 'guest', channel: 'cp', send: (p) => this.#transport(p) });
+  }
+
+  /** The host's copy/paste version from the last enable(): 4, 3 (not spoken here), or 0. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The capabilities of the host's PING_REPLY; undefined until one came (then vmusr allows all). */
+  get hostCaps(): number | undefined {
+    return this.#hostCaps;
+  }
+
+  /** Version 4 negotiated and copy/paste enabled: handleTransport takes packets. */
+  get active(): boolean {
+    return this.#enabled && this.#version === DNDCP_VERSION;
+  }
+
+  get stats(): CopyPasteGuestStats {
+    return { ...this.#stats, ...this.#endpoint.stats };
+  }
+
+  /**
+   * What the host's `Set_Option copypaste 1` starts (§7): asks the host's version with
+   * vmx.capability.copypaste_version and, on 4, sends PING with the capabilities. Returns the
+   * version: 4; 3 for a version 3 host (not spoken here: the caller falls back); 0 when the host
+   * has no answer (vmtoolsd would take 1, the legacy backdoor clipboard). Never throws; a failed
+   * PING is an 'error' event and leaves the engine active.
+   */
+  async enable(): Promise<number> {
+    this.#enabled = true;
+    this.#hostCaps = undefined;
+    this.#endpoint.reset();
+    let version = 0;
+    try {
+      const r = await this.#rpc.send(Buffer.from(HOST_CP_VERSION_QUERY, 'latin1'));
+      version = r.ok ? atoi(r.reply.toString('latin1')) : 0;
+    } catch (e) {
+      this.#error(new DndCpRpcError(HOST_CP_VERSION_QUERY, '', { cause: e }));
+    }
+    this.#version = version;
+    if (version !== DNDCP_VERSION) return version;
+    try {
+      await this.#endpoint.sendMessage({
+        cmd: Cmd.PING,
+        sessionId: 0,
+        params: [DNDCP_VERSION, 0, this.#caps],
+      });
+    } catch (e) {
+      this.#error(e);
+    }
+    return version;
+  }
+
+  /** `Set_Option copypaste 0`: packets are no longer taken; what was held stays for current(). */
+  disable(): void {
+    this.#enabled = false;
+    this.#endpoint.reset();
+  }
+
+  /**
+   * Takes the bytes after "copypaste.transport " of one TCLO. Throws Error('invalid arg size')
+   * when they are empty (vmtoolsd's answer); everything else that goes wrong is an 'error' event.
+   */
+  async handleTransport(packet: Uint8Array): Promise<void> {
+    if (packet.length === 0) throw new Error('invalid arg size');
+    if (!this.active) {
+      this.#error(new DndCpError('copy/paste is not enabled at version 4: packet ignored'));
+      return;
+    }
+    try {
+      const r = await this.#endpoint.receive(packet);
+      if (r.kind === 'invalid') this.#error(r.error);
+      else if (r.kind === 'message') await this.#dispatch(r.message);
+    } catch (e) {
+      this.#error(e);
+    }
+  }
+
+  /**
+   * The guest copies: this clipboard is what the host gets on its next REQUEST_CLIPBOARD (the
+   * guest never pushes, §6.1). Throws DndCpLimitError when an item or the total is not below
+   * CP_ITEM_MAX (the host would refuse or cut it).
+   */
+  setGuestClipboard(c: CpClipboard): void {
+    assertClipboardFits(c, CP_ITEM_MAX, 'host');
+    this.#guest = { clipboard: copyClipboard({ ...c, changed: true }), seq: ++this.#seq, sent: false };
+  }
+
+  /** What a paste in the guest gets now: the newer of the host's last push and the guest's last copy. */
+  current(): { clipboard: CpClipboard; from: 'host' | 'guest' } | undefined {
+    const h = this.#host;
+    const g = this.#guest;
+    if (h && (!g || h.seq > g.seq)) return { clipboard: copyClipboard(h.clipboard), from: 'host' };
+    if (g) return { clipboard: copyClipboard(g.clipboard), from: 'guest' };
+    return undefined;
+  }
+
+  async #dispatch(m: DndCpReceivedMessage): Promise<void> {
+    switch (m.cmd) {
+      case Cmd.PING_REPLY:
+        this.#hostCaps = m.params[2] ?? 0;
+        return;
+      case Cmd.CP_REQUEST_CLIPBOARD:
+        return this.#answerRequest(m);
+      case Cmd.CP_RECV_CLIPBOARD: {
+        if (m.binary.length === 0) {
+          this.#error(new DndCpDecodeError('binary', 'RECV_CLIPBOARD without a clipboard'));
+          return;
+        }
+        const clipboard = decodeClipboard(m.binary); // throws: an 'error' event, state unchanged
+        this.#host = { clipboard, seq: ++this.#seq, sessionId: m.sessionId };
+        this.#stats.received++;
+        this.emit('host-clipboard', copyClipboard(clipboard), m.sessionId);
+        return;
+      }
+      case Cmd.REPLY:
+        if (m.status !== Status.SUCCESS)
+          this.#error(
+            new DndCpError(
+              `the host answered ${statusName(m.status)} to a packet (reply to cmd ${m.params[0]})`,
+            ),
+          );
+        else this.#stats.ignored++;
+        return;
+      default:
+        this.#stats.ignored++;
+    }
+  }
+
+  async #answerRequest(m: DndCpReceivedMessage): Promise<void> {
+    this.#stats.requests++;
+    // vmtoolsd reads isActive as "equals 1" and echoes that truth value (§7).
+    const isActive = m.params[3] === 1 ? 1 : 0;
+    const g = this.#guest;
+    const fresh = g && !g.sent && (!this.#host || g.seq > this.#host.seq) ? g : undefined;
+    const binary = fresh ? encodeClipboard(fresh.clipboard) : NOT_CHANGED_CLIPBOARD;
+    await this.#endpoint.sendMessage({
+      cmd: Cmd.CP_SEND_CLIPBOARD,
+      sessionId: m.sessionId,
+      params: [DNDCP_VERSION, 0, 0, isActive],
+      binary,
+    });
+    if (fresh) {
+      fresh.sent = true;
+      this.#stats.sent++;
+    } else {
+      this.#stats.notChanged++;
+    }
+    this.emit(
+      'sent',
+      fresh ? copyClipboard(fresh.clipboard) : decodeClipboard(NOT_CHANGED_CLIPBOARD),
+      m.sessionId,
+    );
+  }
+
+  async #transport(packet: Buffer): Promise<void> {
+    const command = transportCommand('cp');
+    let r: { ok: boolean; reply: Buffer };
+    try {
+      r = await this.#rpc.send(encodeTransport('cp', packet));
+    } catch (e) {
+      throw new DndCpRpcError(command, '', { cause: e });
+    }
+    if (!r.ok) throw new DndCpRpcError(command, r.reply.toString('utf8'));
+  }
+
+  #error(e: unknown): void {
+    this.#stats.errors++;
+    const err = e instanceof Error ? e : new Error(String(e));
+    // An 'error' nobody listens to would throw out of EventEmitter: it is counted only.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
