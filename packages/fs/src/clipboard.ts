@@ -8,10 +8,10 @@
 import { type BackdoorPort, getClipboard, MAX_CLIPBOARD_SEND, setClipboard } from '@vmw9/backdoor';
 import {
   Cap,
-  CP_ITEM_MAX,
   type CopyPasteGuest,
-  CpFormat,
+  CP_ITEM_MAX,
   type CpClipboard,
+  CpFormat,
   type CpFormatId,
   DndCpLimitError,
   decodeFileList,
@@ -87,6 +87,22 @@ export interface Clipboard {
   subscribe(listener: (n: ClipboardNotice) => void): () => void;
 }
 
+/** A commit the protocol cannot carry: its whole clipboard (or an item) would be over the limit. */
+export class ClipboardTooLarge extends Error {
+  override name = 'ClipboardTooLarge';
+  constructor(
+    /** What is too large: `the clipboard`, `its IMG_PNG item`. */
+    readonly what: string,
+    readonly size: number,
+    /** The largest size allowed, inclusive. */
+    readonly limit: number,
+    /** Whose limit: `copy/paste v4`. */
+    readonly protocol: string,
+  ) {
+    super(`${what} would be ${size} bytes: ${protocol} takes at most ${limit} bytes`);
+  }
+}
+
 const refusedOnLegacy = (format: ClipFormat) =>
   `the host's legacy clipboard carries text only: ${format} needs copy/paste v4, which the host has not negotiated`;
 
@@ -136,7 +152,9 @@ class Utf8Checker implements ValueChecker {
     try {
       this.decoder.decode(chunk, { stream: true });
     } catch {
-      throw new Error(`not valid UTF-8 (within bytes ${this.offset}–${this.offset + chunk.length - 1}): copy/paste v4 carries text as UTF-8`);
+      throw new Error(
+        `not valid UTF-8 (within bytes ${this.offset}–${this.offset + chunk.length - 1}): copy/paste v4 carries text as UTF-8`,
+      );
     }
     this.offset += chunk.length;
   }
@@ -244,7 +262,13 @@ export class CopyPasteClipboard implements ClipboardProtocol {
     try {
       this.guest.setGuestClipboard(next);
     } catch (e) {
-      if (e instanceof DndCpLimitError) throw p9err(Errno.EFBIG, `too long: ${e.message}`);
+      if (e instanceof DndCpLimitError)
+        throw new ClipboardTooLarge(
+          e.what === 'clipboard' ? 'the clipboard' : `its ${e.what.replace(/^clipboard item /, '')} item`,
+          e.size,
+          e.limit,
+          'copy/paste v4',
+        );
       throw e;
     }
     this.pending = next;
@@ -268,7 +292,11 @@ export class HostClipboard implements Clipboard {
     const names = (c: CpClipboard) => [...c.items.keys()].sort((a, b) => a - b).map(clipFormatName);
     const onHost = (c: CpClipboard) => {
       const text = c.items.get(CpFormat.TEXT);
-      listener({ type: 'host', formats: names(c), text: text ? Buffer.from(itemText(text)) : Buffer.alloc(0) });
+      listener({
+        type: 'host',
+        formats: names(c),
+        text: text ? Buffer.from(itemText(text)) : Buffer.alloc(0),
+      });
     };
     const onSent = (c: CpClipboard) => {
       if (c.changed) listener({ type: 'sent', formats: names(c) });

@@ -21,9 +21,10 @@ import {
 } from 'ninep';
 import {
   CLIP_FORMATS,
-  type ClipFormat,
   type Clipboard,
   type ClipboardProtocol,
+  ClipboardTooLarge,
+  type ClipFormat,
   type ValueChecker,
 } from './clipboard.js';
 import { hostError, tooLarge } from './errors.js';
@@ -159,6 +160,7 @@ export class ClipFile extends File {
       this.counters.add('snarfWrites');
       this.onSet(data);
     } catch (e) {
+      if (e instanceof ClipboardTooLarge) throw tooLarge(`${this.label} buffer too long: ${e.message}`);
       throw hostError(e);
     }
   }
@@ -166,12 +168,7 @@ export class ClipFile extends File {
 
 /** `clip/`: one file per format (docs/protocol/tree.md §4a). */
 export class ClipDir extends Dir {
-  constructor(
-    clip: Clipboard,
-    sharing: ClipSwitch,
-    counters: Counters,
-    onSet: (format: ClipFormat) => void,
-  ) {
+  constructor(clip: Clipboard, sharing: ClipSwitch, counters: Counters, onSet: (format: ClipFormat) => void) {
     super('clip', 0o555);
     for (const f of CLIP_FORMATS)
       this.add(new ClipFile(f, f, false, clip, sharing, counters, () => onSet(f)));

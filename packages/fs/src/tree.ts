@@ -5,6 +5,7 @@
  * events (services.events) to the files that show them.
  */
 import { Dir, EofMode, EventFile, File, type Node } from 'ninep';
+import { CopyPasteClipboard, HostClipboard, LegacyClipboard } from './clipboard.js';
 import { TreeCtlFile, type TreeSettings, VersionFile } from './ctl.js';
 import { Display, WctlFile } from './display.js';
 import { GuestinfoDir } from './guestinfo.js';
@@ -16,7 +17,6 @@ import { KmesgFile, LogFile, StatsFile } from './logs.js';
 import { MousectlFile, MouseFile, MouseSource, PointerFile } from './mouse.js';
 import { PowerFile } from './power.js';
 import { Rpc1File, RpcDir } from './rpcfiles.js';
-import { CopyPasteClipboard, HostClipboard, LegacyClipboard } from './clipboard.js';
 import type { FsServices } from './services.js';
 import { ClipboardWatch, ClipDir, ClipFile, type ClipSwitch, SnarfWaitFile } from './snarf.js';
 import { Counters, countingPort } from './stats.js';
@@ -56,14 +56,19 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
   const port = countingPort(s.port, counters);
   const clip =
     s.clipboard ??
-    new HostClipboard(new LegacyClipboard(port), s.copyPaste ? new CopyPasteClipboard(s.copyPaste) : undefined);
+    new HostClipboard(
+      new LegacyClipboard(port),
+      s.copyPaste ? new CopyPasteClipboard(s.copyPaste) : undefined,
+    );
   // eofmode (docs/protocol/tree.md): one switch, set by ctl, for every event file.
   const settings: TreeSettings = { eofmode: new EofMode(), debug: 0, tclo: s.events ? 'on' : 'off' };
   const events = new EventFile('events', 0o444, undefined, settings.eofmode);
   const mouse = new MouseSource(port, counters, s.poll?.mouseMs ?? 20);
   const display = new Display();
   const sharing: ClipSwitch = { enabled: true };
-  const snarf = new ClipFile('snarf', 'text', true, clip, sharing, counters, () => events.post('snarf set\n'));
+  const snarf = new ClipFile('snarf', 'text', true, clip, sharing, counters, () =>
+    events.post('snarf set\n'),
+  );
   const watch = new ClipboardWatch(clip, s.poll?.snarfMs ?? 500, () => events.post('snarf changed\n'));
   // The host's pushes and requests, announced under copy/paste v4 (docs/protocol/tree.md §8).
   const unsubscribeClip = clip.subscribe((n) => {

@@ -178,7 +178,11 @@ it(`${CLIENTS} clients × ${OPERATIONS} mixed reads and writes on every non-bloc
         throw new Error(`snarf read a value nobody wrote: ${v.slice(0, 40)}…`);
     },
     ctl: (v) => {
-      if (!/^backdoor ok\nsnarf on\nmouse absolute\ntclo off\neofmode off\ndebug \d+\n$/.test(v))
+      if (
+        !/^backdoor ok\nsnarf on\nclipboard legacy\nmouse absolute\ntclo off\neofmode off\ndebug \d+\n$/.test(
+          v,
+        )
+      )
         throw new Error(`ctl read ${JSON.stringify(v)}`);
     },
     pointer: (v) => {

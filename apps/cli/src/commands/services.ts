@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { noAgentReason, socketOption } from '../agent-socket.js';
 import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
-import { noAgentReason, socketOption } from '../agent-socket.js';
 import { type Output, printJson } from '../output.js';
 
 async function withHost<T>(
@@ -97,7 +97,8 @@ async function snarfThroughAgent(o: Output, copy: boolean, address: string): Pro
     return Exit.OK;
   } catch (e) {
     if (e instanceof CliError) throw e;
-    if (e instanceof ninep.RemoteError) throw new CliError(`snarf: ${e.ename}`, Exit.FAILED, { via: 'agent' });
+    if (e instanceof ninep.RemoteError)
+      throw new CliError(`snarf: ${e.ename}`, Exit.FAILED, { via: 'agent' });
     if (e instanceof ninep.ConnectError)
       throw new CliError(`snarf: no agent: ${e.message}`, Exit.FAILED, { socket: address });
     throw new CliError(`snarf: ${(e as Error).message}`, Exit.FAILED);

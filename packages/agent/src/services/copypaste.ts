@@ -1,5 +1,5 @@
 /**
- * Copy and paste with the host over the DnD/CP protocol version 4 (docs/protocol/dndcp.md), as
+ * Copy and paste with the host over the DnD/CP protocol version 4 (docs/protocol/dndcp.md §7), as
  * vmusr's dndcp plugin does it, on the user session's channel `toolbox-dnd`: the capability
  * `copypaste_version 4` at Capabilities_Register; `Set_Option copypaste 1` negotiates (the
  * host's version, then a PING), any other accepted value turns it off; the host's
@@ -9,10 +9,14 @@
  * (the host sends its options again). With [copypaste] enabled = false it does nothing and the
  * agent opens no `toolbox-dnd` channel.
  */
+
+import { TCLO_UNKNOWN_COMMAND } from '@vmw9/backdoor';
 import {
   CapabilityName,
   CopyPasteGuest,
   CP_TRANSPORT,
+  CpOption,
+  DNDCP_TCLO_APP,
   DNDCP_VERSION,
   DndCpDecodeError,
   HOST_CP_VERSION_QUERY,
@@ -51,58 +55,62 @@ export function copyPasteService(
     },
   });
   guest.on('error', (e: Error) =>
-    log.info(errorDetail(e), 'copy/paste: the host sent a packet that was refused; the clipboard is unchanged'),
+    log.info(
+      errorDetail(e),
+      'copy/paste: the host sent a packet that was refused; the clipboard is unchanged',
+    ),
   );
 
   let enabling: Promise<void> | undefined;
   const enable = () => {
     versionAnswer = undefined;
-    const run = guest.enable().then(
-      (version) => {
-        if (guest.active)
-          log.info(
-            { version, answer: versionAnswer, ...(guest.hostCaps === undefined ? {} : { hostCaps: guest.hostCaps }) },
-            'copy/paste version 4 negotiated: the clipboard files use it',
-          );
-        else
-          log.info(
-            { version, answer: versionAnswer ?? '(no answer)' },
-            `the host refused copy/paste version ${DNDCP_VERSION}; the clipboard files use the legacy backdoor clipboard`,
-          );
-      },
-      (e: Error) =>
+    // Never rejects (a failed RPCI is an 'error' event): the version says how it went.
+    enabling = guest.enable().then((version) => {
+      if (guest.active)
         log.info(
-          { err: e.message, answer: versionAnswer ?? '(no answer)' },
-          'copy/paste version 4 could not be negotiated; the clipboard files use the legacy backdoor clipboard',
-        ),
-    );
-    enabling = run;
-    return run;
+          {
+            version,
+            answer: versionAnswer,
+            ...(guest.hostCaps === undefined ? {} : { hostCaps: guest.hostCaps }),
+          },
+          'copy/paste version 4 negotiated: the clipboard files use it',
+        );
+      else
+        log.info(
+          { version, answer: versionAnswer ?? '(no answer)' },
+          `the host refused copy/paste version ${DNDCP_VERSION}; the clipboard files use the legacy backdoor clipboard`,
+        );
+    });
   };
 
   const onOption: OptionHandler = (value, name) => {
     if (!OPTION_VALUES.has(value)) throw new Error('Unknown or invalid option');
-    if (name === 'enableDnD') {
+    if (name === CpOption.enableDnd) {
       // Accepted as vmusr accepts it; drag and drop is not done here (no dnd_version capability).
       log.debug({ option: name, value }, 'the host set drag and drop, which this agent does not do');
       return;
     }
-    if (value === '1') void enable();
+    if (value === '1') enable();
     else {
       guest.disable();
-      log.info({ value }, 'the host turned copy/paste off; the clipboard files use the legacy backdoor clipboard');
+      log.info(
+        { value },
+        'the host turned copy/paste off; the clipboard files use the legacy backdoor clipboard',
+      );
     }
   };
 
   return {
     name: 'copypaste',
-    app: 'toolbox-dnd',
+    app: DNDCP_TCLO_APP,
     guest,
     capabilities: { [CapabilityName.guestCopyPasteVersion]: DNDCP_VERSION },
-    options: { copypaste: onOption, enableDnD: onOption },
+    options: { [CpOption.copyPaste]: onOption, [CpOption.enableDnd]: onOption },
     commands: {
       // Binary: the packet is the bytes after the command word's space, never the text.
       [CP_TRANSPORT]: async (_args: string, request: TcloRequest) => {
+        // vmusr has no handler for it until version 4 is negotiated (docs/protocol/dndcp.md §2.1).
+        if (!guest.active) throw new Error(TCLO_UNKNOWN_COMMAND);
         await guest.handleTransport(request.args);
         return '';
       },
