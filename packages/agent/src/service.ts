@@ -23,7 +23,10 @@ export type TcloApp = 'toolbox' | 'toolbox-dnd';
 /** The system service's channel: the one every agent polls, where the core registers itself. */
 export const SYSTEM_APP: TcloApp = 'toolbox';
 
-/** What a service does with an option the host set (after the core recorded and published it). */
+/**
+ * What a service does with an option the host set. A throw refuses the value (the host's answer
+ * is `ERROR <message>`, and the core neither records nor publishes it).
+ */
 export type OptionHandler = (value: string, name: string) => void;
 
 /**
