@@ -103,7 +103,7 @@ export class FakeCpHost {
         : { ok: true, reply: Buffer.from(v) };
     }
     const t = decodeTransport(request);
-    if (!t || t.channel !== 'cp') return { ok: false, reply: Buffer.from('Unknown command') };
+    if (t?.channel !== 'cp') return { ok: false, reply: Buffer.from('Unknown command') };
     const r = await this.endpoint.receive(t.packet);
     if (r.kind === 'message') {
       const m = r.message;
