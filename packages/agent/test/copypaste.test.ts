@@ -23,7 +23,9 @@ const logLines = (s: Started) =>
 const logged = (s: Started, re: RegExp) => logLines(s).filter((l) => re.test(l.msg));
 
 /** An agent on a host with copy/paste version 4; resolves once it is negotiated. */
-async function v4(opts: { hostOptions?: VmxHostOptions; host?: VmxHost; config?: string; agent?: object } = {}) {
+async function v4(
+  opts: { hostOptions?: VmxHostOptions; host?: VmxHost; config?: string; agent?: object } = {},
+) {
   const s = await startOnSim({
     ...opts,
     config: opts.config ?? '[powerops]\nsystem-actions = false\n',
@@ -62,7 +64,10 @@ async function reader(c: NinepClient, path: string) {
 /** Sets the host clipboard and waits for the guest to have it (the push is announced). */
 async function hostCopies(s: Started, items: Array<[CpFormatId, Buffer | string]>) {
   const before = s.agent.service(copyPasteService).guest!.stats.received;
-  s.host.copyPaste.setClipboard({ items: new Map(items.map(([f, v]) => [f, Buffer.from(v)])), changed: true });
+  s.host.copyPaste.setClipboard({
+    items: new Map(items.map(([f, v]) => [f, Buffer.from(v)])),
+    changed: true,
+  });
   await waitFor('the push taken', () => s.agent.service(copyPasteService).guest!.stats.received > before);
 }
 
@@ -72,7 +77,14 @@ function packet(
   payload: Buffer,
   patch?: (b: Buffer) => void,
 ): Buffer {
-  const params = [...(h.params ?? []), 0, 0, 0, 0, 0, 0].slice(0, 6) as [number, number, number, number, number, number];
+  const params = [...(h.params ?? []), 0, 0, 0, 0, 0, 0].slice(0, 6) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const b = encodePacket(
     {
       cmd: h.cmd,
@@ -263,7 +275,10 @@ describe('a host that misbehaves: a clear log line, the clipboard unchanged, the
   it('a message over the limit: a binary past 4 MiB, and a clipboard item past the item limit', async () => {
     const s = await v4();
     await hostCopies(s, [[CpFormat.TEXT, textItem('good')]]);
-    const huge = packet({ cmd: Cmd.CP_RECV_CLIPBOARD, sessionId: 31, binarySize: 4_194_305 }, Buffer.alloc(100, 0));
+    const huge = packet(
+      { cmd: Cmd.CP_RECV_CLIPBOARD, sessionId: 31, binarySize: 4_194_305 },
+      Buffer.alloc(100, 0),
+    );
     // A clipboard whose one item claims CP_ITEM_MAX bytes: the binary fits, the item does not.
     const item = Buffer.alloc(4 + 5 + 4_194_191 + 45 + 1 - 4_194_191);
     item.writeUInt32LE(11, 0);
@@ -299,7 +314,9 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
   });
 
   it('[copypaste] enabled = false: no toolbox-dnd channel, the legacy clipboard', async () => {
-    const s = await startOnSim({ config: '[powerops]\nsystem-actions = false\n[copypaste]\nenabled = false\n' });
+    const s = await startOnSim({
+      config: '[powerops]\nsystem-actions = false\n[copypaste]\nenabled = false\n',
+    });
     await handshake(s.host);
     expect(s.agent.loops.has(DND)).toBe(false);
     expect(s.agent.service(copyPasteService).guest).toBeNull();
@@ -324,7 +341,9 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
     // Off: the transport is unknown, as vmusr unregisters it.
     s.host.tclo.queueCommand(Buffer.from('copypaste.transport x'), DND);
     await waitFor('the refusal', () =>
-      s.host.tclo.replies.some((r) => r.command === 'copypaste.transport x' && r.reply === 'ERROR Unknown Command'),
+      s.host.tclo.replies.some(
+        (r) => r.command === 'copypaste.transport x' && r.reply === 'ERROR Unknown Command',
+      ),
     );
     expect(await opt('copypaste 1')).toBe('OK ');
     await waitFor('negotiated again', () => logged(s, /version 4 negotiated/).length >= 2);
@@ -340,7 +359,10 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
     const s = await v4();
     const pings = s.host.copyPaste.stats.pings;
     s.host.reset();
-    await waitFor('negotiated again after the reset', () => s.host.copyPaste.stats.pings > pings && s.host.copyPaste.active);
+    await waitFor(
+      'negotiated again after the reset',
+      () => s.host.copyPaste.stats.pings > pings && s.host.copyPaste.active,
+    );
     await waitFor('the engine active', () => s.agent.service(copyPasteService).guest!.active);
     await hostCopies(s, [[CpFormat.TEXT, textItem('after the reset')]]);
     expect(await text(s.c, 'snarf')).toBe('after the reset');

@@ -2,8 +2,9 @@
  * The host clipboard behind `snarf` and `clip/` (docs/protocol/tree.md §4, §4a), over whichever
  * protocol the host offers: copy/paste version 4 over GuestRPC when the agent's engine negotiated
  * it (docs/protocol/dndcp.md), the legacy backdoor commands otherwise (text only,
- * docs/protocol/backdoor.md §12). The choice is made per operation (`HostClipboard.current()`), so
- * a later negotiation, a disable or a host reset takes effect at the next read or commit.
+ * docs/protocol/backdoor.md §12). The choice is made per operation
+ * (`SwitchingClipboard.current()`), so a later negotiation, a disable or a host reset takes effect
+ * at the next read or commit.
  */
 import { type BackdoorPort, getClipboard, MAX_CLIPBOARD_SEND, setClipboard } from '@vmw9/backdoor';
 import {
@@ -276,7 +277,7 @@ export class CopyPasteClipboard implements ClipboardProtocol {
 }
 
 /** Legacy, or V4 once the engine negotiated it: decided at every operation. */
-export class HostClipboard implements Clipboard {
+export class SwitchingClipboard implements Clipboard {
   constructor(
     readonly legacy: ClipboardProtocol,
     readonly v4?: CopyPasteClipboard,

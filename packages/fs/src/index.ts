@@ -12,8 +12,8 @@ export {
   type ClipboardProtocol,
   type ClipFormat,
   CopyPasteClipboard,
-  HostClipboard,
   LegacyClipboard,
+  SwitchingClipboard,
 } from './clipboard.js';
 export * as format from './format.js';
 export {

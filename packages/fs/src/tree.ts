@@ -5,7 +5,7 @@
  * events (services.events) to the files that show them.
  */
 import { Dir, EofMode, EventFile, File, type Node } from 'ninep';
-import { CopyPasteClipboard, HostClipboard, LegacyClipboard } from './clipboard.js';
+import { CopyPasteClipboard, LegacyClipboard, SwitchingClipboard } from './clipboard.js';
 import { TreeCtlFile, type TreeSettings, VersionFile } from './ctl.js';
 import { Display, WctlFile } from './display.js';
 import { GuestinfoDir } from './guestinfo.js';
@@ -56,7 +56,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
   const port = countingPort(s.port, counters);
   const clip =
     s.clipboard ??
-    new HostClipboard(
+    new SwitchingClipboard(
       new LegacyClipboard(port),
       s.copyPaste ? new CopyPasteClipboard(s.copyPaste) : undefined,
     );
