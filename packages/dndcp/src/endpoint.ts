@@ -159,6 +159,8 @@ export class DndCpEndpoint {
     } else {
       // Encode first so that a bad header leaves the old big message alone.
       const first = this.#slice(msg);
+      // State moves before the await: the peer's REQUEST_NEXT may arrive before `send` resolves.
+      msg.sent = first.end;
       this.#out = msg;
       try {
         await this.#emit(first.packet);
@@ -166,7 +168,6 @@ export class DndCpEndpoint {
         if (this.#out === msg) this.#out = undefined;
         throw e;
       }
-      msg.sent = first.end;
     }
     this.stats.messagesOut++;
   }
@@ -312,14 +313,15 @@ export class DndCpEndpoint {
           false,
         );
       const next = this.#slice(out);
+      // As in sendMessage: advance first, the next REQUEST_NEXT may overtake `send`.
+      out.sent = next.end;
+      if (out.sent === out.binary.length) this.#out = undefined;
       try {
         await this.#emit(next.packet);
       } catch (e) {
         if (this.#out === out) this.#out = undefined;
         throw e;
       }
-      out.sent = next.end;
-      if (out.sent === out.binary.length && this.#out === out) this.#out = undefined;
       return { kind: 'internal' };
     }
     this.stats.messagesIn++;
