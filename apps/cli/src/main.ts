@@ -380,7 +380,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option(
       '--option <name=value>',
-      'a Set_Option the host sends after Capabilities_Register (repeatable)',
+      'a Set_Option the host sends after Capabilities_Register, after its defaults copypaste=1 and enableDnD=1, whose value a name given here replaces (repeatable)',
       collect,
     )
     .option(
@@ -392,11 +392,15 @@ export async function main(argv: string[]): Promise<number> {
       '--no-hgfs-large',
       'keep HGFS to legacy 62 KiB packets (hgfs.packetSize.large FALSE), as older hosts do',
     )
+    .option(
+      '--no-legacy-clipboard',
+      'refuse the legacy backdoor clipboard, as a host with only copy/paste version 4 does',
+    )
     .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"",
+      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"\n  vmw9 sim --no-legacy-clipboard --listen 'unix!/tmp/host.sock'   # then: clip set TEXT, clip request, clip",
     )
     .action(async (opts) => {
       code = await simCommand(out(), opts);

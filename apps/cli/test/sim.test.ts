@@ -57,6 +57,7 @@ describe('vmw9 sim', () => {
       address: `unix!${sock}`,
       productType: 2,
       hb: true,
+      legacyClipboard: true,
       hgfs: { largePackets: true, maxPacketSize: 522240, shares: [] },
     });
     sim.stdin.write('fact memoryMB 2048\nfrobnicate\n');

@@ -99,11 +99,14 @@ export async function waitFor<T>(
   }
 }
 
-/** The host's handshake with a fresh agent is over (reset, ping, Capabilities_Register answered). */
+/**
+ * The host's handshake with a fresh agent is over: reset, ping, Capabilities_Register and every
+ * Set_Option the host sends (its defaults copypaste and enableDnD, then its list) answered.
+ */
 export async function handshake(host: VmxHost): Promise<void> {
-  await waitFor('the Capabilities_Register reply', () =>
-    host.tclo.replies.some((r) => r.command === 'Capabilities_Register'),
-  );
+  const last = host.tclo.options.options.at(-1);
+  const final = last ? `Set_Option ${last[0]} ${last[1]}` : 'Capabilities_Register';
+  await waitFor(`the ${final} reply`, () => host.tclo.replies.some((r) => r.command === final));
 }
 
 /** Reads an event file until a line matching `re` arrives. */

@@ -35,7 +35,8 @@ describe('status', () => {
       return t!;
     };
     const before = await toolbox();
-    expect(before.last).toMatchObject({ command: 'Capabilities_Register', ok: true });
+    // The handshake ends with the host's options, copy/paste and drag-and-drop on by default.
+    expect(before.last).toMatchObject({ command: 'Set_Option', ok: true });
 
     s.host.tclo.queueCommand('TimeInfo_Update');
     await waitFor('the TimeInfo_Update reply', () =>

@@ -52,12 +52,15 @@ describe('TcloLoop against vmx-sim', () => {
       if (!/^\S+ \S+$/.test(args)) throw new Error('Unknown or invalid option');
     });
     loop.start();
-    await until(() => host.tclo.replies.length >= 4);
+    await until(() => host.tclo.replies.length >= 6);
     await loop.stop();
+    // The host's default options (copy/paste and drag-and-drop on) come before its own list.
     expect(host.tclo.replies.map((r) => [r.command, r.reply])).toEqual([
       ['reset', 'OK ATR toolbox'],
       ['ping', 'OK '],
       ['Capabilities_Register', 'OK '],
+      ['Set_Option copypaste 1', 'OK '],
+      ['Set_Option enableDnD 1', 'OK '],
       ['Set_Option synctime 0', 'OK '],
     ]);
     expect(order).toEqual(['onReset after 1 replies']);

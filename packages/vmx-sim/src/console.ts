@@ -4,6 +4,7 @@
  * line says can stop the host.
  */
 import { formatRegisters } from '@vmw9/backdoor';
+import { CLIP_HELP, clipCommand, formatLines, protocolsLine } from './copypaste/console.js';
 import { type HostFacts, parseFact } from './facts.js';
 import { MESSAGE_STEPS, type MessageStep } from './faults.js';
 import type { VmxHost } from './host.js';
@@ -12,8 +13,7 @@ export const CONSOLE_HELP = `commands:
   tclo [@APP] COMMAND…     queue a TCLO command (e.g. tclo OS_Halt; tclo @toolbox-dnd Resolution_Set 1024 768)
   replies [N]              the guest's last N TCLO replies
   pending                  TCLO commands not yet delivered
-  clip                     show the host clipboard
-  clip set TEXT…           set the host clipboard
+${CLIP_HELP}
   info                     list guestinfo
   info get KEY | info set KEY VALUE… | info rm KEY
   fact                     show the host facts
@@ -56,18 +56,14 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
         return (
           host.tclo.replies
             .slice(-n)
-            .map((r) => `${r.command} -> ${JSON.stringify(r.reply)}${r.app ? ` [${r.app}]` : ''}`)
+            .map((r) => `${shown(r.command)} -> ${JSON.stringify(r.reply)}${r.app ? ` [${r.app}]` : ''}`)
             .join('\n') || '(no replies)'
         );
       }
       case 'pending':
-        return host.tclo.pending().join('\n') || '(none)';
+        return host.tclo.pending().map(shown).join('\n') || '(none)';
       case 'clip':
-        if (args[0] === 'set') {
-          host.setHostClipboard(line.trim().replace(/^clip\s+set\s?/, ''));
-          return `host clipboard: ${host.clipboard.host.length} bytes`;
-        }
-        return host.clipboard.host.toString('utf8');
+        return clipCommand(host, args, line);
       case 'info': {
         const sub = args[0];
         if (!sub) return [...host.rpci.guestinfo].map(([k, v]) => `${k}=${v}`).join('\n') || '(empty)';
@@ -141,6 +137,12 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
   } catch (e) {
     return `error: ${(e as Error).message}`;
   }
+}
+
+/** A TCLO command for display: a DnD/CP transport packet is binary, so only its word is shown. */
+function shown(command: string): string {
+  const m = /^(copypaste\.transport|dnd\.transport) /.exec(command);
+  return m ? `${m[1]} (a binary packet)` : command;
 }
 
 function fault(host: VmxHost, args: string[]): string {
@@ -242,8 +244,18 @@ function state(host: VmxHost): string {
   lines.push(
     `state changes ${host.rpci.stateChanges.map((s) => `${s.state}:${s.success ? 'ok' : 'failed'}`).join(' ') || '(none)'}`,
   );
+  lines.push(`clipboard ${formatLines(host.clipboard).join('; ')}`);
+  lines.push(`  ${protocolsLine(host)}`);
   lines.push(
-    `guest clipboard ${host.guestClipboard ? JSON.stringify(host.guestClipboard.data.toString('utf8')) : '(nothing sent)'}`,
+    `  legacy: guest sent ${host.guestClipboard ? JSON.stringify(host.guestClipboard.data.toString('utf8')) : 'nothing'}`,
+  );
+  const cp = host.copyPaste.stats;
+  lines.push(
+    `  copy/paste: ${Object.entries(cp)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ', ',
+      )}; drag-and-drop: ${host.dnd.negotiated ? `caps 0x${host.dnd.negotiated.caps.toString(16)}` : 'not negotiated'}`,
   );
   const h = host.hgfs.state();
   lines.push(

@@ -1,7 +1,8 @@
 /**
  * VmxHost: a simulated VMware host (the VMX side of the backdoor). It answers the simple backdoor
- * commands from settable facts, runs GuestMsg channels carrying RPCI and TCLO, keeps the legacy
- * clipboard and the vmmouse, injects faults, and logs every call. Shaped after the protocol and the
+ * commands from settable facts, runs GuestMsg channels carrying RPCI and TCLO, keeps one clipboard
+ * (legacy backdoor and copy/paste version 4) and the vmmouse, serves HGFS shared folders, injects
+ * faults, and logs every call. Shaped after the protocol and the
  * real peers (open-vm-tools, Linux, QEMU), never after our own guest code; where VMware's behaviour
  * is not known for sure the code says UNCONFIRMED and names the source it follows.
  */
@@ -14,16 +15,32 @@ import {
   COOKIE_FLAG,
   commandName,
   MAX_GUEST_MESSAGE,
-  MAX_SELECTION_BUFFER_LENGTH,
   maskRegisters,
   type Registers,
   MessageStatus as S,
   MessageType as T,
+  TcloCommand,
   UNGRABBED_POS,
   UNSUPPORTED,
 } from '@vmw9/backdoor';
+import {
+  CP_TRANSPORT,
+  CpFormat,
+  CpOption,
+  DND_IS_ACTIVE,
+  DND_TRANSPORT,
+  DNDCP_TCLO_APP,
+  DNDCP_VERSION,
+  HOST_CP_VERSION_QUERY,
+  HOST_DND_VERSION_QUERY,
+  textItem,
+} from '@vmw9/dndcp';
 import { HGFS_LARGE_PACKET_MAX, HGFS_RPC_COMMAND } from '@vmw9/hgfs';
 import { type Channel, ChannelTable } from './channels.js';
+import { HostClipboard } from './copypaste/clipboard.js';
+import { CopyPasteHost } from './copypaste/controller.js';
+import { DndHost } from './copypaste/dnd.js';
+import { LegacyClipboard } from './copypaste/legacy.js';
 import { DEFAULT_FACTS, type HostFacts } from './facts.js';
 import { type ArmedFault, Faults, type MessageStep } from './faults.js';
 import { HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
@@ -45,8 +62,18 @@ export interface VmxHostOptions {
   idleRecycleMs?: number;
   /** Queue reset on new TCLO channels, then ping, Capabilities_Register and options. Default true. */
   autoHandshake?: boolean;
-  /** Set_Option list sent after Capabilities_Register. */
+  /**
+   * Set_Option list sent after Capabilities_Register, over DEFAULT_TOOLS_OPTIONS: a name given here
+   * replaces that default's value, other names follow the defaults in the order given.
+   */
   options?: Array<[string, string]>;
+  /**
+   * Offer the legacy backdoor clipboard (commands 6–9). Default true; false plays a host with only
+   * the RPC protocol (copy/paste version 4): the four commands are refused as unsupported.
+   */
+  legacyClipboard?: boolean;
+  /** Copy/paste version 4: how long `copyPaste.request()` waits for the guest (default 30 s). */
+  copyPasteRequestTimeoutMs?: number;
   /** Command numbers to answer as unsupported (eax = 0xFFFFFFFF), e.g. to play an older host. */
   unsupported?: number[];
   /** Grant cookie channels (default true). False plays an old host that refuses GUESTMSG_FLAG_COOKIE. */
@@ -68,6 +95,25 @@ export interface HgfsHostOptions extends Omit<HgfsServerOptions, 'now'> {
  */
 export const HGFS_LARGE_PACKETS_KEY = 'guestinfo.hgfs.packetSize.large';
 
+/**
+ * What a real host sends every new TCLO channel after Capabilities_Register: copy/paste and
+ * drag-and-drop enabled (docs/protocol/dndcp.md §1; vmusr's dndcp plugin does nothing without them).
+ */
+export const DEFAULT_TOOLS_OPTIONS: ReadonlyArray<readonly [string, string]> = Object.freeze([
+  [CpOption.copyPaste, '1'],
+  [CpOption.enableDnd, '1'],
+]);
+
+/** The defaults with `options` laid over them (a name given replaces its default's value). */
+export function toolsOptions(
+  options: ReadonlyArray<readonly [string, string]> = [],
+): Array<[string, string]> {
+  const given = new Map(options);
+  const out: Array<[string, string]> = DEFAULT_TOOLS_OPTIONS.map(([k, v]) => [k, given.get(k) ?? v]);
+  for (const [k, v] of options) if (!DEFAULT_TOOLS_OPTIONS.some(([d]) => d === k)) out.push([k, v]);
+  return out;
+}
+
 export type CallResult =
   | { kind: 'done'; regs: Registers; data?: Buffer }
   | { kind: 'fault'; reason: string }
@@ -85,14 +131,6 @@ const STEP_OF: Record<number, MessageStep> = {
   [T.CLOSE]: 'CLOSE',
 };
 
-/** The host's clipboard and what the guest is sending of its own (legacy backdoor protocol). */
-interface LegacyClipboard {
-  host: Buffer;
-  exchange: boolean;
-  readPos: number;
-  incoming?: { length: number; buf: Buffer; got: number };
-}
-
 export class VmxHost {
   facts: HostFacts;
   readonly hb: boolean;
@@ -107,9 +145,14 @@ export class VmxHost {
   readonly hgfs: HgfsServer;
   readonly channels: ChannelTable;
   readonly unsupported: Set<number>;
-  readonly clipboard: LegacyClipboard = { host: Buffer.alloc(0), exchange: true, readPos: 0 };
-  /** What the guest last sent to the host clipboard, and when. */
-  guestClipboard: { data: Buffer; at: number } | null = null;
+  /** The host's one clipboard, every format, shared by the legacy commands and copy/paste version 4. */
+  readonly clipboard: HostClipboard;
+  /** The legacy backdoor clipboard (commands 6–9) over `clipboard`'s text. */
+  readonly legacy: LegacyClipboard;
+  /** Copy/paste version 4: the controller on `copypaste.transport` (docs/protocol/dndcp.md, "Host side"). */
+  readonly copyPaste: CopyPasteHost;
+  /** Drag-and-drop version 4: PING answered, nothing more yet. */
+  readonly dnd: DndHost;
   pointer = { x: 0, y: 0, grabbed: true };
   /** Host resets so far (reset(), or an injected reset). */
   resets = 0;
@@ -122,7 +165,10 @@ export class VmxHost {
     this.maxGuestMessage = opts.maxGuestMessage ?? MAX_GUEST_MESSAGE;
     this.cookies = opts.cookies ?? true;
     this.channels = new ChannelTable(opts.maxChannels ?? 128, opts.idleRecycleMs ?? 600_000);
-    this.tclo = new TcloHost({ autoHandshake: opts.autoHandshake ?? true, options: opts.options ?? [] });
+    this.tclo = new TcloHost({
+      autoHandshake: opts.autoHandshake ?? true,
+      options: toolsOptions(opts.options),
+    });
     this.unsupported = new Set(opts.unsupported ?? []);
     this.log = new CallLog(opts.logLimit);
     const { shares = [], ...hgfsOpts } = opts.hgfs ?? {};
@@ -135,6 +181,59 @@ export class VmxHost {
       const reply = this.hgfs.handle(args);
       return reply ? Buffer.concat([HGFS_OK, reply]) : HGFS_OK;
     });
+    const now = () => this.now();
+    this.clipboard = new HostClipboard(now);
+    this.legacy = new LegacyClipboard(this.clipboard, now, opts.legacyClipboard ?? true);
+    const toDnd = (bytes: Buffer) => this.tclo.queueCommand(bytes, DNDCP_TCLO_APP);
+    this.copyPaste = new CopyPasteHost({
+      clipboard: this.clipboard,
+      sendTclo: toDnd,
+      now,
+      ...(opts.copyPasteRequestTimeoutMs !== undefined
+        ? { requestTimeoutMs: opts.copyPasteRequestTimeoutMs }
+        : {}),
+    });
+    this.dnd = new DndHost(toDnd, now);
+    // A version 4 host (docs/protocol/dndcp.md §1): both versions 4, no drag in progress, and each
+    // transport packet taken ("1 ", the RPC itself succeeded) and handed to its channel.
+    this.rpci.register(HOST_CP_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
+    this.rpci.register(HOST_DND_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
+    this.rpci.register(DND_IS_ACTIVE, () => '1 0');
+    this.rpci.register(CP_TRANSPORT, (packet) => {
+      this.copyPaste.receive(packet);
+      return HGFS_OK;
+    });
+    this.rpci.register(DND_TRANSPORT, (packet) => {
+      this.dnd.receive(packet);
+      return HGFS_OK;
+    });
+    // The desktop tools gone or restarted: what they negotiated is gone with them, and so are the
+    // packets still queued for them.
+    this.tclo.on('closed', ({ app }: { app?: string }) => {
+      if (app === DNDCP_TCLO_APP) this.forgetDnd('channel closed');
+    });
+    this.tclo.on('reply', (r: { command: string; app?: string }) => {
+      if (r.command === TcloCommand.RESET && r.app === DNDCP_TCLO_APP) this.forgetDnd('channel reset');
+    });
+  }
+
+  private forgetDnd(why: string): void {
+    this.copyPaste.forget(why);
+    this.dnd.forget();
+    const ours = [Buffer.from(`${CP_TRANSPORT} `), Buffer.from(`${DND_TRANSPORT} `)];
+    this.tclo.cancel(
+      (m, app) => app === DNDCP_TCLO_APP && ours.some((w) => m.subarray(0, w.length).equals(w)),
+    );
+  }
+
+  /** What the guest last sent over the legacy backdoor clipboard, and when (host clock). */
+  get guestClipboard(): { data: Buffer; at: number } | null {
+    return this.legacy.guestSent;
+  }
+
+  /** Offers the legacy backdoor clipboard (false: commands 6–9 are refused as unsupported). */
+  get legacyClipboard(): boolean {
+    return this.legacy.enabled;
   }
 
   /**
@@ -164,10 +263,16 @@ export class VmxHost {
     return Date.now() + this.facts.timeOffsetMs;
   }
 
-  /** Sets the host clipboard (what a paste in the guest will get). */
+  /**
+   * Sets the host clipboard to text (what a paste in the guest will get): the legacy commands read
+   * it, and a guest that negotiated copy/paste version 4 is sent it (now, or when it negotiates).
+   */
   setHostClipboard(data: Buffer | string): void {
-    this.clipboard.host = Buffer.from(data);
-    this.clipboard.readPos = 0;
+    const bytes = Buffer.from(data);
+    this.copyPaste.setClipboard({
+      items: bytes.length ? new Map([[CpFormat.TEXT, textItem(bytes)]]) : new Map(),
+      changed: true,
+    });
   }
 
   /** A host restart/restore: every channel is closed; tools must reopen and are sent `reset`. */
@@ -603,35 +708,11 @@ export class VmxHost {
       case Cmd.SETPTRLOCATION:
         this.pointer = { x: ((r.ebx >>> 16) << 16) >> 16, y: (r.ebx << 16) >> 16, grabbed: true };
         return {};
-      case Cmd.GETSELLENGTH: {
-        const cb = this.clipboard;
-        cb.readPos = 0;
-        if (!cb.exchange) return { eax: 0xfffffffe };
-        return { eax: Math.min(cb.host.length, MAX_SELECTION_BUFFER_LENGTH) };
-      }
-      case Cmd.GETNEXTPIECE: {
-        const cb = this.clipboard;
-        const w = Buffer.alloc(4);
-        cb.host.copy(w, 0, cb.readPos, Math.min(cb.readPos + 4, MAX_SELECTION_BUFFER_LENGTH));
-        cb.readPos += 4;
-        return { eax: w.readUInt32LE(0) };
-      }
-      case Cmd.SETSELLENGTH: {
-        const len = r.ebx;
-        if (len > MAX_SELECTION_BUFFER_LENGTH) return { eax: 0 };
-        this.clipboard.incoming = { length: len, buf: Buffer.alloc(len), got: 0 };
-        if (len === 0) this.takeGuestClipboard();
-        return {};
-      }
-      case Cmd.SETNEXTPIECE: {
-        const inc = this.clipboard.incoming;
-        if (!inc) return {};
-        const w = Buffer.alloc(4);
-        w.writeUInt32LE(r.ebx, 0);
-        inc.got += w.copy(inc.buf, inc.got, 0, Math.min(4, inc.length - inc.got));
-        if (inc.got >= inc.length) this.takeGuestClipboard();
-        return {};
-      }
+      case Cmd.GETSELLENGTH:
+      case Cmd.GETNEXTPIECE:
+      case Cmd.SETSELLENGTH:
+      case Cmd.SETNEXTPIECE:
+        return this.legacy.handle(cmd, r);
       case Cmd.ABSPOINTER_COMMAND:
         this.mouse.command(r.ebx);
         return {};
@@ -650,13 +731,5 @@ export class VmxHost {
       default:
         return null;
     }
-  }
-
-  private takeGuestClipboard(): void {
-    const inc = this.clipboard.incoming!;
-    this.clipboard.incoming = undefined;
-    this.guestClipboard = { data: inc.buf, at: Date.now() };
-    // On a real host the guest's copy becomes the host's clipboard.
-    this.clipboard.host = Buffer.from(inc.buf);
   }
 }

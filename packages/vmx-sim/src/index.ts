@@ -4,6 +4,22 @@ export { COOKIE_FLAG, PROTOCOL_RPCI as PROTO_RPCI, PROTOCOL_TCLO as PROTO_TCLO }
 export { type DialAddress, DialError, formatDial, parseDial } from 'ninep/dial';
 export { SocketBackdoorPort } from './client.js';
 export { CONSOLE_HELP, runConsoleCommand } from './console.js';
+export {
+  type ClipboardMove,
+  type ClipboardMover,
+  CONSOLE_FORMATS,
+  HostClipboard,
+  shortFormatName,
+} from './copypaste/clipboard.js';
+export {
+  CopyPasteHost,
+  type CopyPasteHostOptions,
+  type CpGuestAnswer,
+  type CpNegotiation,
+  NotNegotiated,
+} from './copypaste/controller.js';
+export { DndHost, type DndNegotiation } from './copypaste/dnd.js';
+export { LEGACY_CLIPBOARD_COMMANDS, LegacyClipboard } from './copypaste/legacy.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
 export { isInside, type Location, PathRefused, type RefusalKind, resolveName } from './hgfs/paths.js';
@@ -20,8 +36,10 @@ export {
 export { HgfsFailure, statusOf } from './hgfs/status.js';
 export {
   type CallResult,
+  DEFAULT_TOOLS_OPTIONS,
   HGFS_LARGE_PACKETS_KEY,
   type HgfsHostOptions,
+  toolsOptions,
   VmxHost,
   type VmxHostOptions,
 } from './host.js';

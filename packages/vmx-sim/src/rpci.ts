@@ -15,6 +15,7 @@ import {
   RPCI_SUCCESS,
   RPCI_UNKNOWN_COMMAND,
 } from '@vmw9/backdoor';
+import { CP_TRANSPORT, DND_TRANSPORT } from '@vmw9/dndcp';
 
 export interface RpciRecord {
   /** The command word, e.g. `info-set`. */
@@ -38,8 +39,11 @@ const TEXT_GUESTINFO = new Set<GuestInfoTypeName>([
   'UPTIME',
 ]);
 
-/** Commands whose request is binary: kept byte for byte, no trailing NUL removed. */
-const BINARY_COMMANDS = new Set(['SetGuestInfo', 'f']);
+/**
+ * Commands whose request is binary: kept byte for byte, no trailing NUL removed. The DnD/CP
+ * transports carry a packet whose last header field is often 0 (docs/protocol/dndcp.md §2.1).
+ */
+const BINARY_COMMANDS = new Set(['SetGuestInfo', 'f', CP_TRANSPORT, DND_TRANSPORT]);
 
 /** The RPCI history keeps at most this many records and this many request+reply bytes. */
 const HISTORY_RECORDS = 10_000;
@@ -129,8 +133,8 @@ export class RpciHost extends EventEmitter {
     const word = (sp0 < 0 ? raw : raw.subarray(0, sp0)).toString('latin1').replace(/\0$/, '');
     // Text requests may end in one NUL (vmtoolsd sends strlen+1); binary payloads have an exact
     // length and may end in zero bytes, so their handler decides: SetGuestInfo (XDR NIC info,
-    // memory structs; guestInfoServer.c sends them without a NUL) and `f` (an HGFS packet after
-    // "f ", hgfsBd.c).
+    // memory structs; guestInfoServer.c sends them without a NUL), `f` (an HGFS packet after
+    // "f ", hgfsBd.c) and the two DnD/CP transports.
     const binary = BINARY_COMMANDS.has(word);
     const req =
       !binary && raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, raw.length - 1) : raw;

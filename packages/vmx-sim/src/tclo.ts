@@ -75,6 +75,19 @@ export class TcloHost extends EventEmitter {
     this.queue.push(app ? { command: text, message, app } : { command: text, message });
   }
 
+  /** Drops undelivered commands for which `which` is true (e.g. packets of a guest that has gone); returns how many. */
+  cancel(which: (message: Buffer, app?: string) => boolean): number {
+    let n = 0;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const p = this.queue[i]!;
+      if (which(p.message, p.app)) {
+        this.queue.splice(i, 1);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Commands not yet delivered. */
   pending(): string[] {
     return this.queue.map((p) => p.command);
@@ -87,9 +100,11 @@ export class TcloHost extends EventEmitter {
   }
 
   channelClosed(id: number): void {
+    const app = this.channels.get(id)?.app;
     this.channels.delete(id);
     for (let i = this.queue.length - 1; i >= 0; i--)
       if (this.queue[i]!.app === `#${id}`) this.queue.splice(i, 1);
+    this.emit('closed', { channel: id, ...(app ? { app } : {}) });
   }
 
   /** The next command's bytes for this channel, if it may have one now (nothing outstanding). */

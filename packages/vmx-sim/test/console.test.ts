@@ -31,8 +31,10 @@ describe('console', () => {
   it('clipboard, facts, faults, mouse, reset, state, log, counts', async () => {
     const host = new VmxHost();
     const c = (l: string) => runConsoleCommand(host, l);
-    expect(c('clip set copied text')).toBe('host clipboard: 11 bytes');
-    expect(c('clip')).toBe('copied text');
+    expect(c('clip set copied text')).toBe(
+      'host clipboard: 11 bytes; pushed when a guest negotiates copy/paste version 4',
+    );
+    expect(c('clip').split('\n')[0]).toBe('text 12 bytes "copied text"');
     expect(c('fact productType 4')).toBe('productType 4');
     expect(host.facts.productType).toBe(4);
     expect(c('fact productType x')).toMatch(/^error: productType must be an integer/);

@@ -86,7 +86,7 @@ describe('simple commands', () => {
     expect(Buffer.from(await getClipboard(port)).toString()).toBe('from the host ✓');
     await setClipboard(port, 'from the guest');
     expect(host.guestClipboard?.data.toString()).toBe('from the guest');
-    host.clipboard.exchange = false;
+    host.legacy.exchange = false;
     await expect(getClipboard(port)).rejects.toThrow(/does not exchange/);
   });
 

@@ -13,7 +13,7 @@ async function poll(
 }
 
 describe('TCLO', () => {
-  it('handshake: reset first, then ping, Capabilities_Register and the options, replies recorded', async () => {
+  it('handshake: reset first, then ping, Capabilities_Register, copy/paste and DnD on, the options; replies recorded', async () => {
     const host = new VmxHost({
       options: [
         ['synctime', '1'],
@@ -25,6 +25,9 @@ describe('TCLO', () => {
     expect(await poll(port, ch, '')).toBe('reset');
     expect(await poll(port, ch, 'OK ATR toolbox')).toBe('ping');
     expect(await poll(port, ch, 'OK ')).toBe('Capabilities_Register');
+    // A real host enables copy/paste and drag-and-drop at registration (docs/protocol/dndcp.md §1).
+    expect(await poll(port, ch, 'OK ')).toBe('Set_Option copypaste 1');
+    expect(await poll(port, ch, 'OK ')).toBe('Set_Option enableDnD 1');
     expect(await poll(port, ch, 'OK ')).toBe('Set_Option synctime 1');
     expect(await poll(port, ch, 'OK ')).toBe('Set_Option broadcastIP 1');
     expect(await poll(port, ch, 'ERROR Unknown or invalid option')).toBeNull();
@@ -32,6 +35,8 @@ describe('TCLO', () => {
       ['reset', 'OK ATR toolbox', 'toolbox'],
       ['ping', 'OK ', 'toolbox'],
       ['Capabilities_Register', 'OK ', 'toolbox'],
+      ['Set_Option copypaste 1', 'OK ', 'toolbox'],
+      ['Set_Option enableDnD 1', 'OK ', 'toolbox'],
       ['Set_Option synctime 1', 'OK ', 'toolbox'],
       ['Set_Option broadcastIP 1', 'ERROR Unknown or invalid option', 'toolbox'],
     ]);
@@ -62,9 +67,11 @@ describe('TCLO', () => {
     expect(await poll(port, usr, 'OK ATR toolbox-dnd')).toBe('ping');
     host.tclo.queueCommand('Resolution_Set 1024 768', 'toolbox-dnd');
     expect(await poll(port, svc, 'OK ATR toolbox')).toBe('ping');
-    for (const c of ['Capabilities_Register']) expect(await poll(port, svc, 'OK ')).toBe(c);
+    for (const c of ['Capabilities_Register', 'Set_Option copypaste 1', 'Set_Option enableDnD 1'])
+      expect(await poll(port, svc, 'OK ')).toBe(c);
     expect(await poll(port, svc, 'OK ')).toBeNull();
-    expect(await poll(port, usr, 'OK ')).toBe('Capabilities_Register');
+    for (const c of ['Capabilities_Register', 'Set_Option copypaste 1', 'Set_Option enableDnD 1'])
+      expect(await poll(port, usr, 'OK ')).toBe(c);
     expect(await poll(port, usr, 'OK ')).toBe('Resolution_Set 1024 768');
   });
 

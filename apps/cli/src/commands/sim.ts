@@ -20,6 +20,7 @@ export interface SimOptions {
   option?: string[];
   share?: string[];
   hgfsLarge?: boolean;
+  legacyClipboard?: boolean;
 }
 
 /** Where a socket goes when no --listen is given: vmw9's private runtime directory. */
@@ -70,6 +71,7 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
       hb: opts.hb !== false,
       autoHandshake: opts.handshake !== false,
       options,
+      legacyClipboard: opts.legacyClipboard !== false,
       hgfs: { shares, largePackets: opts.hgfsLarge !== false },
     });
   } catch (e) {
@@ -96,6 +98,8 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   o.err(
     `vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`,
   );
+  if (!host.legacyClipboard)
+    o.err('vmw9 sim: the legacy backdoor clipboard is refused: copy/paste goes over version 4 only');
   for (const s of host.hgfs.shares.list())
     o.err(`vmw9 sim: sharing ${s.name} = ${s.root}${s.readOnly ? ' (read-only)' : ''}`);
   // With --json, scripts get the address and then one object per console command.
@@ -105,6 +109,7 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
         address: formatDial(addr),
         productType: host.facts.productType,
         hb: host.hb,
+        legacyClipboard: host.legacyClipboard,
         hgfs: {
           largePackets: host.hgfs.largePackets,
           maxPacketSize: host.hgfs.maxPacketSize,
