@@ -100,25 +100,74 @@ describe('vmw9 snarf without an agent: the legacy clipboard, said on stderr', ()
 });
 
 describe('vmw9 snarf with an agent running: its snarf', () => {
-  it('copies and pastes through the agent, saying nothing on stderr', async () => {
-    const { host, addr, xdg, sock, vmw9 } = await hostAndRuntime();
+  it('copies and pastes through the agent over copy/paste v4, saying nothing on stderr', async () => {
+    // A host with only the RPC protocol: the legacy commands refused.
+    const { host, addr, xdg, sock, vmw9 } = await hostAndRuntime({ legacyClipboard: false });
     await agent(addr, xdg, sock);
+    await waitFor('copy/paste v4 negotiated', () => host.copyPaste.active);
     const copy = await vmw9(['--json', 'snarf', '-'], 'through the agent');
     expect(copy.err).toBe('');
     expect(JSON.parse(copy.out)).toEqual({ copied: 17, via: 'agent' });
-    expect(host.clipboard.host.toString()).toBe('through the agent');
+    // The guest never pushes: the host has it once it asks.
+    expect((await host.copyPaste.request()).changed).toBe(true);
+    expect(host.clipboard.text().toString()).toBe('through the agent');
     host.setHostClipboard('the host, via the agent');
-    expect(await vmw9(['snarf'])).toEqual({ code: 0, out: 'the host, via the agent', err: '' });
+    await waitFor('the push', () => host.copyPaste.stats.pushes > 0);
+    let pasted: Run | undefined;
+    await waitFor('the paste', async () => {
+      pasted = await vmw9(['snarf']);
+      return pasted.out === 'the host, via the agent';
+    });
+    expect(pasted).toEqual({ code: 0, out: 'the host, via the agent', err: '' });
     expect(await vmw9(['snarf', '--socket', sock])).toEqual({
       code: 0,
       out: 'the host, via the agent',
       err: '',
     });
-    // The tree's error, at the commit, is the command's.
+  });
+
+  it('200 KiB both ways, and a copy over the v4 limit fails naming it', async () => {
+    const { host, addr, xdg, sock, vmw9 } = await hostAndRuntime();
+    await agent(addr, xdg, sock);
+    await waitFor('copy/paste v4 negotiated', () => host.copyPaste.active);
+    const big = 'abcdefghij'.repeat(20 * 1024);
+    expect((await vmw9(['snarf', '-'], big)).code).toBe(0);
+    await host.copyPaste.request();
+    expect(host.clipboard.text().toString()).toBe(big);
+    const back = big.toUpperCase();
+    host.setHostClipboard(back);
+    let pasted = '';
+    await waitFor('the paste', async () => {
+      pasted = (await vmw9(['snarf'])).out;
+      return pasted === back;
+    });
+    // The tree's error, at the commit, is the command's; nothing reaches the host.
+    const over = await vmw9(['snarf', '-'], 'a'.repeat(4_194_190));
+    expect(over.code).toBe(1);
+    expect(over.err).toBe('vmw9: snarf: snarf buffer too long: copy/paste v4 takes at most 4194189 bytes\n');
+    expect((await host.copyPaste.request()).changed).toBe(false);
+  });
+
+  it('an agent whose host has no v4: the legacy clipboard through the agent', async () => {
+    const { host, addr, xdg, sock, vmw9 } = await hostAndRuntime({ options: [['copypaste', '0']] });
+    await agent(addr, xdg, sock);
+    await waitFor('the handshake', () =>
+      host.tclo.replies.some((r) => r.command === 'Set_Option copypaste 0' && r.app === 'toolbox-dnd'),
+    );
+    expect(await vmw9(['snarf', '-'], 'legacy via the agent')).toMatchObject({ code: 0, err: '' });
+    expect(host.clipboard.text().toString()).toBe('legacy via the agent');
     const big = await vmw9(['snarf', '-'], 'a'.repeat(MAX_CLIPBOARD_SEND + 1));
-    expect(big.code).toBe(1);
     expect(big.err).toBe(
       `vmw9: snarf: snarf buffer too long: the host's legacy clipboard takes at most ${MAX_CLIPBOARD_SEND} bytes\n`,
     );
   });
 });
+
+/** Waits until `check` holds (polling), or fails naming `what`; generous, only a hang reaches it. */
+async function waitFor(what: string, check: () => unknown, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
