@@ -240,8 +240,7 @@ describe('a host that misbehaves: a clear log line, the clipboard unchanged, the
     await hostCopies(s, [[CpFormat.TEXT, textItem('good')]]);
   }
 
-  const refusedLines = (s: Started) =>
-    logged(s, /^copy\/paste: refused from the host: .*; the clipboard is unchanged$/);
+  const refusedLines = (s: Started) => logged(s, /^copy\/paste: DnD\/CP: .*; the clipboard is unchanged$/);
 
   it('a truncated packet: INVALID_PACKET back, logged with the field', async () => {
     const s = await v4();

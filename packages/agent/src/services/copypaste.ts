@@ -57,7 +57,7 @@ export function copyPasteService(
   // The protocol's account in the message itself: the log keeps one line per distinct message a
   // minute, so each kind of fault is seen and a host repeating one cannot flood the log.
   guest.on('error', (e: Error) =>
-    log.info(errorDetail(e), `copy/paste: refused from the host: ${e.message}; the clipboard is unchanged`),
+    log.info(errorDetail(e), `copy/paste: ${e.message}; the clipboard is unchanged`),
   );
 
   let enabling: Promise<void> | undefined;
