@@ -304,8 +304,8 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
     const host = new VmxHost();
     host.rpci.register(HOST_CP_VERSION_QUERY, () => '0 Unknown command');
     const s = await startOnSim({ host });
-    await waitFor('the refusal logged', () => logged(s, /refused copy\/paste version 4/).length > 0);
-    expect(logged(s, /refused copy\/paste version 4/)[0]).toMatchObject({
+    await waitFor('the refusal logged', () => logged(s, /does not offer copy\/paste version 4/).length > 0);
+    expect(logged(s, /does not offer copy\/paste version 4/)[0]).toMatchObject({
       level: 30,
       version: 0,
       answer: '0 Unknown command',

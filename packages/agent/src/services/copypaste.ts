@@ -67,17 +67,13 @@ export function copyPasteService(
     enabling = guest.enable().then((version) => {
       if (guest.active)
         log.info(
-          {
-            version,
-            answer: versionAnswer,
-            ...(guest.hostCaps === undefined ? {} : { hostCaps: guest.hostCaps }),
-          },
+          { version, answer: versionAnswer },
           'copy/paste version 4 negotiated: the clipboard files use it',
         );
       else
         log.info(
           { version, answer: versionAnswer ?? '(no answer)' },
-          `the host refused copy/paste version ${DNDCP_VERSION}; the clipboard files use the legacy backdoor clipboard`,
+          'the host does not offer copy/paste version 4; the clipboard files use the legacy backdoor clipboard',
         );
     });
   };
