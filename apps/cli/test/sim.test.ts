@@ -73,6 +73,34 @@ describe('vmw9 sim', () => {
     expect(await new Promise((r) => sim.on('close', r))).toBe(0);
   });
 
+  it('--no-legacy-clipboard: the host refuses the legacy clipboard and says so; clip set waits for a version 4 guest', async () => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-sim-')), 'host.sock');
+    const sim = spawn(process.execPath, [bin, '--json', 'sim', '--listen', sock, '--no-legacy-clipboard'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    sim.stdout.on('data', (d) => (out += d));
+    sim.stderr.on('data', (d) => (err += d));
+    await until(() => out.includes('\n'));
+    expect(JSON.parse(out.split('\n')[0]!)).toMatchObject({ legacyClipboard: false });
+    expect(err).toMatch(/legacy backdoor clipboard is refused: copy\/paste goes over version 4 only/);
+    sim.stdin.write('clip set hello\nclip\nclip request\n');
+    await until(() => out.split('\n').length >= 5);
+    const [, set, show, request] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    expect(set).toMatchObject({
+      ok: true,
+      answer: 'host clipboard: 5 bytes; pushed when a guest negotiates copy/paste version 4',
+    });
+    expect(show.answer).toMatch(/^text 6 bytes "hello"\n[\s\S]*legacy clipboard refused$/);
+    expect(request).toMatchObject({
+      ok: false,
+      answer: 'error: no guest has negotiated copy/paste version 4',
+    });
+    sim.kill('SIGTERM');
+    expect(await new Promise((r) => sim.on('close', r))).toBe(0);
+  });
+
   it.runIf(process.getuid?.() === 0)(
     "refuses a default directory another user made first (it would own the socket's directory)",
     () => {

@@ -2,9 +2,9 @@
  * VmxHost: a simulated VMware host (the VMX side of the backdoor). It answers the simple backdoor
  * commands from settable facts, runs GuestMsg channels carrying RPCI and TCLO, keeps one clipboard
  * (legacy backdoor and copy/paste version 4) and the vmmouse, serves HGFS shared folders, injects
- * faults, and logs every call. Shaped after the protocol and the
- * real peers (open-vm-tools, Linux, QEMU), never after our own guest code; where VMware's behaviour
- * is not known for sure the code says UNCONFIRMED and names the source it follows.
+ * faults, and logs every call. Shaped after the protocol and the real peers (open-vm-tools, Linux,
+ * QEMU), never after our own guest code; where VMware's behaviour is not known for sure the code
+ * says UNCONFIRMED and names the source it follows.
  */
 import {
   BDOOR_MAGIC,
@@ -19,6 +19,7 @@ import {
   type Registers,
   MessageStatus as S,
   MessageType as T,
+  TCLO_SUCCESS,
   TcloCommand,
   UNGRABBED_POS,
   UNSUPPORTED,
@@ -119,7 +120,8 @@ export type CallResult =
   | { kind: 'fault'; reason: string }
   | { kind: 'silent' };
 
-const HGFS_OK = Buffer.from('1 ');
+/** `1 `: the RPC itself succeeded (what `f` and the DnD/CP transports answer, whatever the packet). */
+const RPCI_OK = Buffer.from('1 ');
 
 const STEP_OF: Record<number, MessageStep> = {
   [T.OPEN]: 'OPEN',
@@ -179,7 +181,7 @@ export class VmxHost {
     // (the RPC itself succeeded; hgfsBd.c's probe sends an empty packet and needs "1").
     this.rpci.register('f', (args) => {
       const reply = this.hgfs.handle(args);
-      return reply ? Buffer.concat([HGFS_OK, reply]) : HGFS_OK;
+      return reply ? Buffer.concat([RPCI_OK, reply]) : RPCI_OK;
     });
     const now = () => this.now();
     this.clipboard = new HostClipboard(now);
@@ -201,19 +203,28 @@ export class VmxHost {
     this.rpci.register(DND_IS_ACTIVE, () => '1 0');
     this.rpci.register(CP_TRANSPORT, (packet) => {
       this.copyPaste.receive(packet);
-      return HGFS_OK;
+      return RPCI_OK;
     });
     this.rpci.register(DND_TRANSPORT, (packet) => {
       this.dnd.receive(packet);
-      return HGFS_OK;
+      return RPCI_OK;
     });
     // The desktop tools gone or restarted: what they negotiated is gone with them, and so are the
     // packets still queued for them.
     this.tclo.on('closed', ({ app }: { app?: string }) => {
       if (app === DNDCP_TCLO_APP) this.forgetDnd('channel closed');
     });
-    this.tclo.on('reply', (r: { command: string; app?: string }) => {
-      if (r.command === TcloCommand.RESET && r.app === DNDCP_TCLO_APP) this.forgetDnd('channel reset');
+    this.tclo.on('reply', (r: { command: string; reply: string; app?: string }) => {
+      if (r.app !== DNDCP_TCLO_APP) return;
+      if (r.command === TcloCommand.RESET) this.forgetDnd('channel reset');
+      else if (r.command.startsWith(`${CP_TRANSPORT} `)) this.copyPaste.tcloReply(r.reply);
+      else {
+        // Switched off (any value but 1, docs/protocol/dndcp.md §1): the guest drops its channel.
+        const [word, name, value] = r.command.split(' ');
+        if (word !== TcloCommand.SET_OPTION || value === '1' || !r.reply.startsWith(TCLO_SUCCESS)) return;
+        if (name === CpOption.copyPaste) this.copyPaste.forget('switched off');
+        if (name === CpOption.enableDnd) this.dnd.forget();
+      }
     });
   }
 

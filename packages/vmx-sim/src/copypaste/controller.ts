@@ -97,8 +97,10 @@ export class CopyPasteHost extends EventEmitter {
     invalid: 0,
     /** Requests the guest never answered in time. */
     timeouts: 0,
-    /** Negotiations forgotten (the toolbox-dnd channel closed or was reset). */
+    /** Negotiations forgotten (the toolbox-dnd channel closed or was reset, or copy/paste was switched off). */
     forgotten: 0,
+    /** Packets the guest's TCLO layer refused (`ERROR …`: copy/paste off, an empty packet). */
+    tcloErrors: 0,
   };
   readonly caps: number;
   /** The guest's last REPLY: the command it answers (p1; 0 for a packet it could not read) and the status. */
@@ -226,6 +228,13 @@ export class CopyPasteHost extends EventEmitter {
     this.negotiated = undefined;
     this.endpoint.reset();
     for (const id of [...this.outstanding.keys()]) this.settle(id, new Error(`copy/paste ${why}`));
+  }
+
+  /** The guest's TCLO reply to one of our packets. */
+  tcloReply(reply: string): void {
+    if (!reply.startsWith('ERROR')) return;
+    this.stats.tcloErrors++;
+    this.fail(new Error(`copy/paste: the guest refused a packet: ${reply}`));
   }
 
   private session(): number {
