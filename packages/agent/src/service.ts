@@ -24,10 +24,11 @@ export type TcloApp = 'toolbox' | 'toolbox-dnd';
 export const SYSTEM_APP: TcloApp = 'toolbox';
 
 /**
- * What a service does with an option the host set. A throw refuses the value (the host's answer
- * is `ERROR <message>`, and the core neither records nor publishes it).
+ * What a service does with an option the host set. A throw (or a rejection) refuses the value: the
+ * host's answer is `ERROR <message>`, and the core neither records nor publishes it. A promise is
+ * awaited before the host is answered, as vmtoolsd's plugins act inside the Set_Option handler.
  */
-export type OptionHandler = (value: string, name: string) => void;
+export type OptionHandler = (value: string, name: string) => void | Promise<void>;
 
 /**
  * The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes, and the

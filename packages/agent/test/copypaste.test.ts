@@ -353,8 +353,11 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
         (r) => r.command === 'copypaste.transport x' && r.reply === 'ERROR Unknown Command',
       ),
     );
+    const sentBefore = s.agent.service(copyPasteService).guest!.stats.messagesOut;
     expect(await opt('copypaste 1')).toBe('OK ');
-    await waitFor('negotiated again', () => s.agent.service(copyPasteService).guest!.active);
+    // As vmusr: the version query and the PING went out before the answer.
+    expect(s.agent.service(copyPasteService).guest!.active).toBe(true);
+    expect(s.agent.service(copyPasteService).guest!.stats.messagesOut).toBe(sentBefore + 1);
     expect(await text(s.c, 'ctl')).toMatch(/^clipboard v4/m);
     // Nothing after the space: vmusr's answer.
     s.host.tclo.queueCommand(Buffer.from('copypaste.transport '), DND);

@@ -61,7 +61,7 @@ export function copyPasteService(
   );
 
   let enabling: Promise<void> | undefined;
-  const enable = () => {
+  const enable = (): Promise<void> => {
     versionAnswer = undefined;
     // Never rejects (a failed RPCI is an 'error' event): the version says how it went.
     enabling = guest.enable().then((version) => {
@@ -76,23 +76,24 @@ export function copyPasteService(
           'the host does not offer copy/paste version 4; the clipboard files use the legacy backdoor clipboard',
         );
     });
+    return enabling;
   };
 
-  const onOption: OptionHandler = (value, name) => {
+  const onOption: OptionHandler = async (value, name) => {
     if (!OPTION_VALUES.has(value)) throw new Error('Unknown or invalid option');
     if (name === CpOption.enableDnd) {
       // Accepted as vmusr accepts it; drag and drop is not done here (no dnd_version capability).
       log.debug({ option: name, value }, 'the host set drag and drop, which this agent does not do');
       return;
     }
-    if (value === '1') enable();
-    else {
-      guest.disable();
-      log.info(
-        { value },
-        'the host turned copy/paste off; the clipboard files use the legacy backdoor clipboard',
-      );
-    }
+    // As vmusr, inside the Set_Option handler: the version query and the PING go out before the
+    // host has the answer, so the transport is taken from then on (docs/protocol/dndcp.md §7).
+    if (value === '1') return enable();
+    guest.disable();
+    log.info(
+      { value },
+      'the host turned copy/paste off; the clipboard files use the legacy backdoor clipboard',
+    );
   };
 
   return {
