@@ -297,11 +297,17 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('snarf')
-    .description('the host clipboard: paste it to standard output, or with - copy standard input to it')
+    .description(
+      "the host clipboard: paste it to standard output, or with - copy standard input to it (through the running agent, else the host's legacy clipboard)",
+    )
     .argument('[-]', 'copy standard input to the host clipboard')
-    .addHelpText('after', '\nExamples:\n  vmw9 snarf > pasted.txt\n  echo hello | vmw9 snarf -')
-    .action(async (dash: string | undefined) => {
-      code = await snarfCommand(out(), dash, { host: globals().host });
+    .option('--socket <addr>', `the agent's socket PATH or dial string (default: ${agentSocketHelp()})`)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 snarf > pasted.txt\n  echo hello | vmw9 snarf -\n  vmw9 snarf --socket /tmp/vmware.sock',
+    )
+    .action(async (dash: string | undefined, opts: { socket?: string }) => {
+      code = await snarfCommand(out(), dash, { host: globals().host, ...opts });
     });
 
   program

@@ -1,4 +1,4 @@
-/** vmw9 snarf / mouse / stat / time / version / mount against a simulated host in this process. */
+/** vmw9 mouse / stat / time / version / mount against a simulated host in this process (snarf: snarf.test.ts). */
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,14 +17,6 @@ const sim = useSimHost({
 const vmw9 = sim.vmw9;
 
 describe('host services from the shell', () => {
-  it('snarf: copy from stdin, paste to stdout', async () => {
-    expect((await vmw9(['snarf', '-'], 'copied ✓')).code).toBe(0);
-    expect(sim.host.guestClipboard?.data.toString()).toBe('copied ✓');
-    sim.host.setHostClipboard('pasted from the host');
-    expect(await vmw9(['snarf'])).toMatchObject({ code: 0, out: 'pasted from the host' });
-    expect((await vmw9(['snarf', 'x'])).code).toBe(2);
-  });
-
   it('stat speed / memory / uuid / hosttime, like vmware-toolbox-cmd', async () => {
     expect((await vmw9(['stat', 'speed'])).out).toBe('3100 MHz\n');
     expect((await vmw9(['stat', 'memory'])).out).toBe('8192 MB\n');

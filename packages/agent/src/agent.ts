@@ -285,15 +285,18 @@ export class Agent {
     return '';
   }
 
-  /** Set_Option NAME VALUE: recorded and published, then its owner on this channel acts on it. */
-  private setOption(app: TcloApp, args: string): string {
+  /**
+   * Set_Option NAME VALUE: its owner on this channel acts on it; then, unless the owner refused the
+   * value (it threw: the host's answer is the error), it is recorded and published.
+   */
+  private async setOption(app: TcloApp, args: string): Promise<string> {
     const m = /^(\S+)\s+(.+)$/.exec(args.trim());
     const owner = m ? this.routes.optionOwner(app, m[1]!) : undefined;
     if (!m || !owner) throw new Error('Unknown or invalid option');
     const [, name, value] = m as unknown as [string, string, string];
+    await owner(value, name);
     this.options.set(name, value);
     this.hub.publish({ type: 'option', name, value });
-    owner(value, name);
     return '';
   }
 

@@ -72,6 +72,10 @@ export interface AgentConfig {
     /** Host files open at once through the tree (then EMFILE). */
     maxOpenFiles: number;
   };
+  copypaste: {
+    /** false: no copy/paste version 4 (no `toolbox-dnd` channel); the clipboard files use the legacy clipboard. */
+    enabled: boolean;
+  };
 }
 
 /** Container and virtual interfaces: addresses on them are never the VM's address (open-vm-tools #100, #128, #373). */
@@ -322,6 +326,14 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       apply: field('hgfs', 'maxOpenFiles'),
     },
   },
+  copypaste: {
+    enabled: {
+      kind: 'boolean',
+      default: 'true',
+      doc: "false: no copy/paste version 4 with the host (no toolbox-dnd channel); snarf and clip/text use the host's legacy clipboard (text only, 65435 bytes)",
+      apply: field('copypaste', 'enabled'),
+    },
+  },
 };
 
 function blank(): AgentConfig {
@@ -347,6 +359,7 @@ function blank(): AgentConfig {
       fmask: 0,
       maxOpenFiles: 0,
     },
+    copypaste: { enabled: true },
   };
 }
 

@@ -40,6 +40,7 @@ export {
   type TcloApp,
   type TreeHooks,
 } from './service.js';
+export { copyPasteService } from './services/copypaste.js';
 export { featureOptionsService } from './services/feature-options.js';
 export { guestInfoService } from './services/guestinfo.js';
 export { hgfsService } from './services/hgfs.js';

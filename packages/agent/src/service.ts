@@ -23,11 +23,18 @@ export type TcloApp = 'toolbox' | 'toolbox-dnd';
 /** The system service's channel: the one every agent polls, where the core registers itself. */
 export const SYSTEM_APP: TcloApp = 'toolbox';
 
-/** What a service does with an option the host set (after the core recorded and published it). */
-export type OptionHandler = (value: string, name: string) => void;
+/**
+ * What a service does with an option the host set. A throw (or a rejection) refuses the value: the
+ * host's answer is `ERROR <message>`, and the core neither records nor publishes it. A promise is
+ * awaited before the host is answered, as vmtoolsd's plugins act inside the Set_Option handler.
+ */
+export type OptionHandler = (value: string, name: string) => void | Promise<void>;
 
-/** The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes. */
-export type TreeHooks = Partial<Pick<FsServices, 'power' | 'timeSync'>>;
+/**
+ * The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes, and the
+ * copy/paste engine `snarf` and `clip/` use when it has version 4 negotiated.
+ */
+export type TreeHooks = Partial<Pick<FsServices, 'power' | 'timeSync' | 'copyPaste'>>;
 
 export interface AgentService {
   /** Unique among the agent's services; names it in logs and conflicts. */

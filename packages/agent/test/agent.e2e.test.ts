@@ -56,7 +56,7 @@ describe('start', () => {
     });
     await waitFor('options', () => s.agent.options.get('broadcastIP') === '1');
     expect(s.agent.options.get('copypaste')).toBe('1');
-    s.host.tclo.queueCommand('Set_Option noSuchOption 1');
+    s.host.tclo.queueCommand('Set_Option noSuchOption 1', 'toolbox');
     expect((await s.host.tclo.waitForReply('Set_Option noSuchOption 1')).reply).toBe(
       'ERROR Unknown or invalid option',
     );
@@ -77,7 +77,9 @@ describe('power operations', () => {
     });
     await handshake(s.host);
     const c = await s.client();
-    const events = readEventUntil(c, 'events', /power halt done/, () => s.host.tclo.queueCommand('OS_Halt'));
+    const events = readEventUntil(c, 'events', /power halt done/, () =>
+      s.host.tclo.queueCommand('OS_Halt', 'toolbox'),
+    );
     expect((await s.host.tclo.waitForReply('OS_Halt')).reply).toBe('OK ');
     await waitFor('the halt status', () => statusOf(s.host, 1));
     expect(statusOf(s.host, 1)).toEqual({ success: true, state: 1 });
@@ -94,11 +96,11 @@ describe('power operations', () => {
       config: `[powerops]\nshutdown-command = touch ${dir}/shutdown-ran\nreboot-command = exit 3\n`,
     });
     await handshake(s.host);
-    s.host.tclo.queueCommand('OS_Halt');
+    s.host.tclo.queueCommand('OS_Halt', 'toolbox');
     await waitFor('the halt status', () => statusOf(s.host, 1));
     expect(statusOf(s.host, 1)).toEqual({ success: true, state: 1 });
     expect(existsSync(join(dir, 'shutdown-ran'))).toBe(true);
-    s.host.tclo.queueCommand('OS_Reboot');
+    s.host.tclo.queueCommand('OS_Reboot', 'toolbox');
     await waitFor('the reboot status', () => statusOf(s.host, 2));
     expect(statusOf(s.host, 2)).toEqual({ success: false, state: 2 });
   });
@@ -113,11 +115,11 @@ describe('power operations', () => {
       config: `[powerops]\nsuspend-script = ${fail}\nresume-script = ${slow}\nscript-timeout = 300ms\nsystem-actions = false\n`,
     });
     await handshake(s.host);
-    s.host.tclo.queueCommand('OS_Suspend');
+    s.host.tclo.queueCommand('OS_Suspend', 'toolbox');
     await waitFor('the suspend status', () => statusOf(s.host, 5));
     expect(statusOf(s.host, 5)?.success).toBe(false);
-    s.host.tclo.queueCommand('OS_Resume');
-    s.host.tclo.queueCommand('OS_PowerOn');
+    s.host.tclo.queueCommand('OS_Resume', 'toolbox');
+    s.host.tclo.queueCommand('OS_PowerOn', 'toolbox');
     expect((await s.host.tclo.waitForReply('OS_PowerOn')).reply).toBe(
       'ERROR State change already in progress',
     );
@@ -142,7 +144,7 @@ describe('the tree', () => {
     await handshake(s.host);
     const c = await s.client();
     const seen = await readEventUntil(c, 'events', /resolution 1024 768/, () =>
-      s.host.tclo.queueCommand('Resolution_Set 1024 768'),
+      s.host.tclo.queueCommand('Resolution_Set 1024 768', 'toolbox'),
     );
     expect(seen).toMatch(/^resolution 1024 768$/m);
     await waitFor('the reply', () =>
@@ -150,7 +152,7 @@ describe('the tree', () => {
     );
     expect(s.host.tclo.replies.find((r) => r.command === 'Resolution_Set 1024 768')?.reply).toBe('OK ');
     expect(await readOnce(c, 'wctl')).toMatch(/1024.*768/);
-    s.host.tclo.queueCommand('Resolution_Set wide tall');
+    s.host.tclo.queueCommand('Resolution_Set wide tall', 'toolbox');
     expect((await s.host.tclo.waitForReply('Resolution_Set wide tall')).reply).toBe(
       'ERROR Invalid arguments',
     );
@@ -170,7 +172,7 @@ describe('the tree', () => {
     const first = await read();
     // reset, ping and Capabilities_Register at least, by the time the handshake is answered.
     expect(first).toBeGreaterThanOrEqual(3);
-    s.host.tclo.queueCommand('Resolution_Set 800 600');
+    s.host.tclo.queueCommand('Resolution_Set 800 600', 'toolbox');
     await waitFor('the command counted', async () => (await read()) > first);
   });
 
@@ -179,7 +181,7 @@ describe('the tree', () => {
     await handshake(s.host);
     const c = await s.client();
     const seen = await readEventUntil(c, 'events', /^tclo Frobnicate/m, () =>
-      s.host.tclo.queueCommand(Buffer.from('Frobnicate a\nb\x01')),
+      s.host.tclo.queueCommand(Buffer.from('Frobnicate a\nb\x01'), 'toolbox'),
     );
     expect(seen).toMatch(/^tclo Frobnicate a\\nb\\x01$/m);
     const reply = await waitFor('the reply', () =>
@@ -202,21 +204,20 @@ describe('recovery', () => {
     await waitFor('options', () => s.agent.options.get('copypaste') === '1');
     const c = await s.client();
     await c.writeFile('guestinfo/kept', Buffer.from('before the reset'));
-    const loops = () => s.host.rpci.history.filter((h) => h.command === 'vmx.capability.unified_loop').length;
+    // The system channel's (the desktop channel, toolbox-dnd, registers too: the copypaste service's).
+    const loops = () =>
+      s.host.rpci.history.filter((h) =>
+        /^vmx\.capability\.unified_loop toolbox\0?$/.test(h.request.toString('latin1')),
+      ).length;
     const names = () =>
       s.host.rpci.history.filter((h) => h.request.toString('latin1').startsWith('SetGuestInfo  1 ')).length;
     await waitFor('first registration', () => loops() === 1 && names() === 1);
     const opens = s.agent.rpc.opens;
 
     s.host.reset();
-    await waitFor(
-      'the second reset reply',
-      () => s.host.tclo.replies.filter((r) => r.command === 'reset').length === 2,
-    );
-    expect(s.host.tclo.replies.filter((r) => r.command === 'reset').map((r) => r.reply)).toEqual([
-      'OK ATR toolbox',
-      'OK ATR toolbox',
-    ]);
+    const resets = () => s.host.tclo.replies.filter((r) => r.command === 'reset' && r.app === 'toolbox');
+    await waitFor('the second reset reply', () => resets().length === 2);
+    expect(resets().map((r) => r.reply)).toEqual(['OK ATR toolbox', 'OK ATR toolbox']);
     await waitFor('unified_loop again', () => loops() === 2);
     // The cache was cleared: guest info went again.
     await waitFor('guest info resent', () => names() === 2);

@@ -45,7 +45,9 @@ describe('configuration', () => {
       fmask: 0,
       maxOpenFiles: 1024,
     });
+    expect(c.copypaste).toEqual({ enabled: true });
     expect(defaultConfigText()).toContain('# poll-interval = 30s');
+    expect(defaultConfigText()).toContain('[copypaste]\n# false: no copy/paste version 4');
     // The commented defaults parse back to the defaults once uncommented.
     const uncommented = defaultConfigText().replace(/^# (\S+ = .*)$/gm, '$1');
     expect(parseConfig(uncommented.replace(/^# .*$/gm, ''))).toEqual(c);
@@ -80,6 +82,8 @@ describe('configuration', () => {
         'dmask = 022',
         'fmask = 0133',
         'max-open-files = 64',
+        '[copypaste]',
+        'enabled = off',
       ].join('\n'),
     );
     expect(c.powerops.scripts.halt).toBe('/usr/local/sbin/halt-hook');
@@ -101,6 +105,7 @@ describe('configuration', () => {
       fmask: 0o133,
       maxOpenFiles: 64,
     });
+    expect(c.copypaste).toEqual({ enabled: false });
   });
 
   it.each([
@@ -131,6 +136,8 @@ describe('configuration', () => {
     ['[hgfs]\ngid = 4294967295\n', 2, /"gid": expected a numeric id/],
     ['[hgfs]\ndmask = 0o22\n', 2, /"dmask": expected octal permission bits such as 022, got "0o22"/],
     ['[hgfs]\nfmask = 8\n', 2, /"fmask": expected octal permission bits/],
+    ['[copypaste]\nenabled = v4\n', 2, /"enabled": expected true or false, got "v4"/],
+    ['[copypaste]\nversion = 4\n', 2, /unknown key "version" in \[copypaste\]; known: enabled/],
     ['level = info\n', 1, /outside any \[section\]/],
     ['[logging]\nlevel\n', 2, /expected "key = value"/],
     ['[logging]\nlevel = info\nlevel = debug\n', 3, /set twice \(first on line 2\)/],

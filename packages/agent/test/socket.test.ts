@@ -29,7 +29,7 @@ describe('over the simulator socket', () => {
       });
       expect(s.agent.transport.kind).toBe('unix');
       await handshake(host);
-      host.tclo.queueCommand('OS_Halt');
+      host.tclo.queueCommand('OS_Halt', 'toolbox');
       await waitFor('the halt status', () => host.rpci.stateChanges.length > 0);
       expect(host.rpci.stateChanges).toEqual([{ success: true, state: 1 }]);
       expect(readFileSync(marker, 'utf8')).toBe('ran halt\n');

@@ -38,7 +38,7 @@ describe('status', () => {
     // The handshake ends with the host's options, copy/paste and drag-and-drop on by default.
     expect(before.last).toMatchObject({ command: 'Set_Option', ok: true });
 
-    s.host.tclo.queueCommand('TimeInfo_Update');
+    s.host.tclo.queueCommand('TimeInfo_Update', 'toolbox');
     await waitFor('the TimeInfo_Update reply', () =>
       s.host.tclo.replies.some((r) => r.command === 'TimeInfo_Update'),
     );
@@ -51,7 +51,7 @@ describe('status', () => {
     expect(after.last!.at.getTime()).toBeGreaterThanOrEqual(before.last!.at.getTime());
 
     // A command nobody answers is still the last command, answered with an error.
-    s.host.tclo.queueCommand('Frobnicate_Now');
+    s.host.tclo.queueCommand('Frobnicate_Now', 'toolbox');
     const unknown = await waitFor('the unknown command in status', async () => {
       const t = await toolbox();
       return t.last?.command === 'Frobnicate_Now' ? t : null;
@@ -66,7 +66,7 @@ describe('status', () => {
     const fid = await c.walk('status');
     await c.open(fid, 'r');
     const first = Buffer.from(await c.read(fid, 0, 8192)).toString();
-    s.host.tclo.queueCommand('TimeInfo_Update');
+    s.host.tclo.queueCommand('TimeInfo_Update', 'toolbox');
     await waitFor('the TimeInfo_Update reply', () =>
       s.host.tclo.replies.some((r) => r.command === 'TimeInfo_Update'),
     );

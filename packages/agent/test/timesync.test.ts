@@ -6,7 +6,7 @@ import { cleanup, handshake, startOnSim, waitFor } from './helpers.js';
 afterEach(cleanup);
 
 const sync = async (s: Awaited<ReturnType<typeof startOnSim>>, arg: '0' | '1') => {
-  s.host.tclo.queueCommand(`Time_Synchronize ${arg}`);
+  s.host.tclo.queueCommand(`Time_Synchronize ${arg}`, 'toolbox');
   return (await s.host.tclo.waitForReply(`Time_Synchronize ${arg}`)).reply;
 };
 
@@ -71,7 +71,7 @@ describe('Time_Synchronize', () => {
   it('rejects bad arguments with vmtoolsd’s text', async () => {
     const s = await startOnSim();
     await handshake(s.host);
-    s.host.tclo.queueCommand('Time_Synchronize maybe');
+    s.host.tclo.queueCommand('Time_Synchronize maybe', 'toolbox');
     expect((await s.host.tclo.waitForReply('Time_Synchronize maybe')).reply).toBe(
       'ERROR Unable to tokenize TimeSync RPC data',
     );

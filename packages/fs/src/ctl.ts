@@ -1,9 +1,11 @@
 /**
- * `ctl` (the tree's switches: a read lists them, each line written sets one) and `version`.
+ * `ctl` (the tree's switches: a read lists them, each line written sets one; `clipboard` is shown
+ * only) and `version`.
  */
 import { type BackdoorPort, getVersion } from '@vmw9/backdoor';
 import { type RpcSender, setCapability } from '@vmw9/rpc';
 import { CommandError, CommandTable, type EofMode, type FidContext, intArg } from 'ninep';
+import type { Clipboard } from './clipboard.js';
 import { hostError } from './errors.js';
 import type { MouseSource } from './mouse.js';
 import type { FsServices } from './services.js';
@@ -28,6 +30,8 @@ export interface CtlTargets {
   rpc: RpcSender;
   settings: TreeSettings;
   snarf: { enabled: boolean };
+  /** The protocol it uses now is shown (`clipboard v4 …` / `clipboard legacy`). */
+  clipboard: Clipboard;
   mouse: MouseSource;
   /** Drops every client (`ctl hangup`); called after the write is answered. */
   hangup(): void;
@@ -108,6 +112,7 @@ export class TreeCtlFile extends SnapshotFile {
     return [
       `backdoor ${backdoor}`,
       `snarf ${snarf.enabled ? 'on' : 'off'}`,
+      `clipboard ${this.t.clipboard.current().describe()}`,
       `mouse ${mouse.mode}`,
       `tclo ${settings.tclo}`,
       `eofmode ${settings.eofmode.on ? 'on' : 'off'}`,
@@ -126,6 +131,7 @@ export class VersionFile extends SnapshotFile {
   constructor(
     private readonly port: BackdoorPort,
     private readonly s: Pick<FsServices, 'agent' | 'transport'>,
+    private readonly clipboard: Clipboard,
   ) {
     super('version', 0o444);
   }
@@ -135,6 +141,7 @@ export class VersionFile extends SnapshotFile {
       `agent ${this.s.agent?.name ?? 'vmw9-fs'} ${this.s.agent?.version ?? FS_VERSION}`,
       'protocol 9P2000 9P2000.u 9P2000.L',
       `transport ${this.s.transport}`,
+      `clipboard ${this.clipboard.current().describe()}`,
     ];
     try {
       const v = await getVersion(this.port);

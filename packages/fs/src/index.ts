@@ -5,6 +5,16 @@ export {
   parseAgentStatus,
   type TcloChannelStatus,
 } from './agent-status.js';
+export {
+  CLIP_FORMATS,
+  type Clipboard,
+  type ClipboardNotice,
+  type ClipboardProtocol,
+  type ClipFormat,
+  CopyPasteClipboard,
+  LegacyClipboard,
+  SwitchingClipboard,
+} from './clipboard.js';
 export * as format from './format.js';
 export {
   ATTR_CACHE_ENTRIES,
@@ -28,7 +38,7 @@ export {
   type HostEventSource,
 } from './host-events.js';
 export { type ServedTree, type ServeOptions, serveVmwareTree, TREE_MSIZE } from './serve.js';
-export { type Clipboard, type FsServices, LegacyClipboard, type PowerRequest } from './services.js';
+export type { FsServices, PowerRequest } from './services.js';
 export {
   defaultTreeSocket,
   type FoundSocket,

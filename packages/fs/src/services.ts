@@ -1,34 +1,14 @@
 /**
  * What the tree is built on, injected (the fs layer never loads native code): a BackdoorPort for
  * the simple commands, pointer, legacy clipboard and vmmouse; an RPCI sender; and, when an agent
- * runs a TCLO loop, an event source and hooks for power and time.
+ * runs a TCLO loop, an event source, hooks for power and time, and its copy/paste engine.
  */
-import { type BackdoorPort, getClipboard, MAX_CLIPBOARD_SEND, setClipboard } from '@vmw9/backdoor';
+import type { BackdoorPort } from '@vmw9/backdoor';
+import type { CopyPasteGuest } from '@vmw9/dndcp';
 import type { PowerStateName, RpcSender } from '@vmw9/rpc';
+import type { Clipboard } from './clipboard.js';
 import type { HgfsTreeOptions } from './hgfs/index.js';
 import type { HostEventSource } from './host-events.js';
-
-/** The host clipboard. Today the legacy backdoor protocol; the RPC copy/paste protocol later. */
-export interface Clipboard {
-  /** The host's clipboard (what a paste in the guest gets). */
-  get(): Promise<Buffer>;
-  /** Sets the host clipboard (a copy in the guest). */
-  set(data: Buffer): Promise<void>;
-  /** Largest text `set` accepts. */
-  readonly maxBytes: number;
-}
-
-/** The clipboard over the legacy backdoor commands 6–9 (copyPasteCompat.c). */
-export class LegacyClipboard implements Clipboard {
-  readonly maxBytes = MAX_CLIPBOARD_SEND;
-  constructor(private readonly port: BackdoorPort) {}
-  async get(): Promise<Buffer> {
-    return Buffer.from(await getClipboard(this.port));
-  }
-  async set(data: Buffer): Promise<void> {
-    await setClipboard(this.port, data);
-  }
-}
 
 /** Power requests the host makes over TCLO: the power state names (kept under the older name). */
 export type PowerRequest = PowerStateName;
@@ -36,7 +16,12 @@ export type PowerRequest = PowerStateName;
 export interface FsServices {
   port: BackdoorPort;
   rpc: RpcSender;
-  /** Default: the legacy backdoor clipboard on `port`. */
+  /**
+   * The agent's copy/paste engine (docs/protocol/dndcp.md §6): with it, `snarf` and `clip/` use
+   * copy/paste version 4 whenever the engine has it negotiated, the legacy clipboard otherwise.
+   */
+  copyPaste?: CopyPasteGuest;
+  /** Replaces the clipboard altogether. Default: the legacy backdoor clipboard on `port`, and `copyPaste`. */
   clipboard?: Clipboard;
   /** What the agent's TCLO loop learns from the host (none when the tree is served alone). */
   events?: HostEventSource;

@@ -1,11 +1,15 @@
 /**
- * `snarf` with rio's semantics (docs/protocol/tree.md §4): a read at offset 0 fetches the host
- * clipboard into a per-fid snapshot; writes go to a per-fid buffer (every Twrite appends, the offset
- * is ignored; a zero-length write empties it) that is set on the host at clunk. `snarfwait` blocks
- * until the host clipboard changes, one line per change: `%11d %11d \n` = change count, length.
+ * `snarf` with rio's semantics (docs/protocol/tree.md §4), and `clip/`, one file per format with
+ * the same rules (§4a): a read at offset 0 takes what a paste in the guest gets now into a per-fid
+ * snapshot; writes go to a per-fid buffer (every Twrite appends, the offset is ignored; a
+ * zero-length write empties it) that is committed at clunk. A write past the protocol's limit
+ * fails naming the limit, and that fid's copy is abandoned. `snarfwait` blocks until the host
+ * clipboard changes, one line per change: `%11d %11d \n` = change count, length.
  */
+import { createHash } from 'node:crypto';
 import {
   canWrite,
+  Dir,
   type EofMode,
   Errno,
   type FidContext,
@@ -15,42 +19,66 @@ import {
   readBuf,
   StreamFile,
 } from 'ninep';
+import {
+  CLIP_FORMATS,
+  type Clipboard,
+  type ClipboardProtocol,
+  ClipboardTooLarge,
+  type ClipFormat,
+  type ValueChecker,
+} from './clipboard.js';
 import { hostError, tooLarge } from './errors.js';
 import { num11 } from './format.js';
-import type { Clipboard } from './services.js';
 import type { Counters } from './stats.js';
 import { Watched } from './text.js';
 
-interface SnarfFid {
+interface ClipFid {
   snapshot?: Buffer;
   parts?: Buffer[];
   size: number;
+  checker?: ValueChecker;
+  /** The protocol whose checker saw the writes. */
+  checkedBy?: ClipboardProtocol;
   /** Set when a write failed: the copy is abandoned, and later writes say so. */
   failed?: boolean;
 }
 
-export class SnarfFile extends File {
-  enabled = true;
+/** `ctl snarf on|off`: shared by `snarf` and every `clip/` file. */
+export interface ClipSwitch {
+  enabled: boolean;
+}
 
+/** A clipboard file: `snarf` (text, a commit is a new copy) or `clip/FORMAT` (the §4a rule). */
+export class ClipFile extends File {
   constructor(
+    name: string,
+    private readonly format: ClipFormat,
+    /** snarf: a commit is a whole new copy; clip/: it replaces its format in the pending copy. */
+    private readonly whole: boolean,
     private readonly clip: Clipboard,
+    private readonly sharing: ClipSwitch,
     private readonly counters: Counters,
-    /** Called after the host clipboard was set from the guest. */
+    /** Called after a commit reached the clipboard. */
     private readonly onSet: (data: Buffer) => void,
   ) {
-    super('snarf', 0o666);
+    super(name, 0o666);
+  }
+
+  /** How errors name the file: `snarf`, `clip/rtf`. */
+  private get label(): string {
+    return this.whole ? this.name : `clip/${this.name}`;
   }
 
   override open(fid: FidContext, mode: OpenMode): void {
-    if (!this.enabled) throw p9err(Errno.EACCES, 'clipboard sharing is off (ctl: snarf on)');
-    fid.aux = { size: 0, ...(canWrite(mode) ? { parts: [] } : {}) } satisfies SnarfFid;
+    if (!this.sharing.enabled) throw p9err(Errno.EACCES, 'clipboard sharing is off (ctl: snarf on)');
+    fid.aux = { size: 0, ...(canWrite(mode) ? { parts: [] } : {}) } satisfies ClipFid;
   }
 
   override async read(fid: FidContext, offset: number, count: number): Promise<Uint8Array> {
-    const a = fid.aux as SnarfFid;
+    const a = fid.aux as ClipFid;
     if (offset === 0 || !a.snapshot) {
       try {
-        a.snapshot = await this.clip.get();
+        a.snapshot = await this.clip.current().read(this.format);
         this.counters.add('snarfReads');
       } catch (e) {
         throw hostError(e);
@@ -60,46 +88,109 @@ export class SnarfFile extends File {
   }
 
   override write(fid: FidContext, _offset: number, data: Uint8Array): number {
-    const a = fid.aux as SnarfFid;
+    const a = fid.aux as ClipFid;
     if (!a.parts)
       throw p9err(
         Errno.EBADF,
         a.failed ? 'an earlier write failed; reopen to copy again' : 'not open for writing',
       );
+    const proto = this.clip.current();
+    // A failed write abandons this fid's copy: nothing is committed at clunk.
+    const fail = (e: Error) => {
+      a.parts = undefined;
+      a.checker = undefined;
+      a.failed = true;
+      return e;
+    };
     if (data.length === 0) {
       a.parts = [];
       a.size = 0;
+      a.checker = undefined;
+      a.checkedBy = undefined;
       return 0;
     }
-    if (a.size + data.length > this.clip.maxBytes) {
-      // A failed write abandons this fid's copy: nothing is set on the host at clunk.
-      a.parts = undefined;
-      a.failed = true;
-      throw tooLarge(`snarf buffer too long (the host takes ${this.clip.maxBytes} bytes)`);
+    const why = proto.refuses(this.format, true);
+    if (why) throw fail(p9err(Errno.EOPNOTSUPP, `${this.label}: ${why}`));
+    if (a.size + data.length > proto.limit(this.format))
+      throw fail(tooLarge(`${this.label} buffer too long: ${proto.limitText(this.format)}`));
+    if (a.size === 0 || a.checkedBy !== proto) {
+      // The first piece, or the protocol changed since: check from the start.
+      a.checker = proto.checker(this.format);
+      a.checkedBy = proto;
+      for (const p of a.parts) this.check(a, p, fail);
     }
+    this.check(a, data, fail);
     a.parts.push(Buffer.from(data));
     a.size += data.length;
     return data.length;
   }
 
+  private check(a: ClipFid, data: Uint8Array, fail: (e: Error) => Error): void {
+    try {
+      a.checker?.push(data);
+    } catch (e) {
+      throw fail(p9err(Errno.EINVAL, `${this.label}: ${(e as Error).message}`));
+    }
+  }
+
   override async clunk(fid: FidContext): Promise<void> {
-    const a = fid.aux as SnarfFid | undefined;
+    const a = fid.aux as ClipFid | undefined;
     if (!a?.parts) return;
     const data = Buffer.concat(a.parts);
     a.parts = undefined;
+    // The protocol at the commit decides: checked again if it is not the one the writes saw.
+    const proto = this.clip.current();
+    const why = proto.refuses(this.format, true);
+    if (why) throw p9err(Errno.EOPNOTSUPP, `${this.label}: ${why}`);
+    if (data.length > proto.limit(this.format))
+      throw tooLarge(`${this.label} buffer too long: ${proto.limitText(this.format)}`);
     try {
-      await this.clip.set(data);
+      // The writes' checker if this protocol checked them, else this protocol's over the whole value.
+      if (a.checkedBy === proto) a.checker?.end();
+      else {
+        const c = proto.checker(this.format);
+        c?.push(data);
+        c?.end();
+      }
+    } catch (e) {
+      throw p9err(Errno.EINVAL, `${this.label}: ${(e as Error).message}`);
+    }
+    try {
+      await proto.write(this.format, data, this.whole);
       this.counters.add('snarfWrites');
       this.onSet(data);
     } catch (e) {
+      if (e instanceof ClipboardTooLarge) throw tooLarge(`${this.label} buffer too long: ${e.message}`);
       throw hostError(e);
     }
   }
 }
 
-/** Watches the host clipboard (polling: the legacy protocol has no notification) while someone waits. */
+/** `clip/`: one file per format (docs/protocol/tree.md §4a). */
+export class ClipDir extends Dir {
+  constructor(clip: Clipboard, sharing: ClipSwitch, counters: Counters, onSet: (format: ClipFormat) => void) {
+    super('clip', 0o555);
+    for (const f of CLIP_FORMATS)
+      this.add(new ClipFile(f, f, false, clip, sharing, counters, () => onSet(f)));
+  }
+}
+
+/** What snarfwait watches: changes seen, the text's length, and a hash to see a change of the same length. */
+interface Seen {
+  changes: number;
+  length: number;
+  hash: string;
+}
+
+const hashOf = (data: Uint8Array) => createHash('sha1').update(data).digest('hex');
+
+/**
+ * Watches the host clipboard for `snarfwait`: copy/paste v4 announces the host's changes
+ * (`hostChanged`, called by the tree); the legacy protocol has no notification, so while someone
+ * waits and the legacy protocol is in use, it is polled, and each change polled is `onChange`.
+ */
 export class ClipboardWatch {
-  readonly state = new Watched<{ length: number; hash: string }>({ length: -1, hash: '' });
+  readonly state = new Watched<Seen>({ changes: 0, length: -1, hash: '' });
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -108,21 +199,39 @@ export class ClipboardWatch {
     private readonly onChange: () => void,
   ) {}
 
+  /** Whether the protocol in use announces changes (no baseline poll to wait for). */
+  get announced(): boolean {
+    return this.clip.current().notifies;
+  }
+
+  /** The host pushed a new clipboard (announced by the protocol): always a change. */
+  hostChanged(text: Uint8Array): void {
+    const cur = this.state.value;
+    this.state.set({ changes: cur.changes + 1, length: text.length, hash: hashOf(text) });
+  }
+
+  /** A poll's answer: the baseline when it is the first, else a change when it differs. */
+  private polled(data: Uint8Array): void {
+    const cur = this.state.value;
+    const hash = hashOf(data);
+    if (cur.hash === hash && cur.length === data.length) return;
+    const first = cur.length === -1;
+    this.state.set({ changes: first ? cur.changes : cur.changes + 1, length: data.length, hash });
+    if (!first) this.onChange();
+  }
+
   /** Starts polling if not running; it stops by itself when nobody waits. */
   ensurePolling(): void {
     if (this.timer) return;
     const tick = async () => {
-      try {
-        const data = await this.clip.get();
-        const hash = (await import('node:crypto')).createHash('sha1').update(data).digest('hex');
-        const cur = this.state.value;
-        if (cur.hash !== hash) {
-          const first = cur.length === -1;
-          this.state.set({ length: data.length, hash });
-          if (!first) this.onChange();
+      // Under copy/paste v4 the host's changes are announced: no host call at all.
+      const proto = this.clip.current();
+      if (!proto.notifies) {
+        try {
+          this.polled(await proto.read('text'));
+        } catch {
+          // The host may refuse for a while (copy/paste off); keep watching.
         }
-      } catch {
-        // The host may refuse for a while (copy/paste off); keep watching.
       }
       this.timer = this.state.waiting > 0 ? setTimeout(tick, this.intervalMs) : undefined;
     };
@@ -144,7 +253,7 @@ export class SnarfWaitFile extends StreamFile {
   }
 
   override open(fid: FidContext): void {
-    // The first poll establishes "what this fid saw"; the read then waits for the next change.
+    // Legacy: the first poll establishes "what this fid saw"; the read then waits for the next change.
     fid.aux = { seen: -1 };
     this.watch.ensurePolling();
   }
@@ -157,12 +266,13 @@ export class SnarfWaitFile extends StreamFile {
     const a = fid.aux as { seen: number };
     const st = this.watch.state;
     if (a.seen < 0) {
-      // Wait for the baseline (the first poll), then for a change after it.
-      if (st.value.length === -1) await st.next(st.version, signal, () => this.watch.ensurePolling());
+      // Legacy: wait for the baseline (the first poll). Announced changes need none: now is it.
+      if (st.value.length === -1 && !this.watch.announced)
+        await st.next(st.version, signal, () => this.watch.ensurePolling());
       a.seen = st.version;
     }
     const v = await st.next(a.seen, signal, () => this.watch.ensurePolling());
     a.seen = st.version;
-    return Buffer.from(`${num11(st.version - 1)}${num11(v.length)}\n`).subarray(0, count);
+    return Buffer.from(`${num11(v.changes)}${num11(v.length)}\n`).subarray(0, count);
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The /mnt/vmware tree (docs/protocol/tree.md) over injected services: a file table, each file a
- * class in its group's module (ctl, display, time, power, info, logs, rpc, legacy, snarf, mouse,
- * guestinfo, and hgfs when given a client). This module only builds the shared state, lists the files and feeds the host's
+ * class in its group's module (ctl, display, time, power, info, logs, rpc, legacy, snarf and clip/
+ * over the clipboard, mouse, guestinfo, and hgfs when given a client). This module only builds the shared state, lists the files and feeds the host's
  * events (services.events) to the files that show them.
  */
 import { Dir, EofMode, EventFile, File, type Node } from 'ninep';
+import { CopyPasteClipboard, LegacyClipboard, SwitchingClipboard } from './clipboard.js';
 import { TreeCtlFile, type TreeSettings, VersionFile } from './ctl.js';
 import { Display, WctlFile } from './display.js';
 import { GuestinfoDir } from './guestinfo.js';
@@ -16,8 +17,8 @@ import { KmesgFile, LogFile, StatsFile } from './logs.js';
 import { MousectlFile, MouseFile, MouseSource, PointerFile } from './mouse.js';
 import { PowerFile } from './power.js';
 import { Rpc1File, RpcDir } from './rpcfiles.js';
-import { type FsServices, LegacyClipboard } from './services.js';
-import { ClipboardWatch, SnarfFile, SnarfWaitFile } from './snarf.js';
+import type { FsServices } from './services.js';
+import { ClipboardWatch, ClipDir, ClipFile, type ClipSwitch, SnarfWaitFile } from './snarf.js';
 import { Counters, countingPort } from './stats.js';
 import { BintimeFile, TimectlFile, TimeFile } from './time.js';
 
@@ -53,22 +54,47 @@ export class DuplicateFileError extends Error {
 export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTree {
   const counters = new Counters();
   const port = countingPort(s.port, counters);
-  const clip = s.clipboard ?? new LegacyClipboard(port);
+  const clip =
+    s.clipboard ??
+    new SwitchingClipboard(
+      new LegacyClipboard(port),
+      s.copyPaste ? new CopyPasteClipboard(s.copyPaste) : undefined,
+    );
   // eofmode (docs/protocol/tree.md): one switch, set by ctl, for every event file.
   const settings: TreeSettings = { eofmode: new EofMode(), debug: 0, tclo: s.events ? 'on' : 'off' };
   const events = new EventFile('events', 0o444, undefined, settings.eofmode);
   const mouse = new MouseSource(port, counters, s.poll?.mouseMs ?? 20);
   const display = new Display();
-  const snarf = new SnarfFile(clip, counters, () => events.post('snarf set\n'));
+  const sharing: ClipSwitch = { enabled: true };
+  const snarf = new ClipFile('snarf', 'text', true, clip, sharing, counters, () =>
+    events.post('snarf set\n'),
+  );
   const watch = new ClipboardWatch(clip, s.poll?.snarfMs ?? 500, () => events.post('snarf changed\n'));
+  // The host's pushes and requests, announced under copy/paste v4 (docs/protocol/tree.md §8).
+  const unsubscribeClip = clip.subscribe((n) => {
+    if (n.type === 'host') {
+      watch.hostChanged(n.text);
+      events.post('snarf changed\n');
+      events.post(`${['clip host', ...n.formats].join(' ')}\n`);
+    } else events.post(`${['clip sent', ...n.formats].join(' ')}\n`);
+  });
   const power = new PowerFile(s.power, settings.eofmode);
   const guestinfo = new GuestinfoDir(s.rpc, counters);
   if (opts.guestinfoKeys) guestinfo.declare(opts.guestinfoKeys);
 
   const files: Node[] = [
-    new TreeCtlFile({ port, rpc: s.rpc, settings, snarf, mouse, hangup: () => tree.onHangup?.() }),
-    new VersionFile(port, s),
+    new TreeCtlFile({
+      port,
+      rpc: s.rpc,
+      settings,
+      snarf: sharing,
+      clipboard: clip,
+      mouse,
+      hangup: () => tree.onHangup?.(),
+    }),
+    new VersionFile(port, s, clip),
     snarf,
+    new ClipDir(clip, sharing, counters, (f) => events.post(`clip set ${f}\n`)),
     new SnarfWaitFile(watch, settings.eofmode),
     new MouseFile(mouse, port, display, settings.eofmode),
     new PointerFile(port),
@@ -117,6 +143,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
       mouse.stop();
       watch.stop();
       unsubscribe?.();
+      unsubscribeClip();
     },
   };
   return tree;

@@ -99,6 +99,7 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
     expect(names).toEqual(
       [
         'bintime',
+        'clip',
         'ctl',
         'dev',
         'events',
@@ -124,10 +125,10 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
       ].sort(),
     );
     expect(await text(c, '/version')).toMatch(
-      /^agent vmw9-fs .*\nprotocol 9P2000 9P2000.u 9P2000.L\ntransport sim \(test\)\nbackdoor 6\nhost ESX Server \(type 2\)\n$/,
+      /^agent vmw9-fs .*\nprotocol 9P2000 9P2000.u 9P2000.L\ntransport sim \(test\)\nclipboard legacy\nbackdoor 6\nhost ESX Server \(type 2\)\n$/,
     );
     expect(await text(c, '/ctl')).toMatch(
-      /^backdoor ok\nsnarf on\nmouse absolute\ntclo on\neofmode off\ndebug 0\n$/,
+      /^backdoor ok\nsnarf on\nclipboard legacy\nmouse absolute\ntclo on\neofmode off\ndebug 0\n$/,
     );
     expect((await text(c, '/time')).length).toBe(78);
     expect((await c.readFile('/bintime')).length).toBe(24);

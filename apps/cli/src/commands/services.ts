@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { noAgentReason, socketOption } from '../agent-socket.js';
 import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { type Output, printJson } from '../output.js';
@@ -27,21 +28,129 @@ async function withHost<T>(
   }
 }
 
-/** `vmw9 snarf` pastes the host clipboard to stdout; `vmw9 snarf -` copies stdin to it. */
-export async function snarfCommand(o: Output, copy: string | undefined, opts: HostOptions): Promise<number> {
-  if (copy !== undefined && copy !== '-')
-    throw new CliError('vmw9 snarf takes no argument, or - to copy standard input', Exit.USAGE);
-  return withHost(opts, async (port, b) => {
-    if (copy === '-') {
+/** A server that accepts but never answers Tversion is not the agent; not a timing assumption. */
+const AGENT_ANSWER_MS = 5000;
+
+/**
+ * The running agent's tree for `vmw9 snarf`: at `--socket`, or where `vmw9 status` finds it
+ * (findAgentSocket); null when none answers and none was named (then the host is used directly).
+ */
+async function agentTree(socket: string | undefined): Promise<string | null> {
+  const [{ findAgentSocket }, { formatDial }, { unixSocketState }] = await Promise.all([
+    import('@vmw9/fs/socket'),
+    import('ninep/dial'),
+    import('ninep/runtime'),
+  ]);
+  if (socket !== undefined) {
+    const d = socketOption(socket);
+    if (d.net !== 'unix') return formatDial(d);
+    const found = { path: d.path, state: await unixSocketState(d.path) };
+    const reason = noAgentReason(found);
+    if (reason) throw new CliError(reason, Exit.FAILED, { socket: found.path, state: found.state });
+    return formatDial(d);
+  }
+  const found = await findAgentSocket();
+  return found.state === 'live' ? formatDial({ net: 'unix', path: found.path }) : null;
+}
+
+/** `vmw9 snarf` through the agent: its tree's `snarf` (copy/paste v4 when the host negotiated it). */
+async function snarfThroughAgent(o: Output, copy: boolean, address: string): Promise<number> {
+  const ninep = await import('ninep');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CliError(`${address}: no 9P answer within ${AGENT_ANSWER_MS / 1000} s`, Exit.FAILED)),
+      AGENT_ANSWER_MS,
+    );
+    timer.unref();
+  });
+  let client: import('ninep').NinepClient | undefined;
+  try {
+    // 9P2000.u: errors carry the tree's text (the limit a write went over, …).
+    client = await Promise.race([ninep.NinepClient.connect(address, { version: '9P2000.u' }), timeout]);
+    clearTimeout(timer);
+    const c = client;
+    const fid = await c.walk('/snarf');
+    if (copy) {
       const data = readFileSync(0);
-      await b.setClipboard(port, data);
-      if (o.json) printJson(o, { copied: data.length });
+      try {
+        await c.open(fid, 'w', true);
+        if (data.length > 0) await c.write(fid, 0, data);
+      } catch (e) {
+        await c.clunk(fid).catch(() => undefined);
+        throw e;
+      }
+      // The copy is made at the close (docs/protocol/tree.md §4): its error is the command's.
+      await c.clunk(fid);
+      if (o.json) printJson(o, { copied: data.length, via: 'agent' });
       return Exit.OK;
     }
-    const data = Buffer.from(await b.getClipboard(port));
-    if (o.json) printJson(o, { text: data.toString('utf8') });
+    let data: Buffer;
+    try {
+      await c.open(fid, 'r');
+      data = await c.readToEnd(fid);
+    } finally {
+      await c.clunk(fid).catch(() => undefined);
+    }
+    if (o.json) printJson(o, { text: data.toString('utf8'), via: 'agent' });
     else process.stdout.write(data);
     return Exit.OK;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if (e instanceof ninep.RemoteError)
+      throw new CliError(`snarf: ${e.ename}`, Exit.FAILED, { via: 'agent' });
+    if (e instanceof ninep.ConnectError)
+      throw new CliError(`snarf: no agent: ${e.message}`, Exit.FAILED, { socket: address });
+    throw new CliError(`snarf: ${(e as Error).message}`, Exit.FAILED);
+  } finally {
+    clearTimeout(timer);
+    client?.close();
+  }
+}
+
+/**
+ * `vmw9 snarf` pastes the host clipboard to stdout; `vmw9 snarf -` copies stdin to it. Through the
+ * running agent when there is one (its `snarf`: copy/paste v4 when negotiated, which the host
+ * takes at its next request); else straight to the host's legacy clipboard, said on stderr.
+ */
+export async function snarfCommand(
+  o: Output,
+  copy: string | undefined,
+  opts: HostOptions & { socket?: string },
+): Promise<number> {
+  if (copy !== undefined && copy !== '-')
+    throw new CliError('vmw9 snarf takes no argument, or - to copy standard input', Exit.USAGE);
+  const address = await agentTree(opts.socket);
+  if (address) return snarfThroughAgent(o, copy === '-', address);
+  return withHost(opts, async (port, b) => {
+    const note = `snarf: no agent running; used the host's legacy clipboard (text only, up to ${b.MAX_CLIPBOARD_SEND} bytes)`;
+    try {
+      if (copy === '-') {
+        const data = readFileSync(0);
+        if (data.length > b.MAX_CLIPBOARD_SEND)
+          throw new CliError(
+            `snarf: ${data.length} bytes is over the host's legacy clipboard limit of ${b.MAX_CLIPBOARD_SEND} bytes, and no agent is running (start one: vmw9 agent; it uses copy/paste v4, up to 4 MiB, when the host offers it)`,
+            Exit.FAILED,
+          );
+        await b.setClipboard(port, data);
+        o.err(`vmw9: ${note}`);
+        if (o.json) printJson(o, { copied: data.length, via: 'legacy' });
+        return Exit.OK;
+      }
+      const data = Buffer.from(await b.getClipboard(port));
+      o.err(`vmw9: ${note}`);
+      if (o.json) printJson(o, { text: data.toString('utf8'), via: 'legacy' });
+      else process.stdout.write(data);
+      return Exit.OK;
+    } catch (e) {
+      if (e instanceof b.UnsupportedCommand || e instanceof b.ClipboardDisabled)
+        throw new CliError(
+          'snarf: no agent running, and the host refuses its legacy clipboard: start the agent (vmw9 agent), which uses copy/paste v4',
+          Exit.FAILED,
+          { via: 'legacy' },
+        );
+      throw e;
+    }
   });
 }
 

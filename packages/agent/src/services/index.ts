@@ -1,4 +1,5 @@
 /** The built-in services, in the order the host hears of them (capabilities, start). Add one here. */
+import { copyPasteService } from './copypaste.js';
 import { featureOptionsService } from './feature-options.js';
 import { guestInfoService } from './guestinfo.js';
 import { hgfsService } from './hgfs.js';
@@ -13,4 +14,5 @@ export const SERVICES = [
   resolutionService,
   featureOptionsService,
   hgfsService,
+  copyPasteService,
 ] as const;
