@@ -149,9 +149,13 @@ export class Agent {
 
   /** The one place a TCLO loop is made: the core's commands, then its services'. */
   private openLoop(app: TcloApp, opts: AgentStartOptions): TcloLoop {
+    const cap = this.routes.pollMaxOn(app);
+    const max = opts.tclo?.maxDelayMs;
     const loop = TcloLoop.overPort(this.transport.port, {
       app,
       ...opts.tclo,
+      // A service's cap bounds the idle wait; a smaller one given to the agent still wins.
+      ...(cap === undefined ? {} : { maxDelayMs: max === undefined ? cap : Math.min(max, cap) }),
       ...(opts.trace ? { trace: opts.trace } : {}),
       onReset: () => this.onReset(app),
     });

@@ -72,6 +72,12 @@ export class Routes {
     return this.servicesOn(app).flatMap((s) => Object.entries(s.capabilities ?? {}));
   }
 
+  /** The idle poll cap the channel's services ask for (the smallest), or undefined. */
+  pollMaxOn(app: TcloApp): number | undefined {
+    const caps = this.servicesOn(app).flatMap((s) => (s.pollMaxMs === undefined ? [] : [s.pollMaxMs]));
+    return caps.length ? Math.min(...caps) : undefined;
+  }
+
   /** What the owner of an option on this channel does with it; undefined when nobody owns it. */
   optionOwner(app: TcloApp, name: string): OptionHandler | undefined {
     // Own keys only: an option named `constructor` must not find Object.prototype's.

@@ -41,6 +41,12 @@ export interface AgentService {
   readonly name: string;
   /** The channel it lives on; default `toolbox`. */
   readonly app?: TcloApp;
+  /**
+   * The longest its channel's TCLO loop may wait between polls when idle (ms): how long a host
+   * command for it can wait to be picked up. The channel polls at the smallest any of its
+   * services asks for, or the loop's default (1 s) when none does.
+   */
+  readonly pollMaxMs?: number;
   /** TCLO commands it answers on its channel: the command word → its handler. */
   readonly commands?: Readonly<Record<string, TcloHandler>>;
   /** Sent as `tools.capability.NAME VALUE` on its channel's Capabilities_Register; null: no value. */

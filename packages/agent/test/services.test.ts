@@ -108,3 +108,28 @@ describe('an extra service', () => {
     );
   });
 });
+
+describe('a service’s idle poll cap', () => {
+  const capped = (pollMaxMs: number) => (): AgentService => ({
+    name: `capped-${pollMaxMs}`,
+    app: 'toolbox-dnd',
+    pollMaxMs,
+  });
+
+  it('bounds its channel’s idle wait, the smallest of its services winning; other channels keep theirs', async () => {
+    const s = await startOnSim({
+      agent: { services: [capped(300), capped(150)], tclo: { minDelayMs: 1, maxDelayMs: 5000 } },
+      config: '[powerops]\nsystem-actions = false\n[copypaste]\nenabled = false\n',
+    });
+    expect(s.agent.loops.get('toolbox-dnd')?.pollCapMs).toBe(150);
+    expect(s.agent.loops.get('toolbox')?.pollCapMs).toBe(5000);
+  });
+
+  it('the copy/paste channel polls as vmusr does (100 ms); a smaller cap given to the agent wins', async () => {
+    const s = await startOnSim({ agent: { tclo: { minDelayMs: 1 } } });
+    expect(s.agent.loops.get('toolbox-dnd')?.pollCapMs).toBe(100);
+    expect(s.agent.loops.get('toolbox')?.pollCapMs).toBe(1000);
+    const t = await startOnSim();
+    expect(t.agent.loops.get('toolbox-dnd')?.pollCapMs).toBe(10);
+  });
+});

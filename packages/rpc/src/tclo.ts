@@ -122,6 +122,11 @@ export class TcloLoop extends EventEmitter {
     return new TcloLoop(trace ? new TracingChannel(ch, trace) : ch, loop);
   }
 
+  /** The longest it waits between polls when idle (ms): its maxDelayMs. */
+  get pollCapMs(): number {
+    return this.max;
+  }
+
   get state(): TcloState {
     return this.current;
   }

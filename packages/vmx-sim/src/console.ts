@@ -10,7 +10,7 @@ import { MESSAGE_STEPS, type MessageStep } from './faults.js';
 import type { VmxHost } from './host.js';
 
 export const CONSOLE_HELP = `commands:
-  tclo [@APP] COMMAND…     queue a TCLO command (e.g. tclo OS_Halt; tclo @toolbox-dnd Resolution_Set 1024 768)
+  tclo [@APP] COMMAND…     queue a TCLO command, for the system service (toolbox) unless @APP says (e.g. tclo OS_Halt; tclo @toolbox-dnd Resolution_Set 1024 768)
   replies [N]              the guest's last N TCLO replies
   pending                  TCLO commands not yet delivered
 ${CLIP_HELP}

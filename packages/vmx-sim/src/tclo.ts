@@ -47,6 +47,9 @@ export interface TcloChannelState {
   lastPoll: number;
 }
 
+/** The system service's app name (vmsvc), where commands for no app in particular go. */
+const SYSTEM_APP = 'toolbox';
+
 const pending = (command: string, app: string): Pending => ({
   command,
   message: Buffer.from(command, 'utf8'),
@@ -66,7 +69,10 @@ export class TcloHost extends EventEmitter {
     super();
   }
 
-  /** Queues a host command: text (sent as UTF-8) or bytes (sent as they are). */
+  /**
+   * Queues a host command: text (sent as UTF-8) or bytes (sent as they are), for `app`'s channel,
+   * or with no app for the system service's (`toolbox`) when one is open, else any channel.
+   */
   queueCommand(command: string | Uint8Array, app?: string): void {
     const message = typeof command === 'string' ? Buffer.from(command, 'utf8') : Buffer.from(command);
     if (message.length === 0 || message.length > 65536)
@@ -180,8 +186,15 @@ export class TcloHost extends EventEmitter {
     });
   }
 
+  private hasApp(app: string): boolean {
+    for (const c of this.channels.values()) if (c.app === app) return true;
+    return false;
+  }
+
   private matches(p: Pending, id: number, st: TcloChannelState): boolean {
-    if (!p.app) return true;
+    // A command for no app in particular goes to the system service (vmsvc answers `OK ATR
+    // toolbox`), where a host sends its system commands; to any channel while none has said so.
+    if (!p.app) return st.app === SYSTEM_APP || !this.hasApp(SYSTEM_APP);
     if (p.app.startsWith('#')) return p.app === `#${id}`;
     return p.app === st.app;
   }

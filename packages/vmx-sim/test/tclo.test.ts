@@ -75,6 +75,23 @@ describe('TCLO', () => {
     expect(await poll(port, usr, 'OK ')).toBe('Resolution_Set 1024 768');
   });
 
+  it('a command for no app goes to the system service’s channel once one is open, to any before', async () => {
+    const host = new VmxHost({ autoHandshake: false });
+    const port = new SimBackdoorPort(host);
+    const usr = await open(port, TCLO);
+    const svc = await open(port, TCLO);
+    // No channel has said which app it is: the first to poll takes it.
+    host.tclo.queueCommand('reset');
+    expect(await poll(port, usr, '')).toBe('reset');
+    host.tclo.queueCommand('reset');
+    expect(await poll(port, svc, '')).toBe('reset');
+    await send(port, svc, Buffer.from('OK ATR toolbox'));
+    // The user session's channel polls first, but OS_Halt is the system service's.
+    host.tclo.queueCommand('OS_Halt');
+    expect(await poll(port, usr, 'OK ATR toolbox-dnd')).toBeNull();
+    expect((await receive(port, svc))?.toString()).toBe('OS_Halt');
+  });
+
   it('a checkpoint while receiving a command delivers it again, once', async () => {
     const host = new VmxHost({ autoHandshake: false });
     const port = new SimBackdoorPort(host);

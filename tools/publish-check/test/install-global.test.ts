@@ -26,6 +26,7 @@ const LAYERS = [
   'packages/msgchan',
   'packages/rpc',
   'packages/hgfs',
+  'packages/dndcp',
   'packages/ninep',
   'packages/fs',
   'packages/vmx-sim',

@@ -272,6 +272,7 @@ const LAYERS = [
   '@vmw9/msgchan',
   '@vmw9/rpc',
   '@vmw9/hgfs',
+  '@vmw9/dndcp',
   'ninep',
   '@vmw9/fs',
   '@vmw9/vmx-sim',

@@ -30,6 +30,9 @@ import type { AgentService, OptionHandler, ServiceContext } from '../service.js'
  */
 const OPTION_VALUES = new Set(['0', '1', '2']);
 
+/** The idle poll cap of the copy/paste channel: vmtoolsd's (`RPCIN_MAX_DELAY`, 100 ms). */
+export const COPYPASTE_POLL_MAX_MS = 100;
+
 /** How a bad packet is logged: the protocol's own account of it (the field at fault). */
 function errorDetail(e: Error): Record<string, unknown> {
   if (e instanceof DndCpDecodeError)
@@ -99,6 +102,10 @@ export function copyPasteService(
   return {
     name: 'copypaste',
     app: DNDCP_TCLO_APP,
+    // The host pushes its clipboard when the user enters the VM window, and the user pastes right
+    // away: poll as vmusr does (at most 100 ms apart when idle, docs/protocol/guestrpc.md §6),
+    // not at the system channel's 1 s.
+    pollMaxMs: COPYPASTE_POLL_MAX_MS,
     guest,
     capabilities: { [CapabilityName.guestCopyPasteVersion]: DNDCP_VERSION },
     options: { [CpOption.copyPaste]: onOption, [CpOption.enableDnd]: onOption },
