@@ -17,6 +17,8 @@ for (const dir of ['packages', 'apps']) {
   }
 }
 spawnSync('bash', ['tools/qemu-harness/install-deps.sh'], { stdio: 'inherit' });
+// The CLI's benchmarks measure against open-vm-tools (vmhgfs-fuse, vmusr under Xvfb with xclip).
+spawnSync('bash', ['packages/vmx-sim/install-deps.sh'], { stdio: 'inherit' });
 rmSync('.reports/bench', { recursive: true, force: true });
 mkdirSync('.reports/bench', { recursive: true });
 let failed = false;

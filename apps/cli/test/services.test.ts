@@ -61,12 +61,13 @@ describe('host services from the shell', () => {
       '@vmw9/msgchan',
       '@vmw9/rpc',
       '@vmw9/hgfs',
+      '@vmw9/dndcp',
       'ninep',
     ];
     for (const layer of [...layers, '@vmw9/fs', '@vmw9/vmx-sim', '@vmw9/agent'])
       expect(r.out).toMatch(new RegExp(`^  ${layer} \\d+\\.\\d+\\.\\d+$`, 'm'));
     const j = JSON.parse((await vmw9(['--json', '--version'])).out);
-    expect(Object.keys(j.layers)).toHaveLength(9);
+    expect(Object.keys(j.layers)).toHaveLength(10);
     expect(j.layers['@vmw9/backdoor-native']).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
