@@ -63,18 +63,8 @@ const clip = (items: Array<[number, Buffer | string]>): CpClipboard => {
 };
 const text = async (c: NinepClient, p: string) => (await c.readFile(p)).toString();
 
-/** Writes a whole value and clunks, the clunk's error (the commit's) included. */
-async function put(c: NinepClient, path: string, data: Uint8Array): Promise<void> {
-  const fid = await c.walk(path);
-  try {
-    await c.open(fid, 'w', true);
-    if (data.length > 0) await c.write(fid, 0, data);
-  } catch (e) {
-    await c.clunk(fid).catch(() => undefined);
-    throw e;
-  }
-  await c.clunk(fid);
-}
+/** Writes a whole value; the close's error (the commit's) is the call's. */
+const put = (c: NinepClient, path: string, data: Uint8Array): Promise<void> => c.writeFile(path, data);
 
 const errorOf = async (p: Promise<unknown>): Promise<RemoteError> => {
   const e = await p.then(

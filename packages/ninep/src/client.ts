@@ -465,7 +465,11 @@ export class NinepClient {
     });
   }
 
-  /** Writes a whole file, creating it (mode `perm`) when absent, truncating it otherwise. */
+  /**
+   * Writes a whole file, creating it (mode `perm`) when absent, truncating it otherwise. The
+   * close's error is the call's when the writes succeeded: a file that commits on close (Plan 9's
+   * snarf, our clipboard files) says there whether the value was taken.
+   */
   async writeFile(path: string, data: Uint8Array, perm = 0o644): Promise<void> {
     let fid: number;
     try {
@@ -489,9 +493,11 @@ export class NinepClient {
     try {
       if (data.length > 0) await this.write(fid, 0, data);
       else if (this.dialect !== '9P2000.L') await this.rpc({ type: 'Twrite', fid, offset: 0n, data }); // as plan9port does
-    } finally {
+    } catch (e) {
       await this.clunk(fid).catch(() => {});
+      throw e;
     }
+    await this.clunk(fid);
   }
 
   /** Creates a file (or, with DMDIR in perm, a directory); fails if it exists. */

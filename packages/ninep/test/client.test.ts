@@ -10,11 +10,15 @@ import {
   CtlFile,
   createRamfs,
   DMDIR,
+  Errno,
   EventFile,
+  type FidContext,
+  File,
   NinepClient,
   NinepServer,
   parseDial,
   RamFile,
+  p9err,
   RemoteError,
   runtimeDir,
 } from '../src/index.js';
@@ -23,6 +27,23 @@ import { runNinepCommand } from './support/run-command.js';
 const root = createRamfs('none');
 const events = root.add(new EventFile('events', 0o444));
 root.add(new CtlFile('ctl', [{ name: 'go', args: 0, run: () => undefined }]));
+/** Commits what was written at close, as snarf does, and refuses the value `no` there. */
+class CommitFile extends File {
+  value = '';
+  override open(fid: FidContext): void {
+    fid.aux = [];
+  }
+  override write(fid: FidContext, _offset: number, data: Uint8Array): number {
+    (fid.aux as Buffer[]).push(Buffer.from(data));
+    return data.length;
+  }
+  override clunk(fid: FidContext): void {
+    const v = Buffer.concat(fid.aux as Buffer[]).toString();
+    if (v === 'no') throw p9err(Errno.EINVAL, 'refused at close');
+    this.value = v;
+  }
+}
+const commit = root.add(new CommitFile('commit', 0o666));
 const server = new NinepServer({ root, permissions: false });
 let addr: string;
 beforeAll(async () => {
@@ -49,6 +70,16 @@ describe.each(['9P2000', '9P2000.u', '9P2000.L'] as const)('client over %s', (ve
     await expect(c.remove(d)).rejects.toBeInstanceOf(RemoteError);
     await c.remove(`${d}/g`);
     await c.remove(d);
+    c.close();
+  });
+  it('writeFile reports the close’s error: a file that commits on close says there whether it took the value', async () => {
+    const c = await NinepClient.connect(addr, { version });
+    await c.writeFile('commit', Buffer.from(`yes ${version}`));
+    expect(commit.value).toBe(`yes ${version}`);
+    await expect(c.writeFile('commit', Buffer.from('no'))).rejects.toMatchObject({
+      message: expect.stringMatching(version === '9P2000' ? /refused at close/ : /refused at close|Invalid/),
+    });
+    expect(commit.value).toBe(`yes ${version}`);
     c.close();
   });
   it('moves 3 MiB in msize-sized pieces with the same checksum', async () => {

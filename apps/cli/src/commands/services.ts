@@ -70,28 +70,14 @@ async function snarfThroughAgent(o: Output, copy: boolean, address: string): Pro
     client = await Promise.race([ninep.NinepClient.connect(address, { version: '9P2000.u' }), timeout]);
     clearTimeout(timer);
     const c = client;
-    const fid = await c.walk('/snarf');
     if (copy) {
       const data = readFileSync(0);
-      try {
-        await c.open(fid, 'w', true);
-        if (data.length > 0) await c.write(fid, 0, data);
-      } catch (e) {
-        await c.clunk(fid).catch(() => undefined);
-        throw e;
-      }
       // The copy is made at the close (docs/protocol/tree.md §4): its error is the command's.
-      await c.clunk(fid);
+      await c.writeFile('/snarf', data);
       if (o.json) printJson(o, { copied: data.length, via: 'agent' });
       return Exit.OK;
     }
-    let data: Buffer;
-    try {
-      await c.open(fid, 'r');
-      data = await c.readToEnd(fid);
-    } finally {
-      await c.clunk(fid).catch(() => undefined);
-    }
+    const data = await c.readFile('/snarf');
     if (o.json) printJson(o, { text: data.toString('utf8'), via: 'agent' });
     else process.stdout.write(data);
     return Exit.OK;
