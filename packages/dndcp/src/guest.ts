@@ -197,6 +197,17 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
     return undefined;
   }
 
+  /**
+   * The guest's last copy while the host has not taken it yet and no push of the host's is newer:
+   * what a further copy of another format adds to (docs/protocol/tree.md §4a). A copy whose answer
+   * is still being sent counts as pending until that send completes.
+   */
+  pendingGuestClipboard(): CpClipboard | undefined {
+    const g = this.#guest;
+    if (!g || g.sent || (this.#host && this.#host.seq > g.seq)) return undefined;
+    return copyClipboard(g.clipboard);
+  }
+
   async #dispatch(m: DndCpReceivedMessage): Promise<void> {
     switch (m.cmd) {
       case Cmd.PING_REPLY:

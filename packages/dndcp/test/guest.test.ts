@@ -153,6 +153,22 @@ describe('guest → host (REQUEST_CLIPBOARD)', () => {
     expect(decodeClipboard(h.messages().at(-1)?.binary as Buffer)).toEqual(text('again'));
   });
 
+  it('pendingGuestClipboard: the copy until the host takes it or pushes a newer one', async () => {
+    const h = await enabled();
+    expect(h.guest.pendingGuestClipboard()).toBeUndefined();
+    h.guest.setGuestClipboard(text('one'));
+    expect(h.guest.pendingGuestClipboard()).toEqual(text('one'));
+    await h.requestClipboard(1);
+    expect(h.guest.pendingGuestClipboard()).toBeUndefined();
+    h.guest.setGuestClipboard(text('two'));
+    await h.send({ cmd: Cmd.CP_RECV_CLIPBOARD, sessionId: 2, binary: encodeClipboard(text('host')) });
+    expect(h.guest.pendingGuestClipboard()).toBeUndefined();
+    h.guest.setGuestClipboard(text('three'));
+    const copy = h.guest.pendingGuestClipboard();
+    copy?.items.clear();
+    expect(h.guest.pendingGuestClipboard()).toEqual(text('three'));
+  });
+
   it('an empty copy is sent as an empty clipboard with changed = 1', async () => {
     const h = await enabled();
     h.guest.setGuestClipboard({ items: new Map(), changed: false });
