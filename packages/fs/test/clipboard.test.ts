@@ -227,7 +227,11 @@ describe('copy/paste version 4 through the tree', () => {
     // The host took {text}; {text, rtf} was committed after and has not been taken: a commit adds to it.
     await put(c, '/clip/html', Buffer.from('<p>three</p>'));
     const second = await cp.request();
-    expect([...second.items.keys()].sort((a, b) => a - b)).toEqual([CpFormat.TEXT, CpFormat.RTF, CpFormat.HTML]);
+    expect([...second.items.keys()].sort((a, b) => a - b)).toEqual([
+      CpFormat.TEXT,
+      CpFormat.RTF,
+      CpFormat.HTML,
+    ]);
     expect(second.items.get(CpFormat.RTF)).toEqual(textItem('{\\rtf1 two}'));
   });
 
