@@ -93,6 +93,8 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
   #seq = 0;
   #host: (Held & { sessionId: number }) | undefined;
   #guest: (Held & { sent: boolean }) | undefined;
+  /** The copy whose SEND_CLIPBOARD went out in slices, and its session: taken only once all went. */
+  #sending: { copy: Held & { sent: boolean }; sessionId: number } | undefined;
   readonly #stats = { requests: 0, sent: 0, notChanged: 0, received: 0, ignored: 0, errors: 0 };
 
   constructor(o: CopyPasteGuestOptions) {
@@ -131,7 +133,7 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
   async enable(): Promise<number> {
     this.#enabled = true;
     this.#hostCaps = undefined;
-    this.#endpoint.reset();
+    this.#dropOutgoing();
     let version = 0;
     try {
       const r = await this.#rpc.send(Buffer.from(HOST_CP_VERSION_QUERY, 'latin1'));
@@ -156,7 +158,7 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
   /** `Set_Option copypaste 0`: packets are no longer taken; what was held stays for current(). */
   disable(): void {
     this.#enabled = false;
-    this.#endpoint.reset();
+    this.#dropOutgoing();
   }
 
   /**
@@ -197,6 +199,17 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
     return undefined;
   }
 
+  /**
+   * The guest's last copy while the host has not taken it yet and no push of the host's is newer:
+   * what a further copy of another format adds to (docs/protocol/tree.md §4a). A copy whose answer
+   * is still being sent counts as pending until that send completes.
+   */
+  pendingGuestClipboard(): CpClipboard | undefined {
+    const g = this.#guest;
+    if (!g || g.sent || (this.#host && this.#host.seq > g.seq)) return undefined;
+    return copyClipboard(g.clipboard);
+  }
+
   async #dispatch(m: DndCpReceivedMessage): Promise<void> {
     switch (m.cmd) {
       case Cmd.PING_REPLY:
@@ -231,6 +244,8 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
 
   async #answerRequest(m: DndCpReceivedMessage): Promise<void> {
     this.#stats.requests++;
+    // This answer replaces a big one still going out (§4.3): that copy was not taken.
+    this.#unfinished();
     // vmtoolsd reads isActive as "equals 1" and echoes that truth value (§7).
     const isActive = m.params[3] === 1 ? 1 : 0;
     const g = this.#guest;
@@ -244,6 +259,11 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
     });
     if (fresh) {
       fresh.sent = true;
+      const out = this.#endpoint.pending().out;
+      this.#sending =
+        out && out.cmd === Cmd.CP_SEND_CLIPBOARD && out.sessionId === m.sessionId
+          ? { copy: fresh, sessionId: m.sessionId }
+          : undefined;
       this.#stats.sent++;
     } else {
       this.#stats.notChanged++;
@@ -253,6 +273,25 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
       fresh ? copyClipboard(fresh.clipboard) : decodeClipboard(NOT_CHANGED_CLIPBOARD),
       m.sessionId,
     );
+  }
+
+  /**
+   * A copy counts as taken once its first slice went out; when its last slice never did (the host
+   * reset, switched copy/paste off, or asked again first), it is sent again at the next request
+   * rather than answered "not changed" — the host never got it.
+   */
+  #unfinished(): void {
+    const s = this.#sending;
+    this.#sending = undefined;
+    if (!s) return;
+    const out = this.#endpoint.pending().out;
+    if (out && out.cmd === Cmd.CP_SEND_CLIPBOARD && out.sessionId === s.sessionId) s.copy.sent = false;
+  }
+
+  /** Drops the channel's buffers (reset, switch-off), keeping an unfinished copy unsent. */
+  #dropOutgoing(): void {
+    this.#unfinished();
+    this.#endpoint.reset();
   }
 
   async #transport(packet: Buffer): Promise<void> {

@@ -16,6 +16,7 @@ import {
   decodePacket,
   decodeTransport,
   encodeClipboard,
+  encodePacket,
   NOT_CHANGED_CLIPBOARD,
   Status,
   textItem,
@@ -153,6 +154,22 @@ describe('guest → host (REQUEST_CLIPBOARD)', () => {
     expect(decodeClipboard(h.messages().at(-1)?.binary as Buffer)).toEqual(text('again'));
   });
 
+  it('pendingGuestClipboard: the copy until the host takes it or pushes a newer one', async () => {
+    const h = await enabled();
+    expect(h.guest.pendingGuestClipboard()).toBeUndefined();
+    h.guest.setGuestClipboard(text('one'));
+    expect(h.guest.pendingGuestClipboard()).toEqual(text('one'));
+    await h.requestClipboard(1);
+    expect(h.guest.pendingGuestClipboard()).toBeUndefined();
+    h.guest.setGuestClipboard(text('two'));
+    await h.send({ cmd: Cmd.CP_RECV_CLIPBOARD, sessionId: 2, binary: encodeClipboard(text('host')) });
+    expect(h.guest.pendingGuestClipboard()).toBeUndefined();
+    h.guest.setGuestClipboard(text('three'));
+    const copy = h.guest.pendingGuestClipboard();
+    copy?.items.clear();
+    expect(h.guest.pendingGuestClipboard()).toEqual(text('three'));
+  });
+
   it('an empty copy is sent as an empty clipboard with changed = 1', async () => {
     const h = await enabled();
     h.guest.setGuestClipboard({ items: new Map(), changed: false });
@@ -178,6 +195,44 @@ describe('guest → host (REQUEST_CLIPBOARD)', () => {
     expect(m?.sessionId).toBe(12);
     expect(h.endpoint.stats.requestNextOut).toBe(Math.ceil((55 + 200 * 1024 + 1) / DNDCP_PAYLOAD_MAX) - 1);
     expect(h.guest.stats.requestNextIn).toBe(h.endpoint.stats.requestNextOut);
+  });
+
+  it('a big copy whose slices the host never fetched (reset mid-transfer) is sent again, not "not changed"', async () => {
+    const h = await enabled();
+    const big = Buffer.from(
+      patterned(150 * 1024)
+        .toString('base64')
+        .slice(0, 150 * 1024),
+    );
+    h.guest.setGuestClipboard(text(big));
+    // The host asks, the guest sends the first slice; the host resets before any REQUEST_NEXT.
+    await h.guest.handleTransport(
+      encodePacket(
+        {
+          cmd: Cmd.CP_REQUEST_CLIPBOARD,
+          type: 1,
+          src: 2,
+          sessionId: 1,
+          status: 0,
+          params: [4, 0, 0, 0, 0, 0],
+          binarySize: 0,
+          payloadOffset: 0,
+        },
+        Buffer.alloc(0),
+      ),
+    );
+    expect(h.results.at(-1)).toMatchObject({ kind: 'partial', sessionId: 1 });
+    h.guest.disable();
+    h.endpoint.reset();
+    expect(await h.guest.enable()).toBe(4);
+    await h.requestClipboard(2);
+    const m = h.messages().at(-1);
+    expect(m?.sessionId).toBe(2);
+    expect(
+      decodeClipboard(m?.binary as Buffer)
+        .items.get(CpFormat.TEXT)
+        ?.equals(textItem(big)),
+    ).toBe(true);
   });
 
   it('a failed SEND_CLIPBOARD is an error event; the copy stays unsent and goes with the next request', async () => {

@@ -177,18 +177,8 @@ class Utf8Checker implements ValueChecker {
 export class CopyPasteClipboard implements ClipboardProtocol {
   readonly name = 'v4';
   readonly notifies = true;
-  /** The guest's copy the host has not taken yet (what a clip/ commit adds its format to). */
-  private pending: CpClipboard | null = null;
 
-  constructor(readonly guest: CopyPasteGuest) {
-    guest.on('host-clipboard', () => {
-      this.pending = null;
-    });
-    guest.on('sent', (c: CpClipboard) => {
-      // The engine sends the guest's copy only when it changed (else the "not changed" clipboard).
-      if (c.changed) this.pending = null;
-    });
-  }
+  constructor(readonly guest: CopyPasteGuest) {}
 
   /** Version 4 negotiated and enabled: this protocol is the one in use. */
   get active(): boolean {
@@ -251,10 +241,10 @@ export class CopyPasteClipboard implements ClipboardProtocol {
   async write(format: ClipFormat, data: Buffer, whole: boolean): Promise<void> {
     const why = this.refuses(format, true);
     if (why) throw p9err(Errno.EOPNOTSUPP, why);
-    const cur = this.guest.current();
     // The clip/ rule (docs/protocol/tree.md §4a): add to the pending copy while it is the guest's
-    // and not yet taken; otherwise start a new copy.
-    const base = !whole && this.pending && cur?.from === 'guest' ? this.pending : undefined;
+    // and not yet taken; otherwise start a new copy. The engine says which copy is pending: a
+    // commit made while the host is taking an earlier copy must not be mistaken for the taken one.
+    const base = whole ? undefined : this.guest.pendingGuestClipboard();
     const next = emptyClipboard(true);
     if (base) for (const [id, item] of base.items) next.items.set(id, item);
     const id = WIRE[format].id;
@@ -272,7 +262,6 @@ export class CopyPasteClipboard implements ClipboardProtocol {
         );
       throw e;
     }
-    this.pending = next;
   }
 }
 

@@ -204,6 +204,27 @@ describe('copy/paste version 4 through the tree', () => {
     expect([...(await cp.request()).items.keys()]).toEqual([CpFormat.RTF]);
   });
 
+  it('a clip/ commit made while the host is taking the previous copy stays pending, not dropped', async () => {
+    const { c, cp } = await setup();
+    await put(c, '/clip/text', Buffer.from('one'));
+    // The host asks; the guest's SEND_CLIPBOARD RPCI is in flight when a client commits clip/rtf.
+    const gate = cp.holdNextPacket();
+    const first = cp.request();
+    await gate.reached;
+    await put(c, '/clip/rtf', Buffer.from('{\\rtf1 two}'));
+    gate.release();
+    expect([...(await first).items.keys()]).toEqual([CpFormat.TEXT]);
+    // The host took {text}; {text, rtf} was committed after and has not been taken: a commit adds to it.
+    await put(c, '/clip/html', Buffer.from('<p>three</p>'));
+    const second = await cp.request();
+    expect([...second.items.keys()].sort((a, b) => a - b)).toEqual([
+      CpFormat.TEXT,
+      CpFormat.RTF,
+      CpFormat.HTML,
+    ]);
+    expect(second.items.get(CpFormat.RTF)).toEqual(textItem('{\\rtf1 two}'));
+  });
+
   it('interleaved: the host pushes while a guest copy is pending; the guest copies again after', async () => {
     const { c, cp } = await setup();
     await put(c, '/snarf', Buffer.from('guest 1'));

@@ -24,6 +24,14 @@ export interface FakeCpHostOptions {
   caps?: number;
 }
 
+/** A gate the host's RPCI handler waits at before taking a guest packet (an RPCI in flight). */
+export interface RpciGate {
+  /** Resolves when a guest packet is waiting at the gate. */
+  reached: Promise<void>;
+  /** Lets it through. */
+  release(): void;
+}
+
 export class FakeCpHost {
   readonly guest: CopyPasteGuest;
   /** Every RPCI the guest sent, as text up to its first space (the command word). */
@@ -36,6 +44,7 @@ export class FakeCpHost {
   private queue: Promise<void> = Promise.resolve();
   private session = 0;
   private readonly waiting = new Map<number, (c: CpClipboard) => void>();
+  private gate: { arrive(): void; open: Promise<void> } | undefined;
 
   constructor(private readonly opts: FakeCpHostOptions = {}) {
     this.endpoint = new DndCpEndpoint({ role: 'host', channel: 'cp', send: (p) => this.deliver(p) });
@@ -93,6 +102,20 @@ export class FakeCpHost {
     return answer;
   }
 
+  /** The next guest transport packet waits at a gate: the guest's RPCI stays in flight until release(). */
+  holdNextPacket(): RpciGate {
+    let arrive!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((r) => {
+      arrive = r;
+    });
+    const open = new Promise<void>((r) => {
+      release = r;
+    });
+    this.gate = { arrive, open };
+    return { reached, release };
+  }
+
   private async rpci(request: Buffer): Promise<{ ok: boolean; reply: Buffer }> {
     const text = request.toString('latin1');
     this.rpcis.push(text.split(' ')[0] ?? '');
@@ -104,6 +127,12 @@ export class FakeCpHost {
     }
     const t = decodeTransport(request);
     if (t?.channel !== 'cp') return { ok: false, reply: Buffer.from('Unknown command') };
+    const gate = this.gate;
+    if (gate) {
+      this.gate = undefined;
+      gate.arrive();
+      await gate.open;
+    }
     const r = await this.endpoint.receive(t.packet);
     if (r.kind === 'message') {
       const m = r.message;
