@@ -6,7 +6,15 @@
  * answering), the legacy fallback, and the options as vmusr answers them.
  */
 import { join } from 'node:path';
-import { Cmd, CpFormat, type CpFormatId, encodePacket, HOST_CP_VERSION_QUERY, textItem } from '@vmw9/dndcp';
+import {
+  Cmd,
+  CpFormat,
+  type CpFormatId,
+  encodeClipboard,
+  encodePacket,
+  HOST_CP_VERSION_QUERY,
+  textItem,
+} from '@vmw9/dndcp';
 import { serveHost, VmxHost, type VmxHostOptions } from '@vmw9/vmx-sim';
 import { NinepClient } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -309,6 +317,9 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
     expect(host.clipboard.text().toString()).toBe('legacy guest');
     expect(host.clipboard.lastMove?.by).toBe('legacy guest→host');
     await expect(c.readFile('clip/rtf')).rejects.toThrow(/legacy clipboard carries text only/);
+    // Never negotiated: the transport has no handler, as in vmusr (docs/protocol/dndcp.md §2.1).
+    host.tclo.queueCommand(Buffer.from('copypaste.transport x'), DND);
+    expect((await host.tclo.waitForReply('copypaste.transport x')).reply).toBe('ERROR Unknown Command');
   });
 
   it('[copypaste] enabled = false: no toolbox-dnd channel, the legacy clipboard', async () => {
@@ -336,13 +347,30 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
     expect(await opt('synctime 1')).toBe('ERROR Unknown or invalid option');
     expect(await opt('copypaste 0')).toBe('OK ');
     expect(await text(s.c, 'ctl')).toMatch(/^clipboard legacy$/m);
-    // Off: the transport is unknown, as vmusr unregisters it.
-    s.host.tclo.queueCommand(Buffer.from('copypaste.transport x'), DND);
-    await waitFor('the refusal', () =>
-      s.host.tclo.replies.some(
-        (r) => r.command === 'copypaste.transport x' && r.reply === 'ERROR Unknown Command',
-      ),
+    // Off: as vmusr, whose handler stays once registered, a packet is answered `OK ` and ignored
+    // (a push no longer reaches snarf).
+    const before = await text(s.c, 'snarf');
+    const clip = encodeClipboard({ items: new Map([[CpFormat.TEXT, textItem('while off')]]), changed: true });
+    const push = encodePacket(
+      {
+        cmd: Cmd.CP_RECV_CLIPBOARD,
+        type: 1,
+        src: 2,
+        sessionId: 99,
+        status: 0,
+        params: [4, 0, 0, 1, 0, 0],
+        binarySize: clip.length,
+        payloadOffset: 0,
+      },
+      clip,
     );
+    const offPush = Buffer.concat([Buffer.from('copypaste.transport '), push]);
+    s.host.tclo.queueCommand(offPush, DND);
+    await waitFor('the answer while off', () =>
+      s.host.tclo.replies.some((r) => r.raw.length > 0 && r.command === offPush.toString('utf8')),
+    );
+    expect(s.host.tclo.replies.find((r) => r.command === offPush.toString('utf8'))?.reply).toBe('OK ');
+    expect(await text(s.c, 'snarf')).toBe(before);
     const sentBefore = s.agent.service(copyPasteService).guest!.stats.messagesOut;
     expect(await opt('copypaste 1')).toBe('OK ');
     // As vmusr: the version query and the PING went out before the answer.

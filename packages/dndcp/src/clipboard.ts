@@ -132,9 +132,13 @@ export function assertClipboardFits(
   maxSize: number = CP_ITEM_MAX,
   whose: 'host' | 'guest' = 'host',
 ): void {
-  for (const [f, item] of c.items)
+  for (const [f, item] of c.items) {
+    // Checked here, not first at encoding: a copy taken now must be sendable when the host asks.
+    if (!isCpFormatId(f))
+      throw new DndCpEncodeError('clipboard', `${formatName(f)} is not a clipboard format`);
     if (item.length >= maxSize)
       throw new DndCpLimitError(`clipboard item ${formatName(f)}`, item.length, maxSize - 1, whose);
+  }
   const total = clipboardSize(c);
   if (total >= maxSize) throw new DndCpLimitError('clipboard', total, maxSize - 1, whose);
 }

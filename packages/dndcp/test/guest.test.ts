@@ -261,6 +261,13 @@ describe('guest → host (REQUEST_CLIPBOARD)', () => {
         changed: true,
       }),
     ).toThrow(/over the host's limit of 4194190 bytes/);
+    // A format the protocol has no number for could never be sent: refused now, not at the request.
+    expect(() =>
+      h.guest.setGuestClipboard({
+        items: new Map([[11 as CpFormatId, Buffer.from('x')]]),
+        changed: true,
+      }),
+    ).toThrow(/not a clipboard format/);
     expect(h.guest.current()).toEqual({ clipboard: text('kept'), from: 'guest' });
   });
 

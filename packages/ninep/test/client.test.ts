@@ -16,9 +16,9 @@ import {
   File,
   NinepClient,
   NinepServer,
+  p9err,
   parseDial,
   RamFile,
-  p9err,
   RemoteError,
   runtimeDir,
 } from '../src/index.js';

@@ -64,10 +64,13 @@ export function copyPasteService(
   );
 
   let enabling: Promise<void> | undefined;
+  /** Version 4 was negotiated at least once: vmusr's transport handler exists from then on. */
+  let negotiatedOnce = false;
   const enable = (): Promise<void> => {
     versionAnswer = undefined;
     // Never rejects (a failed RPCI is an 'error' event): the version says how it went.
     enabling = guest.enable().then((version) => {
+      if (guest.active) negotiatedOnce = true;
       if (guest.active)
         log.info(
           { version, answer: versionAnswer },
@@ -112,8 +115,14 @@ export function copyPasteService(
     commands: {
       // Binary: the packet is the bytes after the command word's space, never the text.
       [CP_TRANSPORT]: async (_args: string, request: TcloRequest) => {
-        // vmusr has no handler for it until version 4 is negotiated (docs/protocol/dndcp.md §2.1).
-        if (!guest.active) throw new Error(TCLO_UNKNOWN_COMMAND);
+        if (!guest.active) {
+          // vmusr has no handler for it until version 4 is first negotiated (docs/protocol/dndcp.md
+          // §2.1); once it has one, switched off it answers `OK ` and ignores the packet (dndcp.md,
+          // "Host side").
+          if (!negotiatedOnce) throw new Error(TCLO_UNKNOWN_COMMAND);
+          log.debug('copy/paste is off: a packet from the host is ignored');
+          return '';
+        }
         await guest.handleTransport(request.args);
         return '';
       },
