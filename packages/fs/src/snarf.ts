@@ -253,8 +253,10 @@ export class SnarfWaitFile extends StreamFile {
   }
 
   override open(fid: FidContext): void {
-    // Legacy: the first poll establishes "what this fid saw"; the read then waits for the next change.
-    fid.aux = { seen: -1 };
+    // Every change after the open is this fid's, read then or later. Only where the legacy
+    // clipboard has no baseline yet does the first poll establish what the fid saw.
+    const st = this.watch.state;
+    fid.aux = { seen: st.value.length === -1 && !this.watch.announced ? -1 : st.version };
     this.watch.ensurePolling();
   }
 
