@@ -19,7 +19,7 @@ import {
   Status,
   statusName,
 } from './constants.js';
-import { DndCpEndpoint } from './endpoint.js';
+import { DndCpEndpoint, type DndCpEndpointStats } from './endpoint.js';
 import { DndCpDecodeError, DndCpError, DndCpRpcError } from './errors.js';
 import type { DndCpReceivedMessage } from './message.js';
 import { encodeTransport, transportCommand } from './transport.js';
@@ -44,7 +44,8 @@ export interface CopyPasteGuestEvents {
   error: [error: Error];
 }
 
-export interface CopyPasteGuestStats {
+/** The engine's counters, and its channel's (packets, messages, REQUEST_NEXT both ways, invalid packets). */
+export interface CopyPasteGuestStats extends DndCpEndpointStats {
   /** REQUEST_CLIPBOARD received. */
   requests: number;
   /** Answered with the guest's clipboard. */
@@ -57,14 +58,6 @@ export interface CopyPasteGuestStats {
   ignored: number;
   /** 'error' events (also counted when nobody listens). */
   errors: number;
-  /** From the channel: packets, messages, REQUEST_NEXT both ways, invalid packets. */
-  packetsIn: number;
-  packetsOut: number;
-  messagesIn: number;
-  messagesOut: number;
-  invalid: number;
-  requestNextIn: number;
-  requestNextOut: number;
 }
 
 interface Held {
