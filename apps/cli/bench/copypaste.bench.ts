@@ -11,7 +11,7 @@
  * window; done when the guest has answered the TCLO carrying the last slice) and guest→host (the
  * host asks, as when the user leaves the window; done when the whole clipboard has arrived). The
  * time includes the wait for the guest's next TCLO poll, which a user waits for too. Each
- * measurement is the median of REPEAT runs after three not counted (warm-up); the report prints wall time and backdoor calls and the
+ * measurement is the median of REPEAT runs after ten not counted (warm-up: the agent is a long-running daemon, and its JIT needs that many); the report prints wall time and backdoor calls and the
  * ratios vmusr / vmw9 (above 1: vmw9 is faster, or makes fewer calls).
  * Writes <repo>/.reports/bench/copypaste.txt. Skipped, saying why, without vmusr, Xvfb or xclip.
  */
@@ -30,7 +30,7 @@ const bin = join(repo, 'apps/cli/dist/bin.js');
 const trap = join(repo, 'packages/vmx-sim/bin/vmx-trap.js');
 const DNDCP_PLUGIN = '/usr/lib/x86_64-linux-gnu/open-vm-tools/plugins/vmusr/libdndcp.so';
 const REPEAT = Number(process.env['VMW9_CP_BENCH_REPEAT'] ?? 7);
-const WARMUP = 3;
+const WARMUP = 10;
 const KiB = 1024;
 const SIZES = [64 * KiB, 1024 * KiB];
 /** The pause before the idle case: longer than either guest's slowest poll. */
