@@ -20,7 +20,15 @@ import {
   serveVmwareTree,
   TextFile,
 } from '@vmw9/fs';
-import { escapeBytes, RpciClient, log as rpcLog, setCapability, TcloLoop, type TraceSink } from '@vmw9/rpc';
+import {
+  escapeBytes,
+  RpciClient,
+  log as rpcLog,
+  setCapability,
+  TcloLoop,
+  type TcloRequest,
+  type TraceSink,
+} from '@vmw9/rpc';
 import type { VmxHost } from '@vmw9/vmx-sim';
 import { parseDial } from 'ninep/dial';
 import type { Logger } from 'pino';
@@ -44,6 +52,9 @@ import {
 } from './service.js';
 import { SERVICES } from './services/index.js';
 import { type HostChoice, openTransport, type Transport } from './transport.js';
+
+/** The start of a TCLO answer that succeeded (`OK `). */
+const OK_REPLY = Buffer.from(TCLO_SUCCESS);
 
 export interface AgentStartOptions extends ServiceInjections {
   /** How to reach the host; default: native when detected, else the embedded simulator. */
@@ -169,10 +180,8 @@ export class Agent {
     loop.on('error', (e: Error) =>
       this.logger.warn({ app, err: e.message }, 'the TCLO channel failed; reopening it'),
     );
-    loop.on('command', (text: string, reply: string) => {
-      const sp = text.indexOf(' ');
-      const command = sp < 0 ? text : text.slice(0, sp);
-      const ok = reply.startsWith(TCLO_SUCCESS);
+    loop.on('command', ({ command }: TcloRequest, reply: Buffer) => {
+      const ok = reply.subarray(0, OK_REPLY.length).equals(OK_REPLY);
       this.lastCommand.set(app, { command, ok, at: new Date() });
       this.hub.publish({ type: 'command', app, command, ok });
     });

@@ -84,7 +84,7 @@ export function pollDelay(previousMs: number, hadCommand: boolean, minMs: number
 }
 
 /**
- * Events: `command` (text, reply) after each command, `unknown` (the raw message) for a command
+ * Events: `command` (request, reply: the bytes answered) after each command, `unknown` (the raw message) for a command
  * no handler answers, `error` (Error) when the channel fails (it is reopened).
  */
 export class TcloLoop extends EventEmitter {
@@ -165,9 +165,10 @@ export class TcloLoop extends EventEmitter {
   }
 
   private async answer(raw: Buffer): Promise<Buffer> {
-    const sp = raw.indexOf(0x20);
-    const command = (sp < 0 ? raw : raw.subarray(0, sp)).toString('utf8');
-    const args = sp < 0 ? Buffer.alloc(0) : raw.subarray(sp + 1);
+    return this.answerRequest(parseRequest(raw));
+  }
+
+  private async answerRequest({ command, args, raw }: TcloRequest): Promise<Buffer> {
     if (!command) return Buffer.from(`${TCLO_FAILURE}Bad command`);
     const h = this.handlers.get(command);
     if (!h) {
@@ -212,12 +213,12 @@ export class TcloLoop extends EventEmitter {
         const msg = await this.channel.receive();
         delay = pollDelay(delay, msg !== null, this.min, this.max);
         if (msg) {
-          reply = await this.answer(msg);
+          const request = parseRequest(msg);
+          reply = await this.answerRequest(request);
           this.stats.commands++;
           if (msg.equals(RESET) && this.opts.onReset) afterReply = this.opts.onReset;
-          // The event's listeners get text, as ever; nothing is decoded for nobody.
-          if (this.listenerCount('command') > 0)
-            this.emit('command', msg.toString('utf8'), reply.toString('utf8'));
+          // Bytes, decoded by nobody here: a copy/paste slice is 64 KB of binary.
+          this.emit('command', request, reply);
         }
         if (delay > 0) await this.sleep(delay, signal);
       } catch (e) {
@@ -240,6 +241,13 @@ export class TcloLoop extends EventEmitter {
     if (event === 'error' && this.listenerCount('error') === 0) return false;
     return super.emit(event, ...args);
   }
+}
+
+/** A host message as handlers see it: the command word (bytes up to the first space) and the rest. */
+function parseRequest(raw: Buffer): TcloRequest {
+  const sp = raw.indexOf(0x20);
+  const command = (sp < 0 ? raw : raw.subarray(0, sp)).toString('utf8');
+  return { command, args: sp < 0 ? EMPTY : raw.subarray(sp + 1), raw };
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -79,6 +79,27 @@ describe('TcloLoop against vmx-sim', () => {
     expect(await loop.dispatch('')).toBe('ERROR Bad command');
   });
 
+  it('the command event gives the request as bytes (its word, its args) and the reply’s bytes', async () => {
+    const host = new VmxHost({ autoHandshake: false });
+    const { sleep } = recordingSleep();
+    const loop = TcloLoop.overPort(new SimBackdoorPort(host), { sleep });
+    loop.register('Bin', (_args, req) => req.args.subarray(0, 2));
+    const seen: Array<[string, Buffer, Buffer]> = [];
+    loop.on('command', (req, reply: Buffer) => seen.push([req.command, req.args, reply]));
+    const binary = Buffer.from([0x42, 0x69, 0x6e, 0x20, 0xff, 0x00, 0x20, 0x01]);
+    host.tclo.queueCommand(binary);
+    host.tclo.queueCommand('Nope x');
+    loop.start();
+    await until(() => seen.length >= 2);
+    await loop.stop();
+    expect(seen[0]).toEqual([
+      'Bin',
+      Buffer.from([0xff, 0x00, 0x20, 0x01]),
+      Buffer.from('OK \xff\x00', 'latin1'),
+    ]);
+    expect(seen[1]).toEqual(['Nope', Buffer.from('x'), Buffer.from('ERROR Unknown Command')]);
+  });
+
   it('polls again at once while busy, backs off while idle', async () => {
     const host = new VmxHost({ autoHandshake: false });
     const { delays, sleep } = recordingSleep();

@@ -30,6 +30,9 @@ import type { AgentService, OptionHandler, ServiceContext } from '../service.js'
  */
 const OPTION_VALUES = new Set(['0', '1', '2']);
 
+/** The version query's bytes, to know its answer among the engine's RPCIs. */
+const VERSION_QUERY = Buffer.from(HOST_CP_VERSION_QUERY, 'latin1');
+
 /** The idle poll cap of the copy/paste channel: vmtoolsd's (`RPCIN_MAX_DELAY`, 100 ms). */
 export const COPYPASTE_POLL_MAX_MS = 100;
 
@@ -51,7 +54,8 @@ export function copyPasteService(
     rpc: {
       async send(request) {
         const r = await ctx.rpc.send(request);
-        if (Buffer.from(request).toString('latin1').startsWith(HOST_CP_VERSION_QUERY))
+        // Compared as bytes: the transport's requests are up to 64 KB of binary, never decoded here.
+        if (VERSION_QUERY.equals(request.subarray(0, VERSION_QUERY.length)))
           versionAnswer = `${r.ok ? '1' : '0'} ${r.text}`;
         return { ok: r.ok, reply: r.reply };
       },
