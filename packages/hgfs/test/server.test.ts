@@ -106,6 +106,26 @@ describe('decodeRequest, server side', () => {
     expect(thrown(() => decodeRequest(v4(0, new Uint8Array(0)).subarray(0, 40))).replyTo).toBeUndefined();
   });
 
+  it('takes no WRITE_V3 body under 26 bytes (the struct with its payload byte), an empty write too', () => {
+    const empty = encodeRequest(
+      { op: HgfsOp.WRITE_V3, file: 1, flags: 0, offset: 0n, data: new Uint8Array(0) },
+      { framing: 'v4', requestId: 3, sessionId: 5n },
+    );
+    // Ours sends the pad byte, so an empty write decodes; one byte less is refused.
+    expect(empty.length).toBe(52 + 26);
+    expect(decodeRequest(empty)).toMatchObject({ kind: 'request', request: { data: new Uint8Array(0) } });
+    const cut = empty.slice(0, -1);
+    new DataView(cut.buffer).setUint32(8, cut.length, true); // packetSize
+    const e = thrown(() => decodeRequest(cut));
+    expect([e.field, e.replyTo?.requestId]).toEqual(['body', 3]);
+    // With data, 25 + n bytes, as vmhgfs-fuse sends.
+    const one = encodeRequest(
+      { op: HgfsOp.WRITE_V3, file: 1, flags: 0, offset: 0n, data: Uint8Array.of(7) },
+      { framing: 'legacy', requestId: 4 },
+    );
+    expect(one.length).toBe(8 + 26);
+  });
+
   it('refuses a body too short, with the op, field and offset, and an address', () => {
     const p = encodeRequest(
       { op: HgfsOp.GETATTR_V3, hints: 0n, fileName: fileName(['s', 'a']) },

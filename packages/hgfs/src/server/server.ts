@@ -40,6 +40,7 @@ import {
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_LEGACY_LARGE_PACKET_MAX,
   HGFS_MAX_SESSIONS,
+  HGFS_READ_REPLY_V3_SIZE,
   HgfsAttrHint,
   HgfsAttrValid,
   HgfsCreateDirValid,
@@ -603,14 +604,16 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
   }
 
   private read(s: Session, req: ReadRequest, address: ReplyAddress): HgfsReply {
-    const f = this.file(s, req.file);
-    // The reply must fit the host's packet: header, actualSize u32 + reserved u64, data.
+    // The reply must fit the host's packet, counted as open-vm-tools does: header,
+    // sizeof(HgfsReplyReadV3) = 13 (its one-byte payload too), the data. Checked before the handle;
+    // a host fails it with EINVAL, so INVALID_NAME (docs/protocol/hgfs.md, "Packet sizes").
     const header = address.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE;
-    if (header + 12 + req.requiredSize > this.maxPacketSize)
-      throw new HgfsFailure(
-        HgfsStatus.INVALID_PARAMETER,
+    if (header + HGFS_READ_REPLY_V3_SIZE + req.requiredSize > this.maxPacketSize)
+      throw errnoError(
+        'EINVAL',
         `a read of ${req.requiredSize} bytes does not fit a ${this.maxPacketSize}-byte packet`,
       );
+    const f = this.file(s, req.file);
     const fd = s.files.fd(f);
     const buf = Buffer.allocUnsafe(req.requiredSize);
     const n = readSync(fd, buf, 0, req.requiredSize, req.offset);

@@ -279,17 +279,23 @@ describe('HGFS host: the RPCI command and packets a host drops or refuses', () =
     expect(s.statuses().PROTOCOL_ERROR).toBe(3);
   });
 
-  it('READ_V3 asking more than the host packet holds: INVALID_PARAMETER', () => {
+  it('READ_V3 whose reply (header + 13 + data) would not fit the host packet: INVALID_NAME, before the handle', () => {
     const g = guest();
     const file = g.ok(open(['docs', 'sub', 'a.txt'], R, F.OPEN)).file;
-    expect(g.status({ op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: HGFS_LARGE_PACKET_MAX })).toBe(
-      'INVALID_PARAMETER',
-    );
-    expect(read(g, file, 0n, HGFS_LARGE_IO_MAX)).toBe('hello');
-    const legacy = guest(server({ largePackets: false }));
+    const most = HGFS_LARGE_PACKET_MAX - 52 - 13;
+    expect(read(g, file, 0n, most)).toBe('hello');
+    const over = { op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: most + 1 } as const;
+    expect(g.status(over)).toBe('INVALID_NAME');
+    // The size is checked first: a bad handle asking too much is INVALID_NAME too.
+    expect(g.status({ ...over, file: file + 1000 })).toBe('INVALID_NAME');
+    expect(g.status({ ...over, file: file + 1000, requiredSize: most })).toBe('INVALID_HANDLE');
+    // Legacy packets, legacy header (8 bytes).
+    const legacy = new Guest(direct(server({ largePackets: false })), 'legacy');
     const f2 = legacy.ok(open(['docs', 'sub', 'a.txt'], R, F.OPEN)).file;
-    expect(legacy.status({ op: HgfsOp.READ_V3, file: f2, offset: 0n, requiredSize: 65_536 })).toBe(
-      'INVALID_PARAMETER',
+    const mostLegacy = HGFS_LEGACY_LARGE_PACKET_MAX - 8 - 13;
+    expect(read(legacy, f2, 0n, mostLegacy)).toBe('hello');
+    expect(legacy.status({ op: HgfsOp.READ_V3, file: f2, offset: 0n, requiredSize: mostLegacy + 1 })).toBe(
+      'INVALID_NAME',
     );
   });
 });
