@@ -27,6 +27,7 @@ import {
   encodeRequest,
   fileHandle,
   fileName,
+  HGFS_INVALID_SESSION_ID,
   HGFS_LARGE_IO_MAX,
   HGFS_LARGE_PACKET_MAX,
   HGFS_LEGACY_LARGE_PACKET_MAX,
@@ -42,6 +43,7 @@ import {
   HgfsOpenFlags,
   HgfsOpenMode,
   HgfsOpenValid,
+  HgfsPacketFlags,
   HgfsRenameHint,
   HgfsServer,
   type HgfsServerOptions,
@@ -250,6 +252,69 @@ describe('HGFS host: the RPCI command and packets a host drops or refuses', () =
       requestBytes: 3,
       replyBytes: 0,
     });
+  });
+
+  it('a V4 header failing the checks made before its ids are read: STALE_SESSION, request id 0, no session', () => {
+    const s = server();
+    const g = guest(s);
+    const good = () =>
+      Buffer.from(
+        encodeRequest(
+          { op: HgfsOp.CLOSE_V3, file: 1 },
+          { framing: 'v4', requestId: 9, sessionId: g.sessionId! },
+        ),
+      );
+    const longer = good();
+    longer.writeUInt32LE(longer.length + 4096, 8); // packetSize past the bytes received
+    const inverted = good();
+    inverted.writeUInt32LE(inverted.length + 1, 12); // headerSize past packetSize
+    const version0 = good();
+    version0.writeUInt8(0, 0);
+    for (const bad of [good().subarray(0, 20), longer, inverted, version0]) {
+      const reply = Buffer.from(s.handle(bad)!);
+      expect(reply.length).toBe(52);
+      expect({
+        packetSize: reply.readUInt32LE(8),
+        requestId: reply.readUInt32LE(16),
+        op: reply.readUInt32LE(20),
+        status: reply.readUInt32LE(24),
+        flags: reply.readUInt32LE(28),
+        information: reply.readUInt32LE(32),
+        sessionId: reply.readBigUInt64LE(36),
+      }).toEqual({
+        packetSize: 52,
+        requestId: 0,
+        op: HgfsOp.NEW_HEADER,
+        status: HgfsStatus.STALE_SESSION,
+        flags: HgfsPacketFlags.REPLY,
+        information: HgfsStatus.STALE_SESSION,
+        sessionId: HGFS_INVALID_SESSION_ID,
+      });
+      expect(s.log().at(-1)).toMatchObject({
+        op: '(bad header)',
+        status: 'STALE_SESSION',
+        requestBytes: bad.length,
+        replyBytes: 52,
+        malformed: true,
+      });
+    }
+    // Checked once the ids are read: the session is valid, so PROTOCOL_ERROR, to the request.
+    const small = good();
+    small.writeUInt32LE(40, 12); // headerSize below 52 (ours only)
+    const flags = good();
+    flags.writeUInt8(2, 0);
+    flags.writeUInt32LE(8, 28); // version 2: flags without REQUEST or REPLY
+    for (const bad of [small, flags]) {
+      const reply = Buffer.from(s.handle(bad)!);
+      expect([reply.readUInt32LE(16), reply.readUInt32LE(24)]).toEqual([9, HgfsStatus.PROTOCOL_ERROR]);
+    }
+    // Under 8 bytes, or an unknown op at offset 4: dropped.
+    const unknown = good();
+    unknown.writeUInt32LE(0x80, 4);
+    expect(s.handle(good().subarray(0, 7))).toBeUndefined();
+    expect(s.handle(unknown)).toBeUndefined();
+    expect(s.statuses()).toMatchObject({ STALE_SESSION: 4, PROTOCOL_ERROR: 2, '(none)': 2 });
+    expect(s.log().at(-1)).toMatchObject({ op: '(dropped)', malformed: true });
   });
 
   it('operations it does not implement get PROTOCOL_ERROR (vmhgfs-fuse then tries an older version)', () => {
