@@ -345,10 +345,22 @@ describe('HGFS host: the RPCI command and packets a host drops or refuses', () =
   });
 
   it('READ_V3 whose reply (header + 13 + data) would not fit the host packet: INVALID_NAME, before the handle', () => {
-    const g = guest();
+    const s = server();
+    const g = guest(s);
     const file = g.ok(open(['docs', 'sub', 'a.txt'], R, F.OPEN)).file;
     const most = HGFS_LARGE_PACKET_MAX - 52 - 13;
     expect(read(g, file, 0n, most)).toBe('hello');
+    // The reply is header + 13 + data, as a host's: a zero after the data (its payload byte).
+    const raw = Buffer.from(
+      s.handle(
+        encodeRequest(
+          { op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: most },
+          { framing: 'v4', requestId: 99, sessionId: g.sessionId! },
+        ),
+      )!,
+    );
+    expect([raw.length, raw.readUInt32LE(8), raw.readUInt32LE(52)]).toEqual([52 + 13 + 5, 52 + 13 + 5, 5]);
+    expect(raw.subarray(64).toString('latin1')).toBe('hello\0');
     const over = { op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: most + 1 } as const;
     expect(g.status(over)).toBe('INVALID_NAME');
     // The size is checked first: a bad handle asking too much is INVALID_NAME too.
