@@ -1,8 +1,8 @@
 /**
- * Where files the host drags into the guest land (docs/protocol/tree.md §19): one private
- * directory per drop under a root that belongs to the user, never a shared /tmp path another user
- * could take first (the open-vm-tools staging root, /tmp/VMwareDnD, is world-writable and a
- * symlink into the cache, docs/protocol/dndcp.md §8.3).
+ * Where files the host drags into the guest land (docs/protocol/tree.md §18, "The staging
+ * directory"): one private directory per drop under a root that belongs to the user, never a
+ * shared /tmp path another user could take first (open-vm-tools stages under /tmp/VMwareDnD,
+ * mode 1777, whose entries are symlinks into the user's cache, as that section says).
  *
  * The root: `[dnd] dir` or `vmw9 agent --dnd-dir`, else `$XDG_RUNTIME_DIR/vmw9/dnd` when that
  * runtime directory is set, ours and not writable by group or others, else
