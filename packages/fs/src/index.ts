@@ -15,6 +15,20 @@ export {
   LegacyClipboard,
   SwitchingClipboard,
 } from './clipboard.js';
+export {
+  DndCtlFile,
+  DndDir,
+  DndOfferFile,
+  type DndTreeEvent,
+  type DndTreeOffer,
+  type DndTreeSettings,
+  type DndTreeSource,
+  type DndTreeStatus,
+  dndEventLine,
+  dndStatusLine,
+  OFFER_MAX_BYTES,
+  plan9Quote,
+} from './dnd.js';
 export * as format from './format.js';
 export {
   ATTR_CACHE_ENTRIES,
