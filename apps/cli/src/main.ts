@@ -4,6 +4,7 @@ import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
 import { agentSocketHelp, runningAgentSocket } from './agent-socket.js';
 import { detectCommand } from './commands/detect.js';
+import { dndOfferCommand, dndWatchCommand } from './commands/dnd.js';
 import { hgfsGetCommand, hgfsLsCommand, hgfsPutCommand, hgfsSharesCommand } from './commands/hgfs.js';
 import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
@@ -366,6 +367,43 @@ export async function main(argv: string[]): Promise<number> {
     )
     .action(async (opts: { socket?: string }) => {
       code = await statusCommand(out(), opts);
+    });
+
+  const dnd = program
+    .command('dnd')
+    .description("drag and drop with the host, through the running agent's dnd/: watch drops, offer files")
+    .option('--socket <addr>', `the agent's socket PATH or dial string (default: ${agentSocketHelp()})`)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 dnd watch                          # each drop from the host, where its files are\n  vmw9 dnd offer report.pdf photos/       # prints the offer id\n  vmw9 dnd offer --wait build.tar.gz      # until the host takes it',
+    );
+  const dndSocket = () => dnd.opts<{ socket?: string }>();
+  dnd
+    .command('watch')
+    .description(
+      "print each drop the host makes into the guest (its id, files, bytes and the directory they are in) and each offer's fate, until interrupted; a progress bar on a terminal while a drop is received",
+    )
+    .option('--count <n>', 'stop after n drops (finished or failed)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 dnd watch\n  vmw9 dnd watch --count 1                # the next drop, then exit\n  vmw9 --json dnd watch | jq -r \'select(.event == "drop") | .path\'',
+    )
+    .action(async (opts: { count?: string }) => {
+      code = await dndWatchCommand(out(), { ...dndSocket(), ...opts }, stopSignal());
+    });
+  dnd
+    .command('offer')
+    .argument('<path...>', 'files or directories to offer (made absolute)')
+    .description(
+      "offer files to the host: the host takes them when the user drags out of the VM's window; prints the offer id",
+    )
+    .option('--wait', 'wait until the host takes the offer (exit 1 if it is withdrawn first)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 dnd offer report.pdf\n  id=$(vmw9 dnd offer ~/out/*.png)\n  vmw9 dnd offer --wait build/ && echo taken',
+    )
+    .action(async (paths: string[], opts: { wait?: boolean }) => {
+      code = await dndOfferCommand(out(), paths, { ...dndSocket(), ...opts }, stopSignal());
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

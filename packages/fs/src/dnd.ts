@@ -129,6 +129,69 @@ export function dndStatusLine(s: DndTreeStatus): string {
   }
 }
 
+/** The inverse of plan9Quote for one word (a quoted word loses its quotes, '' becomes '). */
+export function plan9Unquote(s: string): string {
+  if (!s.startsWith("'")) return s;
+  if (s.length < 2 || !s.endsWith("'")) throw new SyntaxError(`unbalanced quote in ${JSON.stringify(s)}`);
+  return s.slice(1, -1).replaceAll("''", "'");
+}
+
+const int = (w: string | undefined) => (w !== undefined && /^\d+$/.test(w) ? Number(w) : Number.NaN);
+
+/** A dnd/events line read back (for clients: `vmw9 dnd watch`); null for a line it does not know. */
+export function parseDndEventLine(line: string): DndTreeEvent | null {
+  const text = line.replace(/\n$/, '');
+  const m = /^(\w+) (\d+)(?: (.*))?$/.exec(text);
+  if (!m) return null;
+  const [, type, idText, rest = ''] = m as unknown as [string, string, string, string?];
+  const id = Number(idText);
+  const f = rest.split(' ');
+  switch (type) {
+    case 'begin': {
+      const [items, bytes] = [int(f[0]), int(f[1])];
+      return f.length === 2 && items >= 0 && bytes >= 0 ? { type, id, items, bytes } : null;
+    }
+    case 'drop': {
+      const d = /^(\d+) (\d+) (.+)$/.exec(rest);
+      if (!d) return null;
+      try {
+        return { type, id, files: Number(d[1]), bytes: Number(d[2]), path: plan9Unquote(d[3]!) };
+      } catch {
+        return null;
+      }
+    }
+    case 'offer': {
+      const [files, bytes] = [int(f[0]), int(f[1])];
+      return f.length === 2 && files >= 0 && bytes >= 0 ? { type, id, files, bytes } : null;
+    }
+    case 'failed':
+    case 'cancelled':
+      return { type, id, reason: rest };
+    case 'taken':
+    case 'withdrawn':
+      return rest === '' ? { type, id } : null;
+    default:
+      return null;
+  }
+}
+
+/** dnd/status read back; null for a line it does not know. */
+export function parseDndStatusLine(line: string): DndTreeStatus | null {
+  const text = line.trim();
+  if (text === 'idle') return { kind: 'idle' };
+  const r = /^receiving (\d+) files (\d+)\/(\d+|\?) bytes (\d+)\/(\d+)$/.exec(text);
+  if (r)
+    return {
+      kind: 'receiving',
+      id: Number(r[1]),
+      files: { done: Number(r[2]), ...(r[3] === '?' ? {} : { total: Number(r[3]) }) },
+      bytes: { done: Number(r[4]), total: Number(r[5]) },
+    };
+  const o = /^offering (\d+) files (\d+) bytes (\d+)$/.exec(text);
+  if (o) return { kind: 'offering', id: Number(o[1]), files: Number(o[2]), bytes: Number(o[3]) };
+  return null;
+}
+
 /** The most a dnd/offer fid buffers: paths, one per line (PATH_MAX is 4096). */
 export const OFFER_MAX_BYTES = 1 << 20;
 

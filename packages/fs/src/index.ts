@@ -27,7 +27,10 @@ export {
   dndEventLine,
   dndStatusLine,
   OFFER_MAX_BYTES,
+  parseDndEventLine,
+  parseDndStatusLine,
   plan9Quote,
+  plan9Unquote,
 } from './dnd.js';
 export * as format from './format.js';
 export {

@@ -20,8 +20,11 @@ import {
   type DndTreeSource,
   type DndTreeStatus,
   dndEventLine,
+  dndStatusLine,
   HostEventHub,
   OFFER_MAX_BYTES,
+  parseDndEventLine,
+  parseDndStatusLine,
   plan9Quote,
   type ServedTree,
   serveVmwareTree,
@@ -171,6 +174,30 @@ describe('dnd/events', () => {
     expect(plan9Quote('/plain/path')).toBe('/plain/path');
     expect(plan9Quote('')).toBe("''");
     expect(plan9Quote('a\tb')).toBe("'a\tb'");
+  });
+
+  it('every record reads back as it was written (parseDndEventLine, for clients)', () => {
+    const records: DndTreeEvent[] = [
+      { type: 'begin', id: 1, items: 3, bytes: 2000012 },
+      { type: 'drop', id: 1, files: 4, bytes: 2000012, path: '/a/drop.Ab12Cd' },
+      { type: 'drop', id: 2, files: 0, bytes: 0, path: "/a b/it's" },
+      { type: 'failed', id: 3, reason: 'the host stopped: no request for 30 s' },
+      { type: 'offer', id: 4, files: 2, bytes: 11 },
+      { type: 'taken', id: 4 },
+      { type: 'cancelled', id: 4, reason: 'host cancel' },
+      { type: 'withdrawn', id: 4 },
+    ];
+    for (const r of records) expect(parseDndEventLine(`${dndEventLine(r)}\n`)).toEqual(r);
+    for (const bad of ['', 'drop', 'drop x 1 2 /p', 'offer 1 2', "drop 1 2 3 '/unbalanced", 'gone 1'])
+      expect(parseDndEventLine(bad)).toBeNull();
+    const states: DndTreeStatus[] = [
+      { kind: 'idle' },
+      { kind: 'receiving', id: 2, files: { done: 1 }, bytes: { done: 3, total: 9 } },
+      { kind: 'receiving', id: 2, files: { done: 1, total: 4 }, bytes: { done: 3, total: 9 } },
+      { kind: 'offering', id: 5, files: 1, bytes: 7 },
+    ];
+    for (const st of states) expect(parseDndStatusLine(dndStatusLine(st))).toEqual(st);
+    expect(parseDndStatusLine('busy')).toBeNull();
   });
 
   it('several readers each get every record', async () => {
