@@ -482,9 +482,14 @@ export class DndGuest extends EventEmitter<DndGuestEvents> {
       await this.#send(d, { cmd: Cmd.DND_SRC_DROP_DONE, sessionId: m.sessionId, binary: d.cpName });
       return;
     }
-    if (d?.kind !== 'src' || this.#state !== 'src-dragging') return this.#reset(m);
+    if (d?.kind !== 'src') {
+      // No drag from the host: vmusr has no source object to hand it to.
+      this.#stats.ignored++;
+      return;
+    }
+    if (this.#state !== 'src-dragging') return this.#reset(m);
     this.#state = 'staging';
-    this.#disarm();
+    this.#arm(d, this.#timeouts.idleTransferMs, 'the staging directory was not made');
     let dir: string;
     try {
       dir = await this.#staging.create(d.dropId);
