@@ -126,6 +126,12 @@ export const CP_CAPS = 0x1555;
 /** VALID | DND | every drag-and-drop format: what vmusr pings the drag-and-drop channel with (§3.3). */
 export const DND_CAPS = 0x0aab;
 
+/**
+ * DND_DROPEFFECT: p1 of UPDATE_FEEDBACK, what a drop would do where the pointer is (§9.1). One bit
+ * each; UNKNOWN is bit 31.
+ */
+export const DropEffect = { NONE: 0, COPY: 0x1, MOVE: 0x2, LINK: 0x4, UNKNOWN: 0x80000000 } as const;
+
 /** The header's `type` (§3.1.1; note the swap quirk there). */
 export const MsgType = { INVALID: 0, DND: 1, CP: 2, FT: 3 } as const;
 /** The header's `src` (§3.1.1). */
