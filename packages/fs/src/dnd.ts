@@ -33,7 +33,7 @@ export type DndTreeEvent =
   | { type: 'offer'; id: number; files: number; bytes: number }
   /** The host took the offer (its drop). */
   | { type: 'taken'; id: number }
-  /** The host cancelled its drag of the offer; the offer stays for its next drag. */
+  /** The host's drag of the offer ended without taking it; the offer is used up. */
   | { type: 'cancelled'; id: number; reason: string }
   /** The offer was withdrawn (dnd/ctl withdraw, an empty commit, a new offer, dnd off). */
   | { type: 'withdrawn'; id: number };

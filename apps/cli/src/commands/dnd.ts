@@ -29,7 +29,7 @@ export function describeRecord(e: DndTreeEvent): string {
     case 'taken':
       return `offer ${e.id} taken by the host`;
     case 'cancelled':
-      return `offer ${e.id}: the host cancelled its drag (${e.reason}); still offered`;
+      return `offer ${e.id} ended untaken: ${e.reason}`;
     case 'withdrawn':
       return `offer ${e.id} withdrawn`;
   }
@@ -174,7 +174,7 @@ export interface DndOfferOptions {
 /**
  * `vmw9 dnd offer PATH…`: the paths, made absolute, written to dnd/offer (the commit's error is
  * the command's); prints the offer's id. With --wait, waits for the host to take it: exit 0 when
- * taken, 1 when it is withdrawn or the wait is interrupted (the offer then stays).
+ * taken, 1 when it is withdrawn or ends untaken, or the wait is interrupted (the offer then stays).
  */
 export async function dndOfferCommand(
   o: Output,
@@ -236,12 +236,14 @@ export async function dndOfferCommand(
         await events.close();
         return Exit.OK;
       }
-      if (r.type === 'withdrawn')
-        throw new CliError(`offer ${offer.id} was withdrawn before the host took it`, Exit.FAILED, {
-          offer: offer.id,
-          taken: false,
-        });
-      if (r.type === 'cancelled' && !o.json) o.err(`vmw9: ${describeRecord(r)}`);
+      if (r.type === 'withdrawn' || r.type === 'cancelled')
+        throw new CliError(
+          r.type === 'withdrawn'
+            ? `offer ${offer.id} was withdrawn before the host took it`
+            : `the host's drag of offer ${offer.id} ended without taking it: ${r.reason}`,
+          Exit.FAILED,
+          { offer: offer.id, taken: false },
+        );
     }
   } catch (e) {
     throw agentError(e);
