@@ -75,7 +75,13 @@ export const Cmd = {
   DND_SEND_FILES_DONE: 1017,
   DND_QUERY_EXITING: 1018,
   DND_DRAG_NOT_PENDING: 1019,
-  DND_DEST_CANCEL: 1020,
+  /**
+   * Unity's detection window; deleted from open-vm-tools 13.1's header, whose DEST_CANCEL then
+   * took this number (§9.1).
+   */
+  DND_UPDATE_UNITY_DET_WND: 1020,
+  /** 1021 in every release to 13.0 (vmusr 12.2 included) and, we take it, in the VMX (§9.1). */
+  DND_DEST_CANCEL: 1021,
   CP_REQUEST_CLIPBOARD: 2000,
   CP_REQUEST_FILES: 2001,
   CP_RECV_CLIPBOARD: 2002,

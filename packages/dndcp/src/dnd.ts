@@ -387,6 +387,9 @@ export class DndGuest extends EventEmitter<DndGuestEvents> {
       case Cmd.DND_DEST_DROP:
         return this.#onDestEnd(m, undefined, '');
       case Cmd.DND_DEST_CANCEL:
+      // open-vm-tools 13.1's number for DEST_CANCEL; for older guests a Unity window update
+      // (which, showing, also resets a drag in progress): a cancel under both readings (§9.1).
+      case Cmd.DND_UPDATE_UNITY_DET_WND:
         return this.#onDestEnd(m, 'host-cancel', 'the host cancelled the drag (DEST_CANCEL)');
       default:
         this.#stats.ignored++;

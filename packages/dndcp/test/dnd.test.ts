@@ -612,13 +612,19 @@ describe('guest → host: an offer', () => {
     ]);
   });
 
-  it('DEST_CANCEL in offering and in priv-dragging cancels; the offer is used up', async () => {
+  it('DEST_CANCEL (1021, or the 1020 of 13.1) in offering and in priv-dragging cancels; the offer is used up', async () => {
     const h = await host();
-    for (const priv of [false, true]) {
+    expect([Cmd.DND_DEST_CANCEL, Cmd.DND_UPDATE_UNITY_DET_WND]).toEqual([1021, 1020]);
+    for (const [priv, cancel] of [
+      [false, 1021],
+      [true, 1021],
+      [false, 1020],
+      [true, 1020],
+    ] as const) {
       const id = h.guest.offer([{ path: '/x' }], { totalBytes: 1 });
       await h.queryExiting(5);
       if (priv) await h.cmd(Cmd.DND_PRIV_DRAG_ENTER, 5);
-      await h.cmd(Cmd.DND_DEST_CANCEL, 5);
+      await h.cmd(cancel, 5);
       expect(h.events.at(-1)).toEqual([
         'offer-cancelled',
         expect.objectContaining({ offerId: id, code: 'host-cancel' }),
