@@ -1,4 +1,5 @@
 /** The vmw9 command line: one subcommand per layer, all sharing --host and --json. */
+import { resolve } from 'node:path';
 import type { LogFormatSetting } from '@vmw9/agent';
 import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
@@ -24,6 +25,7 @@ interface AgentCommandOptions {
   level?: string;
   logFormat?: string;
   printConfig?: boolean;
+  dndDir?: string;
 }
 
 interface Globals {
@@ -249,6 +251,10 @@ export async function main(argv: string[]): Promise<number> {
       '--log-format <format>',
       'log lines: pretty (readable), json, or auto: pretty on a terminal, JSON elsewhere (default: [logging] format, else auto)',
     )
+    .option(
+      '--dnd-dir <dir>',
+      'where files the host drags into the guest are staged (default: [dnd] dir, else $XDG_RUNTIME_DIR/vmw9/dnd, else ~/.cache/vmw9/dnd)',
+    )
     .option('--print-config', 'print the default configuration, commented, and exit')
     .addHelpText(
       'after',
@@ -276,6 +282,7 @@ export async function main(argv: string[]): Promise<number> {
           ...(host ? { host: host as 'native' | 'sim' } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.level ? { level: opts.level as never } : {}),
+          ...(opts.dndDir ? { dndDir: resolve(opts.dndDir) } : {}),
           // The global --json asks for machine-readable output: JSON log lines, unless told otherwise.
           ...(logFormat ? { logFormat } : globals().json ? { logFormat: 'json' as const } : {}),
           signal: stopSignal(),

@@ -293,6 +293,7 @@ export class Agent {
   /** Capabilities_Register: the channel's services' capabilities, then (system channel) ours. */
   private async registerCapabilities(app: TcloApp): Promise<string> {
     for (const [name, value] of this.routes.capabilitiesOn(app)) await setCapability(this.rpc, name, value);
+    for (const s of this.routes.servicesOn(app)) await s.onCapabilities?.();
     if (app === SYSTEM_APP) await registerIdentity(this.rpc);
     this.hub.publish({ type: 'capabilities' });
     return '';

@@ -92,8 +92,9 @@ export function copyPasteService(
   const onOption: OptionHandler = async (value, name) => {
     if (!OPTION_VALUES.has(value)) throw new Error('Unknown or invalid option');
     if (name === CpOption.enableDnd) {
-      // Accepted as vmusr accepts it; drag and drop is not done here (no dnd_version capability).
-      log.debug({ option: name, value }, 'the host set drag and drop, which this agent does not do');
+      // Only with [dnd] enabled = false (the dnd service owns it otherwise): accepted as vmusr
+      // accepts it, and nothing is done (no dnd_version capability).
+      log.debug({ option: name, value }, 'the host set drag and drop, which is off in the configuration');
       return;
     }
     // As vmusr, inside the Set_Option handler: the version query and the PING go out before the
@@ -115,7 +116,11 @@ export function copyPasteService(
     pollMaxMs: COPYPASTE_POLL_MAX_MS,
     guest,
     capabilities: { [CapabilityName.guestCopyPasteVersion]: DNDCP_VERSION },
-    options: { [CpOption.copyPaste]: onOption, [CpOption.enableDnd]: onOption },
+    // `enableDnD` is the dnd service's while it runs ([dnd] enabled).
+    options: {
+      [CpOption.copyPaste]: onOption,
+      ...(ctx.config.dnd.enabled ? {} : { [CpOption.enableDnd]: onOption }),
+    },
     commands: {
       // Binary: the packet is the bytes after the command word's space, never the text.
       [CP_TRANSPORT]: async (_args: string, request: TcloRequest) => {
