@@ -61,4 +61,16 @@ export {
   type RequestTarget,
 } from './packets.js';
 export { packetFromRpciReply, rpciRequest } from './rpci.js';
+export { attrFromStats, attrOfPath, VIRTUAL_DIR_SIZE, virtualDirAttr } from './server/attrs.js';
+export { isInside, MAX_HOST_PATH, PathRefused, type RefusalKind, resolveName } from './server/paths.js';
+export type { Location, ResolveOptions, Share, ShareTable } from './server/policy.js';
+export { type HgfsOpRecord, HgfsServer, type HgfsServerOptions } from './server/server.js';
+export {
+  checkShareName,
+  type HostShare,
+  HostShares,
+  MAX_SHARE_NAME_BYTES,
+  ShareError,
+} from './server/shares.js';
+export { errnoError, HgfsFailure, statusOf } from './server/status.js';
 export * from './time.js';

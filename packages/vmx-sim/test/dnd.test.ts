@@ -33,6 +33,7 @@ import {
   DndBusy,
   DndNotNegotiated,
   HgfsServer,
+  HostShares,
   NoGuestHgfsServer,
   runConsoleCommand,
   type SetTimer,
@@ -49,7 +50,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 /** A guest `/` (a directory) served by the simulator's HGFS server as the share `root`. */
 function guestServer(dir: string): HgfsServer {
-  const server = new HgfsServer();
+  const server = new HgfsServer({ shares: new HostShares() });
   server.shares.add('root', dir);
   return server;
 }

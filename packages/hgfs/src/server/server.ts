@@ -1,9 +1,10 @@
 /**
- * The host side of HGFS shared folders: the server a VMware host runs behind the RPCI `f `
- * command, answering each request packet synchronously from real files in the shared directories.
- * Its behaviour follows open-vm-tools' server library, which is the same code a host runs; every
- * fact it relies on, with its source, is in docs/protocol/hgfs.md, "Host side". The wire format
- * is @vmw9/hgfs's alone.
+ * The HGFS server role: answers each request packet synchronously from real files, as open-vm-tools'
+ * server library does. That library is both the server a VMware host runs for its shared folders
+ * (behind the guest's RPCI `f `) and the one vmtoolsd's hgfsServer plugin runs in the guest for
+ * drag-and-drop (behind the host's TCLO `f `); the two differ only in their share policy, which
+ * this server is given (ShareTable). Every fact it relies on, with its source, is in
+ * docs/protocol/hgfs.md, "Server role".
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -32,28 +33,16 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
+import { emptyAttr, type HgfsAttrV2 } from '../attr.js';
 import {
-  CODEC_OPS,
-  type CreateDirRequest,
-  type DecodedRequest,
-  type DeleteRequest,
-  type DirEntry,
-  decodeRequest,
-  emptyAttr,
-  encodeErrorReply,
-  encodeReply,
-  type FileNameV3,
-  type GetattrRequest,
   HGFS_HEADER_SIZE,
   HGFS_LARGE_PACKET_MAX,
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_LEGACY_LARGE_PACKET_MAX,
   HGFS_MAX_SESSIONS,
   HgfsAttrHint,
-  type HgfsAttrV2,
   HgfsAttrValid,
   HgfsCreateDirValid,
-  HgfsDecodeError,
   HgfsDeleteHint,
   HgfsFileNameFlags,
   HgfsFileType,
@@ -64,28 +53,39 @@ import {
   HgfsOpenMode,
   HgfsOpenValid,
   HgfsRenameHint,
-  type HgfsReply,
-  type HgfsRequest,
   HgfsSessionFlags,
   HgfsStatus,
   HgfsWriteFlags,
-  ntTimeToUnixNs,
+  opName,
+  statusName,
+} from '../constants.js';
+import { HgfsDecodeError, type ReplyAddress } from '../errors.js';
+import {
+  CODEC_OPS,
+  type CreateDirRequest,
+  type DeleteRequest,
+  type DirEntry,
+  type FileNameV3,
+  type GetattrRequest,
+  type HgfsReply,
+  type HgfsRequest,
   type OpCapability,
   type OpenRequest,
-  opName,
   type ReadRequest,
   type RenameRequest,
-  type ReplyAddress,
   type SetattrRequest,
-  statusName,
-} from '@vmw9/hgfs';
+} from '../messages.js';
+import { type DecodedRequest, decodeRequest, encodeErrorReply, encodeReply } from '../packets.js';
+import { ntTimeToUnixNs } from '../time.js';
 import { attrFromStats, attrOfPath, virtualDirAttr } from './attrs.js';
 import { type OpenFile, OpenFiles } from './files.js';
-import { type Location, PathRefused, resolveName } from './paths.js';
-import { type Share, ShareTable } from './shares.js';
+import { PathRefused } from './paths.js';
+import type { Location, Share, ShareTable } from './policy.js';
 import { errnoError, HgfsFailure, statusOf } from './status.js';
 
-export interface HgfsServerOptions {
+export interface HgfsServerOptions<S extends ShareTable = ShareTable> {
+  /** The share policy: which names are served, and where they are (HostShares, GuestShares). */
+  shares: S;
   /**
    * The host's `hgfs.packetSize.large` setting (default true): packets up to HGFS_LARGE_PACKET_MAX,
    * else the legacy HGFS_LEGACY_LARGE_PACKET_MAX.
@@ -104,7 +104,7 @@ export interface HgfsServerOptions {
   maxSearches?: number;
   /** Records kept in the op log (default 10000). */
   logLimit?: number;
-  /** The host clock, ms (virtual directories' times, "set to now"). Default Date.now. */
+  /** The server's clock, ms (virtual directories' times, "set to now"). Default Date.now. */
   now?: () => number;
 }
 
@@ -154,7 +154,7 @@ const CAPABILITIES: OpCapability[] = Array.from({ length: HgfsOp.SET_EAS_V4 + 1 
   flags: SUPPORTED_OPS.has(op) ? HgfsOpCapFlags.IS_SUPPORTED : HgfsOpCapFlags.NOT_SUPPORTED,
 }));
 
-/** Open flags by HgfsOpenFlags value (docs/protocol/hgfs.md, "Host side", OPEN_V3). */
+/** Open flags by HgfsOpenFlags value (docs/protocol/hgfs.md, "Server role", OPEN_V3). */
 const OPEN_FLAGS = [
   0,
   constants.O_TRUNC,
@@ -203,9 +203,9 @@ function exists(path: string): boolean {
   }
 }
 
-export class HgfsServer {
-  /** The shared folders. Removing one closes the files and searches the guest had in it, as a host does. */
-  readonly shares = new ShareTable((share) => this.shareRemoved(share));
+export class HgfsServer<S extends ShareTable = ShareTable> {
+  /** The share policy. Withdrawing a share closes the files and searches the client had in it, as a host does. */
+  readonly shares: S;
   /** The host's `hgfs.packetSize.large`: large packets when true, legacy ones when false. */
   largePackets: boolean;
   readonly maxSessions: number;
@@ -225,7 +225,9 @@ export class HgfsServer {
   private readonly opCounts: Record<string, number> = {};
   private readonly statusCounts: Record<string, number> = {};
 
-  constructor(opts: HgfsServerOptions = {}) {
+  constructor(opts: HgfsServerOptions<S>) {
+    this.shares = opts.shares;
+    this.shares.onWithdraw((share) => this.shareRemoved(share));
     this.largePackets = opts.largePackets ?? true;
     this.maxSessions = opts.maxSessions ?? HGFS_MAX_SESSIONS;
     this.maxOpenFiles = opts.maxOpenFiles ?? 4096;
@@ -454,7 +456,7 @@ export class HgfsServer {
   // ---- names -----------------------------------------------------------------------------------
 
   private resolve(path: readonly string[], followFinal = false): Location {
-    return resolveName(this.shares, path, { followFinal });
+    return this.shares.resolve(path, { followFinal });
   }
 
   /** A name that must be a real file or directory (the virtual root is not: EINVAL, as on a host). */
