@@ -30,6 +30,8 @@ export interface DndTestGuestOptions {
   script?: DndScript;
   /** Register as an HGFS server (default true). */
   servesHgfs?: boolean;
+  /** The whole TCLO answer to `f ` + a packet, in place of `OK ` + the server's reply (a broken guest). */
+  fAnswer?: (packet: Buffer) => Buffer;
 }
 
 const OK = Buffer.from('OK ');
@@ -115,10 +117,12 @@ export class DndTestGuest {
 
   private async answer(cmd: Buffer): Promise<Buffer> {
     if (cmd.length >= 1 && cmd[0] === 0x66 && (cmd.length === 1 || cmd[1] === 0x20)) {
-      // TCLO `f ` + an HGFS request (docs/protocol/hgfs.md, "The guest's server").
-      if (cmd.length <= 2) return Buffer.from('ERROR 1 argument required');
+      // TCLO `f ` + an HGFS request (docs/protocol/hgfs.md, "The guest's server"); `f` alone has no argument.
+      if (cmd.length === 1) return Buffer.from('ERROR 1 argument required');
       this.hgfsRequests++;
-      const reply = this.opts.hgfs?.(cmd.subarray(2));
+      const packet = cmd.subarray(2);
+      if (this.opts.fAnswer) return this.opts.fAnswer(packet);
+      const reply = this.opts.hgfs?.(packet);
       return reply ? Buffer.concat([OK, reply]) : OK;
     }
     const t = decodeTransport(cmd);

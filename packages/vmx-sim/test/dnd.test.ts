@@ -41,6 +41,7 @@ import {
   type VmxHostOptions,
 } from '../src/index.js';
 import { type DndScript, DndTestGuest } from './dnd-guest.js';
+import { rpc } from './guest-msg.js';
 
 let root: string;
 beforeEach(() => {
@@ -491,13 +492,24 @@ describe('the guest HGFS client over TCLO f', () => {
     await guest.start({ ping: false });
     expect(host.guestHgfs.servers()).toEqual(['toolbox']);
     expect(() => host.guestHgfs.serverApp('toolbox-dnd')).toThrow(/toolbox-dnd does not serve HGFS/);
-    await guest.runUntil(
-      (async () => {
-        const { record } = await host.guestHgfs.sendRaw(new Uint8Array(0));
-        // `f ` with nothing after it: the guest's own TCLO answer.
-        expect(record.error).toBe('ERROR 1 argument required');
-      })(),
-    );
+    // A packet the server drops: `OK ` and nothing, recorded as no reply.
+    const { record } = await guest.runUntil(host.guestHgfs.sendRaw(new Uint8Array(0)));
+    expect(record).toMatchObject({ opName: 'MALFORMED', replyBytes: 0 });
+    expect(record.status).toBeUndefined();
+    expect(record.error).toBeUndefined();
+    // It said it stops serving: no longer addressed.
+    await rpc(guest.port, 'tools.capability.hgfs_server toolbox 0');
+    expect(host.guestHgfs.servers()).toEqual([]);
+  });
+
+  it('a guest answering `f ` with ERROR: the request fails as a transport error, recorded with the answer', async () => {
+    const host = new VmxHost();
+    const guest = new DndTestGuest(host, { fAnswer: () => Buffer.from('ERROR no way') });
+    await guest.start({ ping: false });
+    const out = await guest.runUntil(host.ftGet(['/x'], root));
+    expect(out).toMatchObject({ result: 'failed', statuses: { TRANSPORT: 1 } });
+    expect(out.requests[0]).toMatchObject({ opName: 'CREATE_SESSION_V4', error: 'ERROR no way' });
+    expect(out.error).toMatch(/TCLO f to toolbox-dnd: ERROR no way/);
   });
 
   it('ft put and ft get on the console: progress and the outcome as notices; the files round-trip', async () => {

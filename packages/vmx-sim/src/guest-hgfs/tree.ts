@@ -8,7 +8,15 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { componentProblem, HgfsFileType, HgfsOpenFlags, HgfsOpenMode } from '@vmw9/hgfs';
+import {
+  componentProblem,
+  HGFS_HEADER_SIZE,
+  HGFS_LEGACY_HEADER_SIZE,
+  HgfsFileType,
+  HgfsOp,
+  HgfsOpenFlags,
+  HgfsOpenMode,
+} from '@vmw9/hgfs';
 import type { GuestHgfsSession } from './transport.js';
 
 /** One item of a local tree, relative to the tree's parent (`rel[0]` is the top-level name). */
@@ -185,6 +193,19 @@ async function writeFile(
   }
 }
 
+/** READ_V3 requests one file read keeps queued (TCLO delivers them one at a time). */
+const READ_WINDOW = 8;
+
+/**
+ * The most data one READ_V3 asks for: the packet less the header and the reply's body as the C
+ * server counts it, `HgfsReplyReadV3` with its one-byte `payload[1]` (13 bytes). One byte more
+ * and open-vm-tools' server refuses the read (docs/protocol/hgfs.md, "The guest's server").
+ */
+export function readChunk(s: GuestHgfsSession): number {
+  const header = s.client.framing === 'legacy' ? HGFS_LEGACY_HEADER_SIZE : HGFS_HEADER_SIZE;
+  return s.client.maxPacketSize - header - 13;
+}
+
 export interface GetOptions {
   onProgress?(p: TreeProgress): void;
 }
@@ -250,13 +271,27 @@ async function getItem(
   try {
     const fd = openSync(local, 'wx', 0o644);
     try {
-      const window = s.client.readChunk * 8;
+      const chunk = readChunk(s);
       for (let at = 0; ; ) {
-        const data = await s.client.read(file, BigInt(at), window);
-        if (data.length > 0) writeSync(fd, data, 0, data.length, at);
-        at += data.length;
-        r.bytes += data.length;
-        if (data.length < window) break;
+        // READ_WINDOW requests queued at once; the file ends at the first short one.
+        const starts = Array.from({ length: READ_WINDOW }, (_, i) => at + i * chunk);
+        const pieces = await Promise.all(
+          starts.map((off) =>
+            s.client.request({ op: HgfsOp.READ_V3, file, offset: BigInt(off), requiredSize: chunk }),
+          ),
+        );
+        let short = false;
+        for (const p of pieces) {
+          if (p.data.length > chunk) throw new Error(`READ_V3 of ${shown}: ${p.data.length} bytes for ${chunk} asked`);
+          if (p.data.length > 0) writeSync(fd, p.data, 0, p.data.length, at);
+          at += p.data.length;
+          r.bytes += p.data.length;
+          if (p.data.length < chunk) {
+            short = true;
+            break;
+          }
+        }
+        if (short) break;
         o.onProgress?.({ files: r.files, dirs: r.dirs, bytes: r.bytes, name: shown });
       }
     } finally {
