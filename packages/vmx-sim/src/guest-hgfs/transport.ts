@@ -53,6 +53,8 @@ export interface HgfsRequestRecord {
   error?: string;
   /** The request's own header did not pass the checks a server makes (a hostile host's, on purpose). */
   malformed?: true;
+  /** The reply is no answer to this request (no readable header, or not the length its header says). */
+  garbled?: string;
 }
 
 export interface GuestHgfsOptions {
@@ -193,11 +195,14 @@ export class GuestHgfsSession {
     return r;
   }
 
-  /** Statuses by name over the session's requests (`NO_REPLY` for dropped ones, `TRANSPORT` for TCLO failures). */
+  /**
+   * Statuses by name over the session's requests: `NO_REPLY` for dropped ones, `GARBLED` for a
+   * reply that answers nothing, `TRANSPORT` for TCLO failures.
+   */
   statuses(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.requests) {
-      const k = r.statusName ?? (r.error ? 'TRANSPORT' : 'NO_REPLY');
+      const k = r.statusName ?? (r.error ? 'TRANSPORT' : r.garbled ? 'GARBLED' : 'NO_REPLY');
       out[k] = (out[k] ?? 0) + 1;
     }
     return out;
@@ -249,13 +254,21 @@ function requestRecord(seq: number, packet: Uint8Array): HgfsRequestRecord {
 function noteReply(record: HgfsRequestRecord, reply: Uint8Array): void {
   record.replyBytes = reply.length;
   if (reply.length === 0) return;
+  let h: ReturnType<typeof decodeHeader>;
   try {
-    const h = decodeHeader(reply);
-    record.status = h.status;
-    record.statusName = statusName(h.status);
-    if (record.op === HgfsOp.READ_V3 && h.status === 0)
-      record.dataBytes = Math.max(0, reply.length - HGFS_HEADER_SIZE - READ_REPLY_BODY);
-  } catch {
-    record.error = 'the reply has no readable HGFS header';
+    h = decodeHeader(reply);
+  } catch (e) {
+    record.garbled = `no readable HGFS header: ${(e as Error).message}`;
+    return;
   }
+  // vmtoolsd answers a request it cannot read with its whole reply buffer, which still holds the
+  // previous reply (docs/protocol/hgfs.md, "The guest's server"): not this request's answer.
+  if (h.packetSize !== reply.length) {
+    record.garbled = `${reply.length} bytes, but its header says ${h.packetSize} (${opName(h.op)}, ${statusName(h.status)}): a stale reply buffer`;
+    return;
+  }
+  record.status = h.status;
+  record.statusName = statusName(h.status);
+  if (record.op === HgfsOp.READ_V3 && h.status === 0)
+    record.dataBytes = Math.max(0, reply.length - HGFS_HEADER_SIZE - READ_REPLY_BODY);
 }
