@@ -13,6 +13,16 @@ export interface Share {
   readonly root: string;
   /** True: the client may read but never change anything in it. */
   readonly readOnly: boolean;
+  /** Counts, and may limit, the data WRITE_V3 puts under it (GuestShares' grantWrite). */
+  readonly writes?: WriteAccount;
+}
+
+/** The data written into a share: how much more may be, and what was. */
+export interface WriteAccount {
+  /** Data bytes that may still be written (Infinity: no limit). A WRITE_V3 of more is NO_SPACE. */
+  readonly remaining: number;
+  /** A WRITE_V3 put `bytes` data bytes under the share. */
+  wrote(bytes: number): void;
 }
 
 export type Location =
