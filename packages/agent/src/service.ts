@@ -48,6 +48,12 @@ export interface AgentService {
    * services asks for, or the loop's default (1 s) when none does.
    */
   readonly pollMaxMs?: number;
+  /**
+   * The longest answer its TCLO commands give, in bytes after `OK `, when it is over GuestMsg's
+   * 64 KiB: its channel then sends messages that long (a host that negotiated large HGFS packets
+   * takes them, docs/protocol/hgfs.md "Packet sizes"). The channel takes the largest its services ask.
+   */
+  readonly tcloReplyMax?: number;
   /** TCLO commands it answers on its channel: the command word → its handler. */
   readonly commands?: Readonly<Record<string, TcloHandler>>;
   /** Sent as `tools.capability.NAME VALUE` on its channel's Capabilities_Register; null: no value. */

@@ -332,6 +332,8 @@ export function dndService(ctx: ServiceContext): DndService {
     server,
     tree,
     capabilities: { [CapabilityName.guestDndVersion]: DNDCP_VERSION },
+    // A READ_V3 reply of a host that negotiated large packets (docs/protocol/hgfs.md "Packet sizes").
+    tcloReplyMax: server.maxPacketSize,
     async onCapabilities() {
       // As the hgfsServer plugin: with its NUL, and a failure only logged (an old host lacks it).
       const r = await ctx.rpc
