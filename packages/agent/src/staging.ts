@@ -17,7 +17,7 @@
  * partial directories of agents no longer running are removed, and complete ones older than
  * `[dnd] keep`; an unref'd timer removes complete ones as they reach that age.
  */
-import { chmodSync, lstatSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, rename, rm, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -169,7 +169,7 @@ const nodeTimers: StagingTimers = {
 };
 
 export interface StagingAreaOptions {
-  /** The prepared root (prepareStagingRoot). */
+  /** The prepared root (prepareStagingRoot); symlinks on the way are resolved. */
   root: string;
   /** How long a complete drop is kept (ms); 0 keeps drops until the user removes them. */
   keepMs: number;
@@ -207,7 +207,9 @@ export class StagingArea {
   private sweeping: Promise<unknown> = Promise.resolve();
 
   constructor(opts: StagingAreaOptions) {
-    this.root = resolve(opts.root);
+    // The real path: the host is given each drop's directory by name, and the guest HGFS server
+    // serves names only where they really lead (a symlink on the way would be refused).
+    this.root = realpathSync(resolve(opts.root));
     this.keepMs = opts.keepMs;
     this.now = opts.now ?? Date.now;
     this.timers = opts.timers ?? nodeTimers;

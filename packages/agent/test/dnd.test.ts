@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -239,6 +240,23 @@ describe('a drop from the host', () => {
     expect(await text(s.c, 'dnd/status')).toBe('idle\n');
   });
 
+  it('a staging root reached through a symlink: the host is given the real path, and the drop arrives', async () => {
+    const base = tempDir();
+    mkdirSync(join(base, 'real'));
+    symlinkSync(join(base, 'real'), join(base, 'link'));
+    const s = await dnd({ config: `dir = ${join(base, 'link', 'dnd')}\n` });
+    expect(await text(s.c, 'dnd/ctl')).toMatch(new RegExp(`^staging ${join(base, 'real', 'dnd')}$`, 'm'));
+    const src = folder(tempDir());
+    const ev = await reader(s.c, 'dnd/events');
+    const out = await s.host.dnd.drop([src]);
+    expect(out.result).toBe('done');
+    expect(out.staging?.guestPath).toMatch(new RegExp(`^${join(base, 'real', 'dnd')}/`));
+    await ev.next();
+    const drop = parseDndEventLine(await ev.next()) as { path: string };
+    expect(tree(join(drop.path, 'folder'))).toEqual(tree(src));
+    await ev.close();
+  });
+
   it('a drag of text becomes dropped.txt in a drop of its own', async () => {
     const s = await dnd();
     const ev = await reader(s.c, 'dnd/events');
@@ -374,6 +392,20 @@ describe('an offer the host takes', () => {
     const again = await s.host.ftGet([src], tempDir()).catch((e: Error) => e);
     expect(again instanceof Error ? again.message : again.result).not.toBe('done');
     await ev.close();
+  });
+
+  it('a path offered through a symlink is offered as the real path, and the host reads it', async () => {
+    const s = await dnd();
+    const base = tempDir();
+    mkdirSync(join(base, 'real'));
+    writeFileSync(join(base, 'real', 'f.txt'), 'through a link\n');
+    symlinkSync(join(base, 'real'), join(base, 'link'));
+    await s.c.writeFile('dnd/offer', Buffer.from(`${join(base, 'link')}\n`));
+    expect(await text(s.c, 'dnd/offer')).toBe(`offer 1 1 15\n${join(base, 'real')}\n`);
+    const into = tempDir();
+    const out = await s.host.dnd.take(into);
+    expect(out.result).toBe('taken');
+    expect(readFileSync(join(into, 'real', 'f.txt'), 'utf8')).toBe('through a link\n');
   });
 
   it('nothing offered: the host hears DRAG_NOT_PENDING; withdraw and a new offer replace', async () => {

@@ -20,7 +20,7 @@
  * With [dnd] enabled = false it does nothing and registers nothing; the copypaste service then
  * takes `enableDnD` as vmusr does (accepted, nothing done).
  */
-import { writeFile } from 'node:fs/promises';
+import { realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TCLO_UNKNOWN_COMMAND } from '@vmw9/backdoor';
 import {
@@ -292,8 +292,11 @@ export function dndService(ctx: ServiceContext): DndService {
     async checkPath(path) {
       await measure([path]);
     },
-    async offer(paths) {
+    async offer(named) {
       if (!enabled) throw new Error('drag and drop is off (write on to dnd/ctl)');
+      // What the host is told and reads: the real paths (the HGFS server serves only where a name
+      // really leads, so a path through a symlink would be refused).
+      const paths = await Promise.all(named.map((p) => realpath(p)));
       const m = await measure(paths);
       const grants = paths.map((p) => shares.grantRead(p));
       let id: number;
