@@ -6,8 +6,9 @@
  * `copypaste.transport` packets go to the engine, whose RPCIs go out on the agent's RPCI channel.
  * The engine is the tree's: `snarf` and `clip/` use version 4 whenever it is negotiated, the legacy
  * backdoor clipboard otherwise (docs/protocol/tree.md §4). A host reset forgets the negotiation
- * (the host sends its options again). With [copypaste] enabled = false it does nothing and the
- * agent opens no `toolbox-dnd` channel.
+ * (the host sends its options again). With [copypaste] enabled = false it does nothing (and the
+ * agent opens no `toolbox-dnd` channel unless the dnd service lives there). `enableDnD` is the dnd
+ * service's; with [dnd] enabled = false this service accepts it as vmusr does.
  */
 
 import { TCLO_UNKNOWN_COMMAND } from '@vmw9/backdoor';
