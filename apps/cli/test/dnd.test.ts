@@ -6,7 +6,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, stat, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, stat, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +22,8 @@ import {
   type VmwareTree,
 } from '@vmw9/fs';
 import { RpciClient } from '@vmw9/rpc';
-import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
+import { SimBackdoorPort, serveHost, VmxHost } from '@vmw9/vmx-sim';
+import { NinepClient } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dndWatchCommand } from '../src/commands/dnd.js';
 import type { Output } from '../src/output.js';
@@ -249,5 +250,29 @@ describe('vmw9 dnd offer', () => {
   it('no path at all is a usage error', async () => {
     const r = await start(['dnd', 'offer']);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('vmw9 agent --dnd-dir', () => {
+  it('stages drops where it says: made absolute, created 0700, shown in dnd/ctl', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmw9-cli-dnd-'));
+    const host = new VmxHost();
+    const server = await serveHost(host, join(dir, 'h.sock'));
+    stops.push(() => server.close());
+    const fsSock = join(dir, 'fs.sock');
+    void start(
+      ['--host', `unix!${join(dir, 'h.sock')}`, 'agent', '--listen', `unix!${fsSock}`, '--dnd-dir', 'stage'],
+      dir,
+    );
+    while (!existsSync(fsSock)) await new Promise((r) => setTimeout(r, 20));
+    const c = await NinepClient.connect(`unix!${fsSock}`);
+    try {
+      expect((await c.readFile('/dnd/ctl')).toString()).toMatch(
+        new RegExp(`^staging ${join(dir, 'stage')}$`, 'm'),
+      );
+      expect(statSync(join(dir, 'stage')).mode & 0o777).toBe(0o700);
+    } finally {
+      c.close();
+    }
   });
 });
