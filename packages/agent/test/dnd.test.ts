@@ -15,6 +15,7 @@ import {
   readFileSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -176,6 +177,27 @@ describe('the dnd service on toolbox-dnd', () => {
     expect(s.agent.options.get('enableDnD')).toBe('1');
     const c = await s.client();
     expect((await c.readdir('/')).map((e) => e.name)).not.toContain('dnd');
+  });
+
+  it('at start, removes partial drops of agents gone and whole ones older than [dnd] keep', async () => {
+    const dir = tempDir();
+    const root = join(dir, 'dnd');
+    const made = (name: string, ageMs: number) => {
+      mkdirSync(join(root, name), { recursive: true, mode: 0o700 });
+      writeFileSync(join(root, name, 'f'), 'x');
+      const t = (Date.now() - ageMs) / 1000;
+      utimesSync(join(root, name), t, t);
+    };
+    // A pid above Linux's pid_max (4194304) is no running agent.
+    made('.partial.99999999.aaaaaa', 0);
+    made('drop.bbbbbb', 2 * 3_600_000);
+    made('drop.cccccc', 0);
+    made('mine', 2 * 3_600_000);
+    chmodSync(root, 0o700);
+    const s = await startOnSim({ dir, config: '[powerops]\nsystem-actions = false\n[dnd]\nkeep = 1h\n' });
+    await waitFor('the old drops removed', () => leftIn(root).length === 2);
+    expect(leftIn(root).sort()).toEqual(['drop.cccccc', 'mine']);
+    expect(s.agent.service(dndService).staging!.nextCleanup).toBeGreaterThan(Date.now() + 3_000_000);
   });
 
   it('a staging root another user could use turns drag and drop off, said in the log; the agent runs', async () => {
