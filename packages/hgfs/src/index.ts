@@ -61,4 +61,24 @@ export {
   type RequestTarget,
 } from './packets.js';
 export { packetFromRpciReply, rpciRequest } from './rpci.js';
+export { attrFromStats, attrOfPath, VIRTUAL_DIR_SIZE, virtualDirAttr } from './server/attrs.js';
+export { type Grant, GUEST_ROOT_SHARE, GuestShares } from './server/guest.js';
+export { isInside, MAX_HOST_PATH, PathRefused, type RefusalKind, resolveName } from './server/paths.js';
+export type { Location, ResolveOptions, Share, ShareTable, WriteAccount } from './server/policy.js';
+export { type HgfsOpRecord, HgfsServer, type HgfsServerOptions } from './server/server.js';
+export {
+  checkShareName,
+  type HostShare,
+  HostShares,
+  MAX_SHARE_NAME_BYTES,
+  ShareError,
+} from './server/shares.js';
+export { errnoError, HgfsFailure, statusOf } from './server/status.js';
+export {
+  HGFS_TCLO_COMMAND,
+  HGFS_TCLO_NO_ARGUMENT,
+  HgfsTcloArgumentError,
+  hgfsTcloResult,
+  tcloHgfsReply,
+} from './server/tclo.js';
 export * from './time.js';

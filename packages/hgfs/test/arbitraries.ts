@@ -171,3 +171,31 @@ export const reply: fc.Arbitrary<HgfsReply> = fc.oneof(
 
 /** Where a packet goes: framing, request id, and (V4) session. */
 export const framing = fc.constantFrom('v4' as const, 'legacy' as const);
+
+/** A valid packet, then broken: bytes flipped, u32s overwritten with large values, cut short, grown. */
+export const mutation = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: u8 }),
+  fc.record({
+    kind: fc.constant('u32' as const),
+    at: fc.nat(),
+    value: fc.oneof(u32, fc.constantFrom(0xffffffff, 0x7fffffff, 0x10000, 52, 53, 0)),
+  }),
+  fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), value: fc.constant(0) }),
+  fc.record({ kind: fc.constant('grow' as const), at: fc.nat({ max: 64 }), value: u8 }),
+);
+
+export function mutate(
+  packet: Uint8Array,
+  ms: readonly { kind: string; at: number; value: number }[],
+): Uint8Array {
+  let p = Uint8Array.from(packet);
+  for (const m of ms) {
+    if (p.length === 0) break;
+    const at = m.at % p.length;
+    if (m.kind === 'flip') p[at] = m.value;
+    else if (m.kind === 'u32' && at + 4 <= p.length) new DataView(p.buffer).setUint32(at, m.value, true);
+    else if (m.kind === 'cut') p = p.subarray(0, at);
+    else if (m.kind === 'grow') p = Uint8Array.from([...p, ...new Array<number>(m.at).fill(m.value)]);
+  }
+  return p;
+}

@@ -51,31 +51,6 @@ function onlyDecodeErrors(f: () => unknown, inputLength: number): void {
   assertBounded(result, inputLength);
 }
 
-/** A valid packet, then broken: bytes flipped, u32s overwritten with large values, cut short, grown. */
-const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: arb.u8 }),
-  fc.record({
-    kind: fc.constant('u32' as const),
-    at: fc.nat(),
-    value: fc.oneof(arb.u32, fc.constantFrom(0xffffffff, 0x7fffffff, 0x10000, 52, 53, 0)),
-  }),
-  fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), value: fc.constant(0) }),
-  fc.record({ kind: fc.constant('grow' as const), at: fc.nat({ max: 64 }), value: arb.u8 }),
-);
-
-function mutate(packet: Uint8Array, ms: readonly { kind: string; at: number; value: number }[]): Uint8Array {
-  let p = Uint8Array.from(packet);
-  for (const m of ms) {
-    if (p.length === 0) break;
-    const at = m.at % p.length;
-    if (m.kind === 'flip') p[at] = m.value;
-    else if (m.kind === 'u32' && at + 4 <= p.length) new DataView(p.buffer).setUint32(at, m.value, true);
-    else if (m.kind === 'cut') p = p.subarray(0, at);
-    else if (m.kind === 'grow') p = Uint8Array.from([...p, ...new Array<number>(m.at).fill(m.value)]);
-  }
-  return p;
-}
-
 function requestPacket(req: HgfsRequest, framing: 'v4' | 'legacy', id: number): Uint8Array {
   return encodeRequest(
     req,
@@ -135,9 +110,9 @@ describe('fuzz', () => {
       fc.property(
         arb.request,
         arb.framing,
-        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.array(arb.mutation, { minLength: 1, maxLength: 4 }),
         (req, framing, ms) => {
-          const p = mutate(requestPacket(req, framing, 5), ms);
+          const p = arb.mutate(requestPacket(req, framing, 5), ms);
           onlyDecodeErrors(() => decodeRequest(p), p.length);
         },
       ),
@@ -181,10 +156,10 @@ describe('fuzz', () => {
       fc.property(
         arb.reply,
         arb.framing,
-        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.array(arb.mutation, { minLength: 1, maxLength: 4 }),
         (reply, framing, ms) => {
           const { bytes, framing: f } = replyPacket(reply, framing, 5);
-          const p = mutate(bytes, ms);
+          const p = arb.mutate(bytes, ms);
           onlyDecodeErrors(() => decodeReply(p, { framing: f, requestId: 5, op: reply.op }), p.length);
         },
       ),

@@ -36,7 +36,13 @@ import {
   HOST_DND_VERSION_QUERY,
   textItem,
 } from '@vmw9/dndcp';
-import { HGFS_LARGE_PACKET_MAX, HGFS_RPC_COMMAND } from '@vmw9/hgfs';
+import {
+  HGFS_LARGE_PACKET_MAX,
+  HGFS_RPC_COMMAND,
+  HgfsServer,
+  type HgfsServerOptions,
+  HostShares,
+} from '@vmw9/hgfs';
 import { type Channel, ChannelTable } from './channels.js';
 import { HostClipboard } from './copypaste/clipboard.js';
 import { CopyPasteHost } from './copypaste/controller.js';
@@ -44,11 +50,10 @@ import { DndHost } from './copypaste/dnd.js';
 import { LegacyClipboard } from './copypaste/legacy.js';
 import { DEFAULT_FACTS, type HostFacts } from './facts.js';
 import { type ArmedFault, Faults, type MessageStep } from './faults.js';
-import { HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
-import type { ShareSpec } from './hgfs/shares.js';
 import { CallLog, type CallOp } from './log.js';
 import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
+import type { ShareSpec } from './shares.js';
 import { TcloHost } from './tclo.js';
 
 export interface VmxHostOptions {
@@ -85,14 +90,14 @@ export interface VmxHostOptions {
   hgfs?: HgfsHostOptions;
 }
 
-export interface HgfsHostOptions extends Omit<HgfsServerOptions, 'now'> {
+export interface HgfsHostOptions extends Omit<HgfsServerOptions, 'now' | 'shares'> {
   /** Shares added at start (each directory must exist). */
   shares?: ShareSpec[];
 }
 
 /**
  * The guestinfo key vmhgfs-fuse asks for (RpcVMX_ConfigGetBool, lib/include/hgfs.h); a host that
- * keeps to legacy packets tells its guests FALSE here (docs/protocol/hgfs.md, "Host side").
+ * keeps to legacy packets tells its guests FALSE here (docs/protocol/hgfs.md, "Server role").
  */
 export const HGFS_LARGE_PACKETS_KEY = 'guestinfo.hgfs.packetSize.large';
 
@@ -143,8 +148,8 @@ export class VmxHost {
   readonly faults = new Faults();
   readonly log: CallLog;
   readonly mouse = new MouseDevice();
-  /** The shared-folders server behind RPCI `f ` (docs/protocol/hgfs.md, "Host side"). */
-  readonly hgfs: HgfsServer;
+  /** The shared-folders server behind RPCI `f ` (docs/protocol/hgfs.md, "Server role"). */
+  readonly hgfs: HgfsServer<HostShares>;
   readonly channels: ChannelTable;
   readonly unsupported: Set<number>;
   /** The host's one clipboard, every format, shared by the legacy commands and copy/paste version 4. */
@@ -174,7 +179,7 @@ export class VmxHost {
     this.unsupported = new Set(opts.unsupported ?? []);
     this.log = new CallLog(opts.logLimit);
     const { shares = [], ...hgfsOpts } = opts.hgfs ?? {};
-    this.hgfs = new HgfsServer({ ...hgfsOpts, now: () => this.now() });
+    this.hgfs = new HgfsServer({ ...hgfsOpts, shares: new HostShares(), now: () => this.now() });
     for (const sh of shares) this.hgfs.shares.add(sh.name, sh.dir, { readOnly: sh.readOnly });
     this.setHgfsLargePackets(this.hgfs.largePackets);
     // RPCI "f " + an HGFS request: "1 " + the reply; a packet the server drops still gets "1 "

@@ -1,5 +1,26 @@
 // The GuestMsg protocol facts live in @vmw9/backdoor; these names stay for existing callers.
 export { COOKIE_FLAG, PROTOCOL_RPCI as PROTO_RPCI, PROTOCOL_TCLO as PROTO_TCLO } from '@vmw9/backdoor';
+// The HGFS server moved to @vmw9/hgfs (its server role); these names stay exported here for
+// existing callers.
+export {
+  checkShareName,
+  HgfsFailure,
+  type HgfsOpRecord,
+  HgfsServer,
+  type HgfsServerOptions,
+  type HostShare,
+  HostShares,
+  isInside,
+  type Location,
+  MAX_SHARE_NAME_BYTES,
+  PathRefused,
+  type RefusalKind,
+  resolveName,
+  type Share,
+  ShareError,
+  type ShareTable,
+  statusOf,
+} from '@vmw9/hgfs';
 // Dial strings have one home, ninep/dial; these stay exported here for existing callers.
 export { type DialAddress, DialError, formatDial, parseDial } from 'ninep/dial';
 export { SocketBackdoorPort } from './client.js';
@@ -22,18 +43,6 @@ export { DndHost, type DndNegotiation } from './copypaste/dnd.js';
 export { LegacyClipboard } from './copypaste/legacy.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
-export { isInside, type Location, PathRefused, type RefusalKind, resolveName } from './hgfs/paths.js';
-export { type HgfsOpRecord, HgfsServer, type HgfsServerOptions } from './hgfs/server.js';
-export {
-  checkShareName,
-  MAX_SHARE_NAME_BYTES,
-  parseShareSpec,
-  type Share,
-  ShareError,
-  type ShareSpec,
-  ShareTable,
-} from './hgfs/shares.js';
-export { HgfsFailure, statusOf } from './hgfs/status.js';
 export {
   type CallResult,
   DEFAULT_TOOLS_OPTIONS,
@@ -47,5 +56,6 @@ export { CallLog, type CallOp, type CallRecord, type LogMark } from './log.js';
 export { MouseDevice, type MouseEvent } from './mouse.js';
 export { GuestInfoType, RpciHost, type RpciRecord } from './rpci.js';
 export { type ServeOptions, type SimServer, serveHost } from './server.js';
+export { parseShareSpec, type ShareSpec } from './shares.js';
 export { SimBackdoorPort, settle } from './sim-port.js';
 export { TcloHost, type TcloReply } from './tclo.js';

@@ -1,6 +1,6 @@
 /**
  * A test-only HGFS guest: builds requests with @vmw9/hgfs, sends them to a simulated host as the
- * RPCI `f ` command (or straight to an HgfsServer), and decodes the replies.
+ * RPCI `f ` command, and decodes the replies. (The server's own tests are @vmw9/hgfs's.)
  */
 import {
   type CodecOp,
@@ -15,7 +15,7 @@ import {
   rpciRequest,
   statusName,
 } from '@vmw9/hgfs';
-import type { HgfsServer, VmxHost } from '../src/index.js';
+import type { VmxHost } from '../src/index.js';
 
 export type Send = (packet: Uint8Array) => Uint8Array;
 
@@ -24,12 +24,6 @@ export const viaRpci =
   (host: VmxHost): Send =>
   (packet) =>
     packetFromRpciReply(host.rpci.handle(Buffer.from(rpciRequest(packet))));
-
-/** Straight to the server (no RPCI); a dropped packet is an empty reply. */
-export const direct =
-  (server: HgfsServer): Send =>
-  (packet) =>
-    server.handle(packet) ?? new Uint8Array(0);
 
 export class Guest {
   private nextId = 1;

@@ -99,7 +99,7 @@ describe('vmware-rpctool', () => {
   }
 
   it('a message over the 64 KiB guest→host limit is refused and changes nothing', async () => {
-    // GUESTMSG_MAX_IN_SIZE holds on a host without large HGFS packets (docs/protocol/hgfs.md, "Host side").
+    // GUESTMSG_MAX_IN_SIZE holds on a host without large HGFS packets (docs/protocol/hgfs.md, "Server role").
     const { host, path } = await start({ hgfs: { largePackets: false } });
     host.rpci.setGuestinfo('guestinfo.k', 'before');
     const r = await underTrap(path, ['vmware-rpctool', `info-set guestinfo.k ${'x'.repeat(65 * 1024)}`]);

@@ -1,21 +1,18 @@
 /**
- * The simulated host's shared folders: a table of share name → real directory, each read-write or
- * read-only, as a VMware host's "Shared Folders" settings list them. The HGFS server looks shares
- * up here on every request, so adding or removing one takes effect at once (a real host applies
- * its settings the same way: docs/protocol/hgfs.md, "Host side").
+ * A VMware host's share policy: a table of share name → real directory, each read-write or
+ * read-only, as a host's "Shared Folders" settings list them. The server asks it on every request,
+ * so adding or removing a share takes effect at once (a real host applies its settings the same
+ * way: docs/protocol/hgfs.md, "Server role").
  */
 import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { resolveName } from './paths.js';
+import type { Location, ResolveOptions, Share, ShareTable } from './policy.js';
 
-export interface Share {
-  /** The name the guest sees: the first component of every HGFS path, `.host:/NAME` to vmhgfs-fuse. */
-  readonly name: string;
+/** A host share: a named directory. */
+export interface HostShare extends Share {
   /** The directory as it was given. */
   readonly dir: string;
-  /** Its real path (symlinks resolved) when the share was added: the confinement root. */
-  readonly root: string;
-  /** True: the guest may read but never change anything in it. */
-  readonly readOnly: boolean;
 }
 
 /** A share that cannot be added: a bad name, a missing directory, a name already taken. */
@@ -47,37 +44,13 @@ export function checkShareName(name: string): void {
     throw new ShareError(`share name "${name.slice(0, 20)}…" is longer than ${MAX_SHARE_NAME_BYTES} bytes`);
 }
 
-export interface ShareSpec {
-  name: string;
-  dir: string;
-  readOnly: boolean;
-}
-
-/** Parses `NAME=DIR`, `NAME=DIR:ro` or `NAME=DIR:rw` (the `vmw9 sim --share` form). */
-export function parseShareSpec(spec: string): ShareSpec {
-  const eq = spec.indexOf('=');
-  if (eq < 0) throw new ShareError(`a share is NAME=DIR or NAME=DIR:ro, got "${spec}"`);
-  const name = spec.slice(0, eq);
-  let dir = spec.slice(eq + 1);
-  let readOnly = false;
-  const mode = /:(ro|rw)$/.exec(dir);
-  if (mode) {
-    readOnly = mode[1] === 'ro';
-    dir = dir.slice(0, -3);
-  }
-  checkShareName(name);
-  if (!dir) throw new ShareError(`share "${name}" names no directory`);
-  return { name, dir, readOnly };
-}
-
-export class ShareTable {
-  private readonly shares = new Map<string, Share>();
-
-  /** Called after a share is removed (the server then forgets what the guest had open in it). */
-  constructor(private readonly onRemove: (share: Share) => void = () => {}) {}
+/** A VMware host's shared folders: named directories, read-write or read-only. */
+export class HostShares implements ShareTable {
+  private readonly shares = new Map<string, HostShare>();
+  private readonly listeners: ((share: Share) => void)[] = [];
 
   /** Adds a share; the directory must exist now. Throws ShareError. */
-  add(name: string, dir: string, opts: { readOnly?: boolean } = {}): Share {
+  add(name: string, dir: string, opts: { readOnly?: boolean } = {}): HostShare {
     checkShareName(name);
     if (this.shares.has(name)) throw new ShareError(`share "${name}" exists (remove it first)`);
     let root: string;
@@ -90,7 +63,7 @@ export class ShareTable {
         `share "${name}": ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
-    const share: Share = { name, dir, root, readOnly: opts.readOnly ?? false };
+    const share: HostShare = { name, dir, root, readOnly: opts.readOnly ?? false };
     this.shares.set(name, share);
     return share;
   }
@@ -100,17 +73,25 @@ export class ShareTable {
     const share = this.shares.get(name);
     if (!share) return false;
     this.shares.delete(name);
-    this.onRemove(share);
+    for (const l of this.listeners) l(share);
     return true;
   }
 
-  get(name: string): Share | undefined {
+  get(name: string): HostShare | undefined {
     return this.shares.get(name);
   }
 
   /** The shares in the order they were added (the order the virtual root lists them in). */
-  list(): Share[] {
+  list(): HostShare[] {
     return [...this.shares.values()];
+  }
+
+  resolve(components: readonly string[], opts?: ResolveOptions): Location {
+    return resolveName((name) => this.shares.get(name), components, opts);
+  }
+
+  onWithdraw(listener: (share: Share) => void): void {
+    this.listeners.push(listener);
   }
 
   get size(): number {

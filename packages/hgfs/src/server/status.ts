@@ -1,8 +1,8 @@
 /**
  * The status a Linux host answers for each failure: its mapping from errno and from its name
- * checks (docs/protocol/hgfs.md, "Host side": "Statuses from errors", "Names and confinement").
+ * checks (docs/protocol/hgfs.md, "Server role": "Statuses from errors", "Names and confinement").
  */
-import { HgfsStatus } from '@vmw9/hgfs';
+import { HgfsStatus } from '../constants.js';
 import { PathRefused, type RefusalKind } from './paths.js';
 
 const BY_CODE: Record<string, number> = {

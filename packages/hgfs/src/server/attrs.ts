@@ -1,20 +1,14 @@
 /**
- * File attributes as a Linux host reports them (docs/protocol/hgfs.md, "Host side", GETATTR_V3
+ * File attributes as a Linux host reports them (docs/protocol/hgfs.md, "Server role", GETATTR_V3
  * and "Names and confinement"): lstat, never following
  * the last symlink; creation time = modification time (Linux has no portable birth time there);
  * dot-files flagged hidden; effective permissions from access(2), never write on a read-only share.
  */
 import { accessSync, type BigIntStats, constants, lstatSync } from 'node:fs';
 import { basename } from 'node:path';
-import {
-  emptyAttr,
-  HgfsAttrFlags,
-  type HgfsAttrV2,
-  HgfsAttrValid,
-  HgfsFileType,
-  HgfsPermission,
-  unixNsToNtTime,
-} from '@vmw9/hgfs';
+import { emptyAttr, type HgfsAttrV2 } from '../attr.js';
+import { HgfsAttrFlags, HgfsAttrValid, HgfsFileType, HgfsPermission } from '../constants.js';
+import { unixNsToNtTime } from '../time.js';
 
 const V = HgfsAttrValid;
 

@@ -1,12 +1,12 @@
 /**
  * One session's open files. Like a real host (a bounded number of open descriptors per session,
  * the rest reopened by name on use, checked to be the same file by device and inode:
- * docs/protocol/hgfs.md, "Host side", "Sessions and handles"), at most `maxCachedFds`
+ * docs/protocol/hgfs.md, "Server role", "Sessions and handles"), at most `maxCachedFds`
  * descriptors stay open; a handle whose descriptor was closed reopens its file by its current name
  * (renames through HGFS follow it). A write with the append flag reopens with O_APPEND, as a host does.
  */
 import { closeSync, constants, openSync, statSync } from 'node:fs';
-import type { Share } from './shares.js';
+import type { Share } from './policy.js';
 import { errnoError } from './status.js';
 
 export interface OpenFile {

@@ -1,9 +1,10 @@
 /**
- * The host side of HGFS shared folders: the server a VMware host runs behind the RPCI `f `
- * command, answering each request packet synchronously from real files in the shared directories.
- * Its behaviour follows open-vm-tools' server library, which is the same code a host runs; every
- * fact it relies on, with its source, is in docs/protocol/hgfs.md, "Host side". The wire format
- * is @vmw9/hgfs's alone.
+ * The HGFS server role: answers each request packet synchronously from real files, as open-vm-tools'
+ * server library does. That library is both the server a VMware host runs for its shared folders
+ * (behind the guest's RPCI `f `) and the one vmtoolsd's hgfsServer plugin runs in the guest for
+ * drag-and-drop (behind the host's TCLO `f `); the two differ only in their share policy, which
+ * this server is given (ShareTable). Every fact it relies on, with its source, is in
+ * docs/protocol/hgfs.md, "Server role".
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -32,28 +33,16 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
+import { emptyAttr, type HgfsAttrV2 } from '../attr.js';
 import {
-  CODEC_OPS,
-  type CreateDirRequest,
-  type DecodedRequest,
-  type DeleteRequest,
-  type DirEntry,
-  decodeRequest,
-  emptyAttr,
-  encodeErrorReply,
-  encodeReply,
-  type FileNameV3,
-  type GetattrRequest,
   HGFS_HEADER_SIZE,
   HGFS_LARGE_PACKET_MAX,
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_LEGACY_LARGE_PACKET_MAX,
   HGFS_MAX_SESSIONS,
   HgfsAttrHint,
-  type HgfsAttrV2,
   HgfsAttrValid,
   HgfsCreateDirValid,
-  HgfsDecodeError,
   HgfsDeleteHint,
   HgfsFileNameFlags,
   HgfsFileType,
@@ -64,28 +53,39 @@ import {
   HgfsOpenMode,
   HgfsOpenValid,
   HgfsRenameHint,
-  type HgfsReply,
-  type HgfsRequest,
   HgfsSessionFlags,
   HgfsStatus,
   HgfsWriteFlags,
-  ntTimeToUnixNs,
+  opName,
+  statusName,
+} from '../constants.js';
+import { HgfsDecodeError, type ReplyAddress } from '../errors.js';
+import {
+  CODEC_OPS,
+  type CreateDirRequest,
+  type DeleteRequest,
+  type DirEntry,
+  type FileNameV3,
+  type GetattrRequest,
+  type HgfsReply,
+  type HgfsRequest,
   type OpCapability,
   type OpenRequest,
-  opName,
   type ReadRequest,
   type RenameRequest,
-  type ReplyAddress,
   type SetattrRequest,
-  statusName,
-} from '@vmw9/hgfs';
+} from '../messages.js';
+import { type DecodedRequest, decodeRequest, encodeErrorReply, encodeReply } from '../packets.js';
+import { ntTimeToUnixNs } from '../time.js';
 import { attrFromStats, attrOfPath, virtualDirAttr } from './attrs.js';
 import { type OpenFile, OpenFiles } from './files.js';
-import { type Location, PathRefused, resolveName } from './paths.js';
-import { type Share, ShareTable } from './shares.js';
+import { PathRefused } from './paths.js';
+import type { Location, Share, ShareTable } from './policy.js';
 import { errnoError, HgfsFailure, statusOf } from './status.js';
 
-export interface HgfsServerOptions {
+export interface HgfsServerOptions<S extends ShareTable = ShareTable> {
+  /** The share policy: which names are served, and where they are (HostShares, GuestShares). */
+  shares: S;
   /**
    * The host's `hgfs.packetSize.large` setting (default true): packets up to HGFS_LARGE_PACKET_MAX,
    * else the legacy HGFS_LEGACY_LARGE_PACKET_MAX.
@@ -104,8 +104,14 @@ export interface HgfsServerOptions {
   maxSearches?: number;
   /** Records kept in the op log (default 10000). */
   logLimit?: number;
-  /** The host clock, ms (virtual directories' times, "set to now"). Default Date.now. */
+  /** The server's clock, ms (virtual directories' times, "set to now"). Default Date.now. */
   now?: () => number;
+  /**
+   * Called after every request, dropped ones included, with its record (progress, activity). It
+   * runs inside handle(): an observer that throws is counted in state().observerFailures and
+   * otherwise ignored (the reply is already decided).
+   */
+  observe?: (rec: HgfsOpRecord) => void;
 }
 
 /** One served request, for the console and tests. */
@@ -122,8 +128,16 @@ export interface HgfsOpRecord {
   /** Request and reply sizes in bytes (HGFS packets, without `f ` / `1 `). */
   requestBytes: number;
   replyBytes: number;
-  /** Why, when the host refused or failed it. */
+  /** Why, when the server refused or failed it. */
   detail?: string;
+  /** Data bytes a successful READ_V3 or WRITE_V3 moved. */
+  bytes?: number;
+  /**
+   * The real path the request resolved to: the named file for name operations (the source of a
+   * RENAME_V3), the open file's current path for handle operations. Absent when the name was
+   * refused before it resolved.
+   */
+  realPath?: string;
 }
 
 interface Session {
@@ -154,7 +168,7 @@ const CAPABILITIES: OpCapability[] = Array.from({ length: HgfsOp.SET_EAS_V4 + 1 
   flags: SUPPORTED_OPS.has(op) ? HgfsOpCapFlags.IS_SUPPORTED : HgfsOpCapFlags.NOT_SUPPORTED,
 }));
 
-/** Open flags by HgfsOpenFlags value (docs/protocol/hgfs.md, "Host side", OPEN_V3). */
+/** Open flags by HgfsOpenFlags value (docs/protocol/hgfs.md, "Server role", OPEN_V3). */
 const OPEN_FLAGS = [
   0,
   constants.O_TRUNC,
@@ -203,9 +217,9 @@ function exists(path: string): boolean {
   }
 }
 
-export class HgfsServer {
-  /** The shared folders. Removing one closes the files and searches the guest had in it, as a host does. */
-  readonly shares = new ShareTable((share) => this.shareRemoved(share));
+export class HgfsServer<S extends ShareTable = ShareTable> {
+  /** The share policy. Withdrawing a share closes the files and searches the client had in it, as a host does. */
+  readonly shares: S;
   /** The host's `hgfs.packetSize.large`: large packets when true, legacy ones when false. */
   largePackets: boolean;
   readonly maxSessions: number;
@@ -224,8 +238,14 @@ export class HgfsServer {
   private seq = 0;
   private readonly opCounts: Record<string, number> = {};
   private readonly statusCounts: Record<string, number> = {};
+  private readonly observe: ((rec: HgfsOpRecord) => void) | undefined;
+  private observerFailures = 0;
+  /** What the request being served touched, for its record. */
+  private touched: { realPath?: string; bytes?: number } = {};
 
-  constructor(opts: HgfsServerOptions = {}) {
+  constructor(opts: HgfsServerOptions<S>) {
+    this.shares = opts.shares;
+    this.shares.onWithdraw((share) => this.shareRemoved(share));
     this.largePackets = opts.largePackets ?? true;
     this.maxSessions = opts.maxSessions ?? HGFS_MAX_SESSIONS;
     this.maxOpenFiles = opts.maxOpenFiles ?? 4096;
@@ -233,6 +253,7 @@ export class HgfsServer {
     this.maxSearches = opts.maxSearches ?? 256;
     this.logLimit = opts.logLimit ?? 10_000;
     this.now = opts.now ?? Date.now;
+    this.observe = opts.observe;
   }
 
   /** The largest packet this host takes and sends: what CREATE_SESSION_V4 offers at most. */
@@ -240,8 +261,14 @@ export class HgfsServer {
     return this.largePackets ? HGFS_LARGE_PACKET_MAX : HGFS_LEGACY_LARGE_PACKET_MAX;
   }
 
-  /** Sessions, open files and searches now. */
-  state(): { sessions: number; openFiles: number; descriptors: number; searches: number } {
+  /** Sessions, open files and searches now; observer calls that threw so far. */
+  state(): {
+    sessions: number;
+    openFiles: number;
+    descriptors: number;
+    searches: number;
+    observerFailures: number;
+  } {
     let openFiles = 0;
     let descriptors = 0;
     let searches = 0;
@@ -250,7 +277,13 @@ export class HgfsServer {
       descriptors += s.files.descriptors;
       searches += s.searches.size;
     }
-    return { sessions: this.sessions.size, openFiles, descriptors, searches };
+    return {
+      sessions: this.sessions.size,
+      openFiles,
+      descriptors,
+      searches,
+      observerFailures: this.observerFailures,
+    };
   }
 
   /** Requests served per operation name (exact however long the run), e.g. { OPEN_V3: 2 }. */
@@ -280,6 +313,7 @@ export class HgfsServer {
    * a host drops the packet without a reply (too short to have a header, or a header it cannot read).
    */
   handle(packet: Uint8Array): Uint8Array | undefined {
+    this.touched = {};
     let decoded: DecodedRequest;
     try {
       decoded = decodeRequest(packet);
@@ -412,10 +446,21 @@ export class HgfsServer {
         const append = (req.flags & HgfsWriteFlags.APPEND) !== 0;
         const fd = s.files.fd(f, append);
         if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) throw errnoError('EFBIG', `offset ${req.offset}`);
+        // A limit on what may be written here (GuestShares' grantWrite): the whole write is refused,
+        // so nothing past the limit reaches the file (docs/protocol/hgfs.md, "The guest's shares").
+        const account = f.share.writes;
+        if (account && req.data.length > account.remaining)
+          throw new HgfsFailure(
+            HgfsStatus.NO_SPACE,
+            `a write of ${req.data.length} bytes is over the ${account.remaining} bytes left to write under ${f.share.root}`,
+          );
         const n = writeSync(fd, req.data, 0, req.data.length, append ? null : Number(req.offset));
+        account?.wrote(n);
+        this.touched.bytes = n;
         return { op: req.op, actualSize: n };
       }
       case HgfsOp.CLOSE_V3:
+        this.touched.realPath = s.files.get(req.file)?.path;
         if (!s.files.close(req.file)) throw errnoError('EBADF', `no open file with handle ${req.file}`);
         return { op: req.op };
       case HgfsOp.SEARCH_OPEN_V3:
@@ -454,7 +499,9 @@ export class HgfsServer {
   // ---- names -----------------------------------------------------------------------------------
 
   private resolve(path: readonly string[], followFinal = false): Location {
-    return resolveName(this.shares, path, { followFinal });
+    const loc = this.shares.resolve(path, { followFinal });
+    if (loc.kind === 'path') this.touched.realPath ??= loc.path;
+    return loc;
   }
 
   /** A name that must be a real file or directory (the virtual root is not: EINVAL, as on a host). */
@@ -467,6 +514,7 @@ export class HgfsServer {
   private file(s: Session, handle: number): OpenFile {
     const f = s.files.get(handle);
     if (!f) throw errnoError('EBADF', `no open file with handle ${handle}`);
+    this.touched.realPath ??= f.path;
     return f;
   }
 
@@ -566,6 +614,7 @@ export class HgfsServer {
     const fd = s.files.fd(f);
     const buf = Buffer.allocUnsafe(req.requiredSize);
     const n = readSync(fd, buf, 0, req.requiredSize, req.offset);
+    this.touched.bytes = n;
     return { op: HgfsOp.READ_V3, data: buf.subarray(0, n) };
   }
 
@@ -798,6 +847,10 @@ export class HgfsServer {
     }
     const to = this.renameEnd(s, req.newName, (req.hints & HgfsRenameHint.USE_TARGETFILE_DESC) !== 0n);
     if (to.share.readOnly) throw errnoError('EACCES', `share ${to.share.name} is read-only`);
+    // Data moved between two accounted shares would escape their accounts: refused as a move across
+    // devices, which a client answers by copying (through WRITE_V3, so counted).
+    if (from.share !== to.share && (from.share.writes || to.share.writes))
+      throw errnoError('EXDEV', `${from.path} and ${to.path} are in different grants`);
     if ((req.hints & HgfsRenameHint.NO_REPLACE_EXISTING) !== 0n && exists(to.path))
       throw errnoError('EEXIST', `${to.path} exists`);
     renameSync(from.path, to.path);
@@ -824,7 +877,13 @@ export class HgfsServer {
       return { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize };
     };
     const loc = this.resolve(path, true);
-    if (loc.kind === 'path') return of(loc.path);
+    if (loc.kind === 'path') {
+      const v = of(loc.path);
+      // A share with a write limit has no more room than the limit leaves.
+      const left = loc.share.writes?.remaining ?? Number.POSITIVE_INFINITY;
+      if (Number.isFinite(left) && BigInt(left) < v.freeBytes) v.freeBytes = BigInt(left);
+      return v;
+    }
     // The root: the share with the least free space (a host's default, HGFS_CONFIG_VOL_INFO_MIN).
     let best: { freeBytes: bigint; totalBytes: bigint } | undefined;
     let failures = 0;
@@ -874,7 +933,9 @@ export class HgfsServer {
     path?: string,
     detail?: string,
   ): void {
-    this.opCounts[op] = (this.opCounts[op] ?? 0) + 1;
+    // A number no operation has (opName's `op N`) is counted as one, so a peer cannot grow the table.
+    const counted = op.startsWith('op ') ? '(unknown op)' : op;
+    this.opCounts[counted] = (this.opCounts[counted] ?? 0) + 1;
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
     const r: HgfsOpRecord = {
       seq: ++this.seq,
@@ -886,9 +947,18 @@ export class HgfsServer {
     };
     if (path !== undefined) r.path = path;
     if (detail !== undefined) r.detail = detail;
+    if (this.touched.bytes !== undefined && status === 'SUCCESS') r.bytes = this.touched.bytes;
+    if (this.touched.realPath !== undefined) r.realPath = this.touched.realPath;
     this.records.push(r);
     if (this.records.length > this.logLimit + (this.logLimit >> 3))
       this.records = this.records.slice(-this.logLimit);
+    if (this.observe) {
+      try {
+        this.observe(r);
+      } catch {
+        this.observerFailures++;
+      }
+    }
   }
 }
 

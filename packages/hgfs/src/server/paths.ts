@@ -2,13 +2,13 @@
  * From an HGFS name (CPName components: share name first) to a real path on this machine, confined
  * to the share. A real Linux host refuses `.` and `..` components, resolves the parent directory with
  * realpath and refuses a parent outside the share, and never follows a final symlink (it opens with
- * O_NOFOLLOW and stats with lstat); docs/protocol/hgfs.md, "Host side", gives the sources. We do the
+ * O_NOFOLLOW and stats with lstat); docs/protocol/hgfs.md, "Server role", gives the sources. We do the
  * same, checking component by component rather than by string prefix, and for the few callers that
  * do follow a final symlink, check where it lands as well.
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Share, ShareTable } from './shares.js';
+import type { Location, ResolveOptions, Share } from './policy.js';
 
 /** Why a name was refused; the server turns each into the status a host answers. */
 export type RefusalKind =
@@ -38,30 +38,18 @@ export class PathRefused extends Error {
 /** Longest real path (Linux PATH_MAX, 4096 with its NUL). */
 export const MAX_HOST_PATH = 4095;
 
-export type Location =
-  /** The empty name: the virtual directory whose entries are the shares. */
-  | { kind: 'root' }
-  | {
-      kind: 'path';
-      share: Share;
-      /** The real path to operate on: a confined parent, then the last component as given. */
-      path: string;
-      /** True when the name is the share itself (no component after the share name). */
-      shareRoot: boolean;
-    };
-
 /** True when `p` (a real path) is `root` or below it. */
 export function isInside(root: string, p: string): boolean {
   if (p === root) return true;
   return p.startsWith(root.endsWith('/') ? root : `${root}/`);
 }
 
-function checkComponent(c: string): void {
+export function checkComponent(c: string): void {
   if (c === '' || c === '.' || c === '..' || c.includes('/') || c.includes('\0'))
     throw new PathRefused('invalid-name', `the name component ${JSON.stringify(c)} is not allowed`);
 }
 
-function refusalFor(e: unknown, what: string): PathRefused {
+export function refusalFor(e: unknown, what: string): PathRefused {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new PathRefused('not-found', `${what} does not exist`);
   if (code === 'ENOTDIR') return new PathRefused('not-directory', `${what}: a component is not a directory`);
@@ -70,21 +58,13 @@ function refusalFor(e: unknown, what: string): PathRefused {
   throw e;
 }
 
-export interface ResolveOptions {
-  /**
-   * Follow a symlink in the last component and check where it points (default false: the last
-   * component is left as it is, and the caller never follows it).
-   */
-  followFinal?: boolean;
-}
-
 /**
  * Resolves CPName components (share name first) to a real path in that share, or throws
  * PathRefused. Intermediate symlinks are followed and must stay in the share; the last component
  * is not followed unless asked.
  */
 export function resolveName(
-  shares: ShareTable,
+  shareNamed: (name: string) => Share | undefined,
   components: readonly string[],
   opts: ResolveOptions = {},
 ): Location {
@@ -92,7 +72,7 @@ export function resolveName(
   const [shareName, ...rest] = components as [string, ...string[]];
   checkComponent(shareName);
   for (const c of rest) checkComponent(c);
-  const share = shares.get(shareName);
+  const share = shareNamed(shareName);
   if (!share) throw new PathRefused('no-share', `no share named "${shareName}"`);
   if (rest.length === 0) return { kind: 'path', share, path: share.root, shareRoot: true };
   const relative = rest.join('/');
