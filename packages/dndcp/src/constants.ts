@@ -80,7 +80,7 @@ export const Cmd = {
    * took this number (§9.1).
    */
   DND_UPDATE_UNITY_DET_WND: 1020,
-  /** 1021 in every release to 13.0 (vmusr 12.2 included) and, we take it, in the VMX (§9.1). */
+  /** 1021 in every release to 13.0 (vmusr 12.2 included); the VMX's number is UNCONFIRMED (§9.1). */
   DND_DEST_CANCEL: 1021,
   CP_REQUEST_CLIPBOARD: 2000,
   CP_REQUEST_FILES: 2001,

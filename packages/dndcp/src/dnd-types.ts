@@ -52,9 +52,9 @@ export interface DndGuestOptions {
 }
 
 /**
- * Where the engine is (§10.2). vmusr's states, plus three a headless guest needs: `staging`
- * (the staging directory is being made), `receiving` (SRC_DROP_DONE sent, the host writes; vmusr
- * stays in SRC_DRAGGING), `offering` (vmusr's DEST_DRAGGING).
+ * Where the engine is (§10.2): vmusr's states (`offering` is its DEST_DRAGGING), plus two a
+ * headless guest needs: `staging` (the staging directory is being made) and `receiving`
+ * (SRC_DROP_DONE sent, the host writes; vmusr stays in SRC_DRAGGING).
  */
 export type DndState =
   | 'ready'

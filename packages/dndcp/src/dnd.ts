@@ -288,7 +288,7 @@ export class DndGuest extends EventEmitter<DndGuestEvents> {
   }
 
   /**
-   * Offers files and directories to drag out (§9.5): the next QUERY_EXITING enters a drag of them.
+   * Offers files and directories to drag out (§10.4): the next QUERY_EXITING enters a drag of them.
    * Replaces an earlier offer (a drag of it ends: 'replaced'). Returns the offer's id. Throws
    * DndCpEncodeError for an empty list, a path that is not absolute or names `/`, a bad size,
    * and DndCpLimitError when the list does not fit a clipboard.
@@ -375,7 +375,7 @@ export class DndGuest extends EventEmitter<DndGuestEvents> {
       case Cmd.DND_QUERY_EXITING:
         return this.#onQueryExiting(m);
       case Cmd.DND_DEST_DRAG_ENTER_REPLY:
-        // vmusr only logs it (§9.5).
+        // vmusr only logs it (§9.1).
         this.#stats.ignored++;
         return;
       case Cmd.DND_PRIV_DRAG_ENTER:

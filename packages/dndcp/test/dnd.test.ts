@@ -193,6 +193,20 @@ describe('host → guest: a drop of files', () => {
     expect(h.staging.discarded).toEqual([]);
     expect(h.guest.stats).toMatchObject({ drops: 1, dropsDone: 1, dropsFailed: 0 });
     expect(h.clock.pending).toBe(0);
+    // The directory is the caller's from here: nothing that follows discards it.
+    await h.getFilesDone(8, 1);
+    await h.srcCancel(8);
+    await h.drop(8);
+    h.guest.cancel();
+    h.guest.disable();
+    h.clock.advance(1e7);
+    await h.guest.settled();
+    expect(h.staging.discarded).toEqual([]);
+    expect(h.names().filter((n) => n.startsWith('drop-'))).toEqual([
+      'drop-begin',
+      'drop-staged',
+      'drop-done',
+    ]);
   });
 
   it('GET_FILES_DONE with an error status fails the drop and discards the staging', async () => {
