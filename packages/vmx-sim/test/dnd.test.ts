@@ -504,7 +504,7 @@ describe('the guest HGFS client over TCLO f', () => {
 
   it('a guest answering `f ` with ERROR: the request fails as a transport error, recorded with the answer', async () => {
     const host = new VmxHost();
-    const guest = new DndTestGuest(host, { fAnswer: () => Buffer.from('ERROR no way') });
+    const guest = new DndTestGuest(host, { fMessage: () => Buffer.from('ERROR no way') });
     await guest.start({ ping: false });
     const out = await guest.runUntil(host.ftGet(['/x'], root));
     expect(out).toMatchObject({ result: 'failed', statuses: { TRANSPORT: 1 } });
