@@ -585,8 +585,9 @@ describe('the guest HGFS client over TCLO f', () => {
     );
   });
 
-  it('a TCLO channel that closes with a request outstanding fails the transfer (no hang)', async () => {
-    const { host, guest } = await setUp({ staging: ['stage'] });
+  it('a TCLO channel that closes with a request outstanding fails the transfer at once (no timer needed)', async () => {
+    const t = manualTimer();
+    const { host, guest } = await setUp({ staging: ['stage'] }, { dnd: { setTimer: t.setTimer } });
     const { dir } = localTree();
     const p = host.ftPut([dir], '/');
     while (!host.tclo.pending().includes('f')) await new Promise((r) => setImmediate(r));
@@ -596,7 +597,20 @@ describe('the guest HGFS client over TCLO f', () => {
     host.reset();
     const out = await p;
     expect(out.result).toBe('failed');
-    expect(out.error).toMatch(/closed|answer/);
+    expect(out.error).toMatch(/channel \d+ closed before the guest answered/);
+    expect(out.requests[0]).toMatchObject({ opName: 'CREATE_SESSION_V4' });
+  });
+
+  it('with both the system service and the desktop tools serving HGFS, the desktop tools (toolbox-dnd) are addressed', async () => {
+    const host = new VmxHost();
+    const vmsvc = new DndTestGuest(host, { app: 'toolbox', hgfs: () => undefined });
+    await vmsvc.start({ ping: false });
+    const vmusr = new DndTestGuest(host, { hgfs: () => undefined });
+    await vmusr.start({ ping: false });
+    expect(host.guestHgfs.servers().sort()).toEqual(['toolbox', 'toolbox-dnd']);
+    expect(host.guestHgfs.serverApp()).toBe('toolbox-dnd');
+    expect(host.guestHgfs.open().app).toBe('toolbox-dnd');
+    expect(host.guestHgfs.open({ app: 'toolbox' }).app).toBe('toolbox');
   });
 });
 
