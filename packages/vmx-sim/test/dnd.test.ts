@@ -164,8 +164,8 @@ describe('drag-and-drop negotiation', () => {
     const host = new VmxHost();
     const guest = new DndTestGuest(host);
     await guest.start({ ping: false });
-    await expect(host.dnd.drop([root])).rejects.toBeInstanceOf(DndNotNegotiated);
-    await expect(host.dnd.take()).rejects.toBeInstanceOf(DndNotNegotiated);
+    expect(() => host.dnd.drop([root])).toThrow(DndNotNegotiated);
+    expect(() => host.dnd.take()).toThrow(DndNotNegotiated);
     await guest.dnd.sendMessage({ cmd: Cmd.PING, sessionId: 0, params: [4, 0, 0x0aab] });
     await guest.pump();
     expect(host.dnd.negotiated).toMatchObject({ version: 4, guestCaps: 0x0aab, caps: 0x0aab });
@@ -281,7 +281,7 @@ describe('drop: host → guest', () => {
     const guest = new DndTestGuest(host, { hgfs: (p) => server.handle(p) });
     await guest.start();
     const p = host.dnd.drop([localTree().dir]);
-    await expect(host.dnd.take()).rejects.toBeInstanceOf(DndBusy);
+    expect(() => host.dnd.take()).toThrow(DndBusy);
     await guest.pump();
     expect(guest.messages(Cmd.DND_SRC_DRAG_BEGIN)).toHaveLength(1);
     expect(t.fire()).toBe(1);
@@ -562,6 +562,9 @@ describe('the guest HGFS client over TCLO f', () => {
       lines.push(l);
       if (/^(drop|take) \d+: (done|nothing|failed)/.test(l)) finished();
     });
+    expect(runConsoleCommand(new VmxHost(), 'take')).toBe(
+      'error: no guest has negotiated drag-and-drop version 4',
+    );
     const { dir } = localTree();
     expect(runConsoleCommand(host, `drop --at 3,4 '${dir}'`)).toBe('drop 1: dragging 1 item into the guest');
     await guest.runUntil(over);
@@ -579,6 +582,13 @@ describe('the guest HGFS client over TCLO f', () => {
     await guest.runUntil(next);
     expect(lines.at(-1)).toBe('take 2: nothing offered (DRAG_NOT_PENDING)');
     expect(runConsoleCommand(host, 'drop --fault bogus x')).toMatch(/^error: unknown fault "bogus"/);
+    expect(runConsoleCommand(host, 'drop /no/such/path')).toMatch(/^error: ENOENT/);
+    const third = new Promise<void>((r) => {
+      finished = r;
+    });
+    runConsoleCommand(host, 'take');
+    expect(runConsoleCommand(host, 'take')).toBe('error: a drag is in progress (take 3)');
+    await guest.runUntil(third);
     expect(runConsoleCommand(host, 'drop')).toMatch(/^error: drop /);
     expect(runConsoleCommand(host, 'dnd')).toMatch(
       /^drag-and-drop version 4 \(guest caps 0xaab, accepted 0xaab\)\nin progress: nothing/,

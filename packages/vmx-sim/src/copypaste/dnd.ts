@@ -275,14 +275,23 @@ export class DndHost extends EventEmitter {
   /**
    * The host drags `source` into the guest and drops it: local files and folders (a FILELIST,
    * the files written into the guest's staging directory), or a clipboard of other formats.
-   * Resolves with the outcome, whatever the guest did; rejects only when no guest has negotiated
-   * (DndNotNegotiated), another drag is in progress (DndBusy), or a local path cannot be read.
+   * Resolves with the outcome, whatever the guest did. Throws at once (before anything is sent)
+   * when no guest has negotiated (DndNotNegotiated), another drag is in progress (DndBusy), or a
+   * local path cannot be read.
    */
-  async drop(source: readonly string[] | CpClipboard, opts: DropOptions = {}): Promise<DropOutcome> {
+  drop(source: readonly string[] | CpClipboard, opts: DropOptions = {}): Promise<DropOutcome> {
     if (!this.active) throw new DndNotNegotiated();
     if (this.current) throw new DndBusy(this.current);
     const tree = Array.isArray(source) ? scanLocal(source as readonly string[]) : undefined;
     const clipboard = tree ? fileListClipboard(tree) : (source as CpClipboard);
+    return this.runDrop(clipboard, tree, opts);
+  }
+
+  private async runDrop(
+    clipboard: CpClipboard,
+    tree: LocalTree | undefined,
+    opts: DropOptions,
+  ): Promise<DropOutcome> {
     const sessionId = this.session();
     this.current = `drop ${sessionId}`;
     this.log = [];
@@ -401,11 +410,15 @@ export class DndHost extends EventEmitter {
   /**
    * The pointer leaves the VM (QUERY_EXITING): when the guest has a drag going (DEST_DRAG_ENTER
    * with a FILELIST), its files are read into `dir` (default a new directory under the take root)
-   * and the drop completed with DEST_DROP. Resolves with the outcome; rejects only as drop() does.
+   * and the drop completed with DEST_DROP. Resolves with the outcome; throws at once as drop() does.
    */
-  async take(dir?: string, opts: TakeOptions = {}): Promise<TakeOutcome> {
+  take(dir?: string, opts: TakeOptions = {}): Promise<TakeOutcome> {
     if (!this.active) throw new DndNotNegotiated();
     if (this.current) throw new DndBusy(this.current);
+    return this.runTake(dir, opts);
+  }
+
+  private async runTake(dir: string | undefined, opts: TakeOptions): Promise<TakeOutcome> {
     const sessionId = this.session();
     this.current = `take ${sessionId}`;
     this.log = [];
