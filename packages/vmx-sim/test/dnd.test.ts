@@ -308,6 +308,23 @@ describe('drop: host → guest', () => {
     expect(existsSync(join(gRoot, 'gone'))).toBe(false);
   });
 
+  it('a guest that stages the drop but serves no HGFS: GET_FILES_DONE 1 (not a cancel), the reason said', async () => {
+    const gRoot = join(root, 'guest');
+    mkdirSync(gRoot);
+    const host = new VmxHost();
+    const guest = new DndTestGuest(host, {
+      servesHgfs: false,
+      script: vmusrLike(gRoot, { staging: ['stage'] }),
+    });
+    await guest.start();
+    const out = await guest.runUntil(host.dnd.drop([localTree().dir]));
+    expect(out).toMatchObject({ result: 'failed', getFilesDone: 1 });
+    expect(out.reason).toMatch(/no guest app serves HGFS/);
+    expect(out.transfer).toBeUndefined();
+    expect(guest.messages(Cmd.DND_GET_FILES_DONE)[0]?.status).toBe(Status.ERROR);
+    expect(guest.messages(Cmd.DND_SRC_CANCEL)).toHaveLength(0);
+  });
+
   it('a REPLY with an error status from the guest fails the drag at once', async () => {
     const { host, guest } = await setUp({ staging: ['stage'] });
     guest.script = (m) =>

@@ -49,7 +49,7 @@ import {
   writeOutside,
 } from '../guest-hgfs/hostile.js';
 import { cpNameComponents, type HgfsTransferOutcome, run, shownGuestPath } from '../guest-hgfs/transfer.js';
-import { type GuestHgfs, realTimer, type SetTimer } from '../guest-hgfs/transport.js';
+import { type GuestHgfs, type GuestHgfsSession, realTimer, type SetTimer } from '../guest-hgfs/transport.js';
 import { getTree, type LocalTree, putTree, scanLocal, type TreeProgress } from '../guest-hgfs/tree.js';
 
 export interface DndNegotiation {
@@ -352,9 +352,19 @@ export class DndHost extends EventEmitter {
     out.staging = { components: staging, guestPath: shownGuestPath(staging) };
     this.emit('staged', { sessionId, ...out.staging });
     const fault = opts.fault;
-    const s = this.o.hgfs.open({ ...(opts.app ? { app: opts.app } : {}) });
+    let s: GuestHgfsSession;
+    try {
+      s = this.o.hgfs.open({ ...(opts.app ? { app: opts.app } : {}) });
+    } catch (e) {
+      // The guest has staged the drop and waits for GET_FILES_DONE: failed (it cleans up then).
+      return this.filesDone(sessionId, out, (e as Error).message);
+    }
     out.transfer = await run('put', s, { calls: this.o.calls ?? (() => 0) }, async () => {
-      if (fault?.kind === 'malformed-hgfs') await sendMalformed(s, fault.packet ?? 'size');
+      try {
+        if (fault?.kind === 'malformed-hgfs') await sendMalformed(s, fault.packet ?? 'size');
+      } catch {
+        // What the guest made of it is in the request's record.
+      }
       const r = await putTree(s, tree, staging, {
         ...(fault?.kind === 'stop' ? { stopAfterBytes: fault.afterBytes } : {}),
         ...(fault?.kind === 'oversize' ? { extraBytes: fault.extraBytes } : {}),
@@ -363,12 +373,17 @@ export class DndHost extends EventEmitter {
           this.emit('progress', { sessionId, ...p, totalBytes: tree.totalBytes, totalFiles: tree.files });
         },
       });
-      if (fault?.kind === 'outside' && r.result === 'done')
-        out.outside = await writeOutside(s, staging, fault.how, {
-          ...(fault.name ? { name: fault.name } : {}),
-          ...(fault.dir ? { dir: fault.dir } : {}),
-          ...(fault.target ? { target: fault.target } : {}),
-        });
+      if (fault?.kind === 'outside' && r.result === 'done') {
+        try {
+          out.outside = await writeOutside(s, staging, fault.how, {
+            ...(fault.name ? { name: fault.name } : {}),
+            ...(fault.dir ? { dir: fault.dir } : {}),
+            ...(fault.target ? { target: fault.target } : {}),
+          });
+        } catch (e) {
+          return { ...r, result: 'failed' as const, error: e as Error, skipped: tree.skipped };
+        }
+      }
       return { ...r, skipped: tree.skipped };
     });
     if (out.transfer.result === 'stopped') {
@@ -397,14 +412,18 @@ export class DndHost extends EventEmitter {
       out.reason = 'a malformed packet in place of GET_FILES_DONE, then nothing';
       return;
     }
-    const ok = out.transfer.result === 'done' && !out.outside?.escaped;
-    out.getFilesDone = ok ? Status.SUCCESS : Status.ERROR;
+    if (out.transfer.result !== 'done') return this.filesDone(sessionId, out, out.transfer.error ?? 'failed');
+    if (out.outside?.escaped)
+      return this.filesDone(sessionId, out, 'a file was written outside the staging directory');
+    return this.filesDone(sessionId, out);
+  }
+
+  /** GET_FILES_DONE: 0 when there is no failure to report, else 1 (the guest then deletes what it staged). */
+  private async filesDone(sessionId: number, out: DropOutcome, failure?: string): Promise<void> {
+    out.getFilesDone = failure === undefined ? Status.SUCCESS : Status.ERROR;
+    out.result = failure === undefined ? 'done' : 'failed';
+    if (failure !== undefined) out.reason = failure;
     await this.send({ cmd: Cmd.DND_GET_FILES_DONE, sessionId, status: out.getFilesDone });
-    out.result = ok ? 'done' : 'failed';
-    if (!ok)
-      out.reason =
-        out.transfer.error ??
-        (out.outside?.escaped ? 'a file was written outside the staging directory' : undefined);
   }
 
   /**
