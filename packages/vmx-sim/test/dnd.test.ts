@@ -325,6 +325,30 @@ describe('drop: host → guest', () => {
     expect(guest.messages(Cmd.DND_SRC_CANCEL)).toHaveLength(0);
   });
 
+  it('fileStage: the test's own requests in place of the tree; their result decides GET_FILES_DONE', async () => {
+    const { host, guest, gRoot } = await setUp({ staging: ['stage'] });
+    const { dir } = localTree();
+    const ok = await guest.runUntil(
+      host.dnd.drop([dir], {
+        fileStage: async (s, staging) => {
+          await s.client.writeFile([...staging, 'own.txt'], Buffer.from('mine'));
+          return { result: 'done', files: 1, dirs: 0, bytes: 4 };
+        },
+      }),
+    );
+    expect(ok).toMatchObject({ result: 'done', getFilesDone: 0, transfer: { files: 1, bytes: 4 } });
+    expect(readFileSync(join(gRoot, 'stage', 'own.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(join(gRoot, 'stage', 'tree'))).toBe(false);
+    const bad = await guest.runUntil(
+      host.dnd.drop([dir], {
+        fileStage: async () => {
+          throw new Error('given up');
+        },
+      }),
+    );
+    expect(bad).toMatchObject({ result: 'failed', getFilesDone: 1, reason: 'given up' });
+  });
+
   it('a REPLY with an error status from the guest fails the drag at once', async () => {
     const { host, guest } = await setUp({ staging: ['stage'] });
     guest.script = (m) =>

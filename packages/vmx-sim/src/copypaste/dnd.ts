@@ -50,7 +50,14 @@ import {
 } from '../guest-hgfs/hostile.js';
 import { cpNameComponents, type HgfsTransferOutcome, run, shownGuestPath } from '../guest-hgfs/transfer.js';
 import { type GuestHgfs, type GuestHgfsSession, realTimer, type SetTimer } from '../guest-hgfs/transport.js';
-import { getTree, type LocalTree, putTree, scanLocal, type TreeProgress } from '../guest-hgfs/tree.js';
+import {
+  getTree,
+  type LocalTree,
+  putTree,
+  scanLocal,
+  type TreeProgress,
+  type TreeResult,
+} from '../guest-hgfs/tree.js';
 
 export interface DndNegotiation {
   version: number;
@@ -99,6 +106,12 @@ export interface DropOptions {
   cancelAfterBegin?: boolean;
   fault?: DropFault;
   onProgress?(p: TreeProgress): void;
+  /**
+   * In place of writing the tree: the test's own requests to the guest's server once it has
+   * staged the drop (between SRC_DROP_DONE and GET_FILES_DONE, in the session `s`). Its result
+   * decides GET_FILES_DONE as the tree's would.
+   */
+  fileStage?(s: GuestHgfsSession, staging: readonly string[]): Promise<TreeResult>;
 }
 
 export type DropResult = 'done' | 'failed' | 'cancelled' | 'stopped';
@@ -365,14 +378,18 @@ export class DndHost extends EventEmitter {
       } catch {
         // What the guest made of it is in the request's record.
       }
-      const r = await putTree(s, tree, staging, {
-        ...(fault?.kind === 'stop' ? { stopAfterBytes: fault.afterBytes } : {}),
-        ...(fault?.kind === 'oversize' ? { extraBytes: fault.extraBytes } : {}),
-        onProgress: (p) => {
-          opts.onProgress?.(p);
-          this.emit('progress', { sessionId, ...p, totalBytes: tree.totalBytes, totalFiles: tree.files });
-        },
-      });
+      const r = opts.fileStage
+        ? await opts
+            .fileStage(s, staging)
+            .catch((e: Error): TreeResult => ({ result: 'failed', files: 0, dirs: 0, bytes: 0, error: e }))
+        : await putTree(s, tree, staging, {
+            ...(fault?.kind === 'stop' ? { stopAfterBytes: fault.afterBytes } : {}),
+            ...(fault?.kind === 'oversize' ? { extraBytes: fault.extraBytes } : {}),
+            onProgress: (p) => {
+              opts.onProgress?.(p);
+              this.emit('progress', { sessionId, ...p, totalBytes: tree.totalBytes, totalFiles: tree.files });
+            },
+          });
       if (fault?.kind === 'outside' && r.result === 'done') {
         try {
           out.outside = await writeOutside(s, staging, fault.how, {
