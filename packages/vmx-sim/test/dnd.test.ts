@@ -325,7 +325,7 @@ describe('drop: host → guest', () => {
     expect(guest.messages(Cmd.DND_SRC_CANCEL)).toHaveLength(0);
   });
 
-  it('fileStage: the test's own requests in place of the tree; their result decides GET_FILES_DONE', async () => {
+  it('fileStage: the test’s own requests in place of the tree; their result decides GET_FILES_DONE', async () => {
     const { host, guest, gRoot } = await setUp({ staging: ['stage'] });
     const { dir } = localTree();
     const ok = await guest.runUntil(
