@@ -152,7 +152,7 @@ const RPCI_OK = Buffer.from('1 ');
 
 /**
  * The guest's answer to a TCLO `f ` carrying a large read: `OK ` + a reply packet of up to
- * HGFS_LARGE_PACKET_MAX bytes (hgfsPlugin.c's reply buffer; docs/protocol/hgfs.md, "The guest's server").
+ * HGFS_LARGE_PACKET_MAX bytes (hgfsPlugin.c's reply buffer; docs/protocol/hgfs.md, "The host as client of the guest's server").
  */
 const TCLO_HGFS_REPLY_MAX = 'OK '.length + HGFS_LARGE_PACKET_MAX;
 
@@ -188,7 +188,7 @@ export class VmxHost {
   readonly copyPaste: CopyPasteHost;
   /** Drag-and-drop version 4: the controller on `dnd.transport` (`drop`, `take`; docs/protocol/dndcp.md, "Host side"). */
   readonly dnd: DndHost;
-  /** The host as client of the guest's HGFS server, over TCLO `f ` (docs/protocol/hgfs.md, "The guest's server"). */
+  /** The host as client of the guest's HGFS server, over TCLO `f ` (docs/protocol/hgfs.md, "The host as client of the guest's server"). */
   readonly guestHgfs: GuestHgfs;
   /** Lines the console prints as they happen (progress and outcome of `drop`, `take`, `ft`): event `line`. */
   readonly notices = new EventEmitter();

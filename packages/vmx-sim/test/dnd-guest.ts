@@ -30,8 +30,11 @@ export interface DndTestGuestOptions {
   script?: DndScript;
   /** Register as an HGFS server (default true). */
   servesHgfs?: boolean;
-  /** The whole TCLO answer to `f ` + a packet, in place of `OK ` + the server's reply (a broken guest). */
-  fAnswer?: (packet: Buffer) => Buffer;
+  /**
+   * Answers every TCLO `f` message whole (`f`, `f ` + a packet) in place of `hgfs`: e.g.
+   * @vmw9/hgfs's tcloHgfsReply, or a broken guest's answer.
+   */
+  fMessage?: (message: Buffer) => Buffer;
 }
 
 const OK = Buffer.from('OK ');
@@ -117,12 +120,11 @@ export class DndTestGuest {
 
   private async answer(cmd: Buffer): Promise<Buffer> {
     if (cmd.length >= 1 && cmd[0] === 0x66 && (cmd.length === 1 || cmd[1] === 0x20)) {
-      // TCLO `f ` + an HGFS request (docs/protocol/hgfs.md, "The guest's server"); `f` alone has no argument.
-      if (cmd.length === 1) return Buffer.from('ERROR 1 argument required');
+      // TCLO `f ` + an HGFS request (docs/protocol/hgfs.md, "The guest's shares"); `f` alone has no argument.
       this.hgfsRequests++;
-      const packet = cmd.subarray(2);
-      if (this.opts.fAnswer) return this.opts.fAnswer(packet);
-      const reply = this.opts.hgfs?.(packet);
+      if (this.opts.fMessage) return this.opts.fMessage(cmd);
+      if (cmd.length === 1) return Buffer.from('ERROR 1 argument required');
+      const reply = this.opts.hgfs?.(cmd.subarray(2));
       return reply ? Buffer.concat([OK, reply]) : OK;
     }
     const t = decodeTransport(cmd);

@@ -41,7 +41,10 @@ function digest(dir: string, rel = ''): Record<string, string> {
   for (const name of readdirSync(join(dir, rel)).sort()) {
     const p = rel ? `${rel}/${name}` : name;
     if (statSync(join(dir, p)).isDirectory()) Object.assign(out, { [`${p}/`]: 'dir' }, digest(dir, p));
-    else out[p] = createHash('sha256').update(readFileSync(join(dir, p))).digest('hex');
+    else
+      out[p] = createHash('sha256')
+        .update(readFileSync(join(dir, p)))
+        .digest('hex');
   }
   return out;
 }
@@ -180,7 +183,12 @@ describe.skipIf(skip !== undefined)(
       const t = o.transfer!;
       expect(t).toMatchObject({ app: 'toolbox-dnd', result: 'done', files: 4, dirs: 2, packetSize: 522240 });
       expect(t.statuses).toEqual({ SUCCESS: t.requests.length });
-      expect(t.requests.map((r) => r.opName).join(' ').replace(/(WRITE_V3 )+/g, 'WRITE_V3… ')).toBe(
+      expect(
+        t.requests
+          .map((r) => r.opName)
+          .join(' ')
+          .replace(/(WRITE_V3 )+/g, 'WRITE_V3… '),
+      ).toBe(
         'CREATE_SESSION_V4 CREATE_DIR_V3 OPEN_V3 CLOSE_V3 CREATE_DIR_V3 OPEN_V3 WRITE_V3… CLOSE_V3 ' +
           'OPEN_V3 WRITE_V3… CLOSE_V3 OPEN_V3 WRITE_V3… CLOSE_V3 DESTROY_SESSION_V4',
       );

@@ -164,8 +164,8 @@ describe('drag-and-drop negotiation', () => {
     const host = new VmxHost();
     const guest = new DndTestGuest(host);
     await guest.start({ ping: false });
-    await expect(host.dnd.drop([root])).rejects.toBeInstanceOf(DndNotNegotiated);
-    await expect(host.dnd.take()).rejects.toBeInstanceOf(DndNotNegotiated);
+    expect(() => host.dnd.drop([root])).toThrow(DndNotNegotiated);
+    expect(() => host.dnd.take()).toThrow(DndNotNegotiated);
     await guest.dnd.sendMessage({ cmd: Cmd.PING, sessionId: 0, params: [4, 0, 0x0aab] });
     await guest.pump();
     expect(host.dnd.negotiated).toMatchObject({ version: 4, guestCaps: 0x0aab, caps: 0x0aab });
@@ -281,7 +281,7 @@ describe('drop: host → guest', () => {
     const guest = new DndTestGuest(host, { hgfs: (p) => server.handle(p) });
     await guest.start();
     const p = host.dnd.drop([localTree().dir]);
-    await expect(host.dnd.take()).rejects.toBeInstanceOf(DndBusy);
+    expect(() => host.dnd.take()).toThrow(DndBusy);
     await guest.pump();
     expect(guest.messages(Cmd.DND_SRC_DRAG_BEGIN)).toHaveLength(1);
     expect(t.fire()).toBe(1);
@@ -306,6 +306,47 @@ describe('drop: host → guest', () => {
     expect(out.transfer?.refused).toEqual({ op: 'CREATE_DIR_V3', status: 'NO_SUCH_FILE_OR_DIR' });
     expect(guest.messages(Cmd.DND_GET_FILES_DONE)[0]?.status).toBe(Status.ERROR);
     expect(existsSync(join(gRoot, 'gone'))).toBe(false);
+  });
+
+  it('a guest that stages the drop but serves no HGFS: GET_FILES_DONE 1 (not a cancel), the reason said', async () => {
+    const gRoot = join(root, 'guest');
+    mkdirSync(gRoot);
+    const host = new VmxHost();
+    const guest = new DndTestGuest(host, {
+      servesHgfs: false,
+      script: vmusrLike(gRoot, { staging: ['stage'] }),
+    });
+    await guest.start();
+    const out = await guest.runUntil(host.dnd.drop([localTree().dir]));
+    expect(out).toMatchObject({ result: 'failed', getFilesDone: 1 });
+    expect(out.reason).toMatch(/no guest app serves HGFS/);
+    expect(out.transfer).toBeUndefined();
+    expect(guest.messages(Cmd.DND_GET_FILES_DONE)[0]?.status).toBe(Status.ERROR);
+    expect(guest.messages(Cmd.DND_SRC_CANCEL)).toHaveLength(0);
+  });
+
+  it('fileStage: the test’s own requests in place of the tree; their result decides GET_FILES_DONE', async () => {
+    const { host, guest, gRoot } = await setUp({ staging: ['stage'] });
+    const { dir } = localTree();
+    const ok = await guest.runUntil(
+      host.dnd.drop([dir], {
+        fileStage: async (s, staging) => {
+          await s.client.writeFile([...staging, 'own.txt'], Buffer.from('mine'));
+          return { result: 'done', files: 1, dirs: 0, bytes: 4 };
+        },
+      }),
+    );
+    expect(ok).toMatchObject({ result: 'done', getFilesDone: 0, transfer: { files: 1, bytes: 4 } });
+    expect(readFileSync(join(gRoot, 'stage', 'own.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(join(gRoot, 'stage', 'tree'))).toBe(false);
+    const bad = await guest.runUntil(
+      host.dnd.drop([dir], {
+        fileStage: async () => {
+          throw new Error('given up');
+        },
+      }),
+    );
+    expect(bad).toMatchObject({ result: 'failed', getFilesDone: 1, reason: 'given up' });
   });
 
   it('a REPLY with an error status from the guest fails the drag at once', async () => {
@@ -504,7 +545,7 @@ describe('the guest HGFS client over TCLO f', () => {
 
   it('a guest answering `f ` with ERROR: the request fails as a transport error, recorded with the answer', async () => {
     const host = new VmxHost();
-    const guest = new DndTestGuest(host, { fAnswer: () => Buffer.from('ERROR no way') });
+    const guest = new DndTestGuest(host, { fMessage: () => Buffer.from('ERROR no way') });
     await guest.start({ ping: false });
     const out = await guest.runUntil(host.ftGet(['/x'], root));
     expect(out).toMatchObject({ result: 'failed', statuses: { TRANSPORT: 1 } });
@@ -562,6 +603,9 @@ describe('the guest HGFS client over TCLO f', () => {
       lines.push(l);
       if (/^(drop|take) \d+: (done|nothing|failed)/.test(l)) finished();
     });
+    expect(runConsoleCommand(new VmxHost(), 'take')).toBe(
+      'error: no guest has negotiated drag-and-drop version 4',
+    );
     const { dir } = localTree();
     expect(runConsoleCommand(host, `drop --at 3,4 '${dir}'`)).toBe('drop 1: dragging 1 item into the guest');
     await guest.runUntil(over);
@@ -579,14 +623,22 @@ describe('the guest HGFS client over TCLO f', () => {
     await guest.runUntil(next);
     expect(lines.at(-1)).toBe('take 2: nothing offered (DRAG_NOT_PENDING)');
     expect(runConsoleCommand(host, 'drop --fault bogus x')).toMatch(/^error: unknown fault "bogus"/);
+    expect(runConsoleCommand(host, 'drop /no/such/path')).toMatch(/^error: ENOENT/);
+    const third = new Promise<void>((r) => {
+      finished = r;
+    });
+    runConsoleCommand(host, 'take');
+    expect(runConsoleCommand(host, 'take')).toBe('error: a drag is in progress (take 3)');
+    await guest.runUntil(third);
     expect(runConsoleCommand(host, 'drop')).toMatch(/^error: drop /);
     expect(runConsoleCommand(host, 'dnd')).toMatch(
       /^drag-and-drop version 4 \(guest caps 0xaab, accepted 0xaab\)\nin progress: nothing/,
     );
   });
 
-  it('a TCLO channel that closes with a request outstanding fails the transfer (no hang)', async () => {
-    const { host, guest } = await setUp({ staging: ['stage'] });
+  it('a TCLO channel that closes with a request outstanding fails the transfer at once (no timer needed)', async () => {
+    const t = manualTimer();
+    const { host, guest } = await setUp({ staging: ['stage'] }, { dnd: { setTimer: t.setTimer } });
     const { dir } = localTree();
     const p = host.ftPut([dir], '/');
     while (!host.tclo.pending().includes('f')) await new Promise((r) => setImmediate(r));
@@ -596,7 +648,20 @@ describe('the guest HGFS client over TCLO f', () => {
     host.reset();
     const out = await p;
     expect(out.result).toBe('failed');
-    expect(out.error).toMatch(/closed|answer/);
+    expect(out.error).toMatch(/channel \d+ closed before the guest answered/);
+    expect(out.requests[0]).toMatchObject({ opName: 'CREATE_SESSION_V4' });
+  });
+
+  it('with both the system service and the desktop tools serving HGFS, the desktop tools (toolbox-dnd) are addressed', async () => {
+    const host = new VmxHost();
+    const vmsvc = new DndTestGuest(host, { app: 'toolbox', hgfs: () => undefined });
+    await vmsvc.start({ ping: false });
+    const vmusr = new DndTestGuest(host, { hgfs: () => undefined });
+    await vmusr.start({ ping: false });
+    expect(host.guestHgfs.servers().sort()).toEqual(['toolbox', 'toolbox-dnd']);
+    expect(host.guestHgfs.serverApp()).toBe('toolbox-dnd');
+    expect(host.guestHgfs.open().app).toBe('toolbox-dnd');
+    expect(host.guestHgfs.open({ app: 'toolbox' }).app).toBe('toolbox');
   });
 });
 

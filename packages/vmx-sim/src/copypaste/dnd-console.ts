@@ -89,10 +89,19 @@ function progressLine(
   return `${prefix}: ${files} files, ${p.dirs} folders, ${bytes} bytes (${p.name})`;
 }
 
+/** Why no drag can start now, as the command's answer; undefined when one can. */
+function notReady(host: VmxHost): string | undefined {
+  if (!host.dnd.active) return 'error: no guest has negotiated drag-and-drop version 4';
+  if (host.dnd.current) return `error: a drag is in progress (${host.dnd.current})`;
+  return undefined;
+}
+
 export function dropCommand(host: VmxHost, args: string[]): string {
   const f = flags(args);
   if (!f.rest.length) return 'error: drop [--at X,Y] [--fault F] PATH…';
   const dnd = host.dnd;
+  const refused = notReady(host);
+  if (refused) return refused;
   const onProgress = (p: TreeProgress & { sessionId: number; totalBytes?: number; totalFiles?: number }) => {
     if (dnd.current === `drop ${p.sessionId}`) host.notice(progressLine(`drop ${p.sessionId}`, p));
   };
@@ -137,6 +146,8 @@ export function takeCommand(host: VmxHost, args: string[]): string {
   const f = flags(args);
   if (f.rest.length > 1) return 'error: take [--at X,Y] [--cancel] [DIR]';
   const dnd = host.dnd;
+  const refused = notReady(host);
+  if (refused) return refused;
   const onProgress = (p: TreeProgress & { sessionId: number; totalBytes?: number }) => {
     if (dnd.current === `take ${p.sessionId}`) host.notice(progressLine(`take ${p.sessionId}`, p));
   };

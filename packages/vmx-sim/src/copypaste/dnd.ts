@@ -49,8 +49,15 @@ import {
   writeOutside,
 } from '../guest-hgfs/hostile.js';
 import { cpNameComponents, type HgfsTransferOutcome, run, shownGuestPath } from '../guest-hgfs/transfer.js';
-import { type GuestHgfs, realTimer, type SetTimer } from '../guest-hgfs/transport.js';
-import { getTree, type LocalTree, putTree, scanLocal, type TreeProgress } from '../guest-hgfs/tree.js';
+import { type GuestHgfs, type GuestHgfsSession, realTimer, type SetTimer } from '../guest-hgfs/transport.js';
+import {
+  getTree,
+  type LocalTree,
+  putTree,
+  scanLocal,
+  type TreeProgress,
+  type TreeResult,
+} from '../guest-hgfs/tree.js';
 
 export interface DndNegotiation {
   version: number;
@@ -99,6 +106,12 @@ export interface DropOptions {
   cancelAfterBegin?: boolean;
   fault?: DropFault;
   onProgress?(p: TreeProgress): void;
+  /**
+   * In place of writing the tree: the test's own requests to the guest's server once it has
+   * staged the drop (between SRC_DROP_DONE and GET_FILES_DONE, in the session `s`). Its result
+   * decides GET_FILES_DONE as the tree's would.
+   */
+  fileStage?(s: GuestHgfsSession, staging: readonly string[]): Promise<TreeResult>;
 }
 
 export type DropResult = 'done' | 'failed' | 'cancelled' | 'stopped';
@@ -275,14 +288,23 @@ export class DndHost extends EventEmitter {
   /**
    * The host drags `source` into the guest and drops it: local files and folders (a FILELIST,
    * the files written into the guest's staging directory), or a clipboard of other formats.
-   * Resolves with the outcome, whatever the guest did; rejects only when no guest has negotiated
-   * (DndNotNegotiated), another drag is in progress (DndBusy), or a local path cannot be read.
+   * Resolves with the outcome, whatever the guest did. Throws at once (before anything is sent)
+   * when no guest has negotiated (DndNotNegotiated), another drag is in progress (DndBusy), or a
+   * local path cannot be read.
    */
-  async drop(source: readonly string[] | CpClipboard, opts: DropOptions = {}): Promise<DropOutcome> {
+  drop(source: readonly string[] | CpClipboard, opts: DropOptions = {}): Promise<DropOutcome> {
     if (!this.active) throw new DndNotNegotiated();
     if (this.current) throw new DndBusy(this.current);
     const tree = Array.isArray(source) ? scanLocal(source as readonly string[]) : undefined;
     const clipboard = tree ? fileListClipboard(tree) : (source as CpClipboard);
+    return this.runDrop(clipboard, tree, opts);
+  }
+
+  private async runDrop(
+    clipboard: CpClipboard,
+    tree: LocalTree | undefined,
+    opts: DropOptions,
+  ): Promise<DropOutcome> {
     const sessionId = this.session();
     this.current = `drop ${sessionId}`;
     this.log = [];
@@ -343,23 +365,42 @@ export class DndHost extends EventEmitter {
     out.staging = { components: staging, guestPath: shownGuestPath(staging) };
     this.emit('staged', { sessionId, ...out.staging });
     const fault = opts.fault;
-    const s = this.o.hgfs.open({ ...(opts.app ? { app: opts.app } : {}) });
+    let s: GuestHgfsSession;
+    try {
+      s = this.o.hgfs.open({ ...(opts.app ? { app: opts.app } : {}) });
+    } catch (e) {
+      // The guest has staged the drop and waits for GET_FILES_DONE: failed (it cleans up then).
+      return this.filesDone(sessionId, out, (e as Error).message);
+    }
     out.transfer = await run('put', s, { calls: this.o.calls ?? (() => 0) }, async () => {
-      if (fault?.kind === 'malformed-hgfs') await sendMalformed(s, fault.packet ?? 'size');
-      const r = await putTree(s, tree, staging, {
-        ...(fault?.kind === 'stop' ? { stopAfterBytes: fault.afterBytes } : {}),
-        ...(fault?.kind === 'oversize' ? { extraBytes: fault.extraBytes } : {}),
-        onProgress: (p) => {
-          opts.onProgress?.(p);
-          this.emit('progress', { sessionId, ...p, totalBytes: tree.totalBytes, totalFiles: tree.files });
-        },
-      });
-      if (fault?.kind === 'outside' && r.result === 'done')
-        out.outside = await writeOutside(s, staging, fault.how, {
-          ...(fault.name ? { name: fault.name } : {}),
-          ...(fault.dir ? { dir: fault.dir } : {}),
-          ...(fault.target ? { target: fault.target } : {}),
-        });
+      try {
+        if (fault?.kind === 'malformed-hgfs') await sendMalformed(s, fault.packet ?? 'size');
+      } catch {
+        // What the guest made of it is in the request's record.
+      }
+      const r = opts.fileStage
+        ? await opts
+            .fileStage(s, staging)
+            .catch((e: Error): TreeResult => ({ result: 'failed', files: 0, dirs: 0, bytes: 0, error: e }))
+        : await putTree(s, tree, staging, {
+            ...(fault?.kind === 'stop' ? { stopAfterBytes: fault.afterBytes } : {}),
+            ...(fault?.kind === 'oversize' ? { extraBytes: fault.extraBytes } : {}),
+            onProgress: (p) => {
+              opts.onProgress?.(p);
+              this.emit('progress', { sessionId, ...p, totalBytes: tree.totalBytes, totalFiles: tree.files });
+            },
+          });
+      if (fault?.kind === 'outside' && r.result === 'done') {
+        try {
+          out.outside = await writeOutside(s, staging, fault.how, {
+            ...(fault.name ? { name: fault.name } : {}),
+            ...(fault.dir ? { dir: fault.dir } : {}),
+            ...(fault.target ? { target: fault.target } : {}),
+          });
+        } catch (e) {
+          return { ...r, result: 'failed' as const, error: e as Error, skipped: tree.skipped };
+        }
+      }
       return { ...r, skipped: tree.skipped };
     });
     if (out.transfer.result === 'stopped') {
@@ -388,24 +429,32 @@ export class DndHost extends EventEmitter {
       out.reason = 'a malformed packet in place of GET_FILES_DONE, then nothing';
       return;
     }
-    const ok = out.transfer.result === 'done' && !out.outside?.escaped;
-    out.getFilesDone = ok ? Status.SUCCESS : Status.ERROR;
+    if (out.transfer.result !== 'done') return this.filesDone(sessionId, out, out.transfer.error ?? 'failed');
+    if (out.outside?.escaped)
+      return this.filesDone(sessionId, out, 'a file was written outside the staging directory');
+    return this.filesDone(sessionId, out);
+  }
+
+  /** GET_FILES_DONE: 0 when there is no failure to report, else 1 (the guest then deletes what it staged). */
+  private async filesDone(sessionId: number, out: DropOutcome, failure?: string): Promise<void> {
+    out.getFilesDone = failure === undefined ? Status.SUCCESS : Status.ERROR;
+    out.result = failure === undefined ? 'done' : 'failed';
+    if (failure !== undefined) out.reason = failure;
     await this.send({ cmd: Cmd.DND_GET_FILES_DONE, sessionId, status: out.getFilesDone });
-    out.result = ok ? 'done' : 'failed';
-    if (!ok)
-      out.reason =
-        out.transfer.error ??
-        (out.outside?.escaped ? 'a file was written outside the staging directory' : undefined);
   }
 
   /**
    * The pointer leaves the VM (QUERY_EXITING): when the guest has a drag going (DEST_DRAG_ENTER
    * with a FILELIST), its files are read into `dir` (default a new directory under the take root)
-   * and the drop completed with DEST_DROP. Resolves with the outcome; rejects only as drop() does.
+   * and the drop completed with DEST_DROP. Resolves with the outcome; throws at once as drop() does.
    */
-  async take(dir?: string, opts: TakeOptions = {}): Promise<TakeOutcome> {
+  take(dir?: string, opts: TakeOptions = {}): Promise<TakeOutcome> {
     if (!this.active) throw new DndNotNegotiated();
     if (this.current) throw new DndBusy(this.current);
+    return this.runTake(dir, opts);
+  }
+
+  private async runTake(dir: string | undefined, opts: TakeOptions): Promise<TakeOutcome> {
     const sessionId = this.session();
     this.current = `take ${sessionId}`;
     this.log = [];

@@ -1,7 +1,7 @@
 /**
  * Whole transfers with the guest's HGFS server (the console's `ft put` / `ft get`, and the
  * drag-and-drop controller's file stage): one session, the tree moved, the session destroyed,
- * and an outcome record a test or a benchmark can read (docs/protocol/hgfs.md, "The guest's server").
+ * and an outcome record a test or a benchmark can read (docs/protocol/hgfs.md, "The host as client of the guest's server").
  */
 import { HgfsStatusError } from '@vmw9/hgfs';
 import type { GuestHgfs, GuestHgfsSession, HgfsRequestRecord, OpenSessionOptions } from './transport.js';

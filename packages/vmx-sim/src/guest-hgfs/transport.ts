@@ -1,9 +1,10 @@
 /**
- * The host as HGFS client of the guest's server (docs/protocol/hgfs.md §7 and "Host side",
- * "The guest's server"): each request goes to the guest as the TCLO `f ` + the request packet, to
- * the app that registered `tools.capability.hgfs_server APP 1` (vmsvc `toolbox`, vmusr and the
- * vmw9 agent `toolbox-dnd`), and comes back as `OK ` + the reply packet. A guest server drops a
- * packet it cannot read: the answer is then `OK ` alone.
+ * The host as HGFS client of the guest's server (docs/protocol/hgfs.md, "The guest's shares" and
+ * "The host as client of the guest's server"): each request goes to the guest as the TCLO `f ` +
+ * the request packet, to the app that registered `tools.capability.hgfs_server APP 1` (vmsvc
+ * `toolbox`, vmusr and the vmw9 agent `toolbox-dnd`), and comes back as `OK ` + the reply packet.
+ * A packet the guest's server drops gets `OK ` alone from ours and `OK ` + a stale buffer from
+ * vmtoolsd's.
  */
 import {
   decodeHeader,
@@ -27,7 +28,7 @@ export const realTimer: SetTimer = (fn, ms) => {
   return () => clearTimeout(t);
 };
 
-/** The RPCI a guest app sends to say it serves HGFS (docs/protocol/hgfs.md, "The guest's server"). */
+/** The RPCI a guest app sends to say it serves HGFS (docs/protocol/hgfs.md, "The host as client of the guest's server"). */
 export const HGFS_SERVER_CAPABILITY = 'tools.capability.hgfs_server';
 
 /** The desktop tools' app (vmusr, the vmw9 agent): where a DnD staging directory lives. */
@@ -262,7 +263,7 @@ function noteReply(record: HgfsRequestRecord, reply: Uint8Array): void {
     return;
   }
   // vmtoolsd answers a request it cannot read with its whole reply buffer, which still holds the
-  // previous reply (docs/protocol/hgfs.md, "The guest's server"): not this request's answer.
+  // previous reply (docs/protocol/hgfs.md, "The host as client of the guest's server"): not this request's answer.
   if (h.packetSize !== reply.length) {
     record.garbled = `${reply.length} bytes, but its header says ${h.packetSize} (${opName(h.op)}, ${statusName(h.status)}): a stale reply buffer`;
     return;

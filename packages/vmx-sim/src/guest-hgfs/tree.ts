@@ -108,8 +108,8 @@ export interface TreeResult {
   error?: Error;
 }
 
-/** Bytes read from a local file per WRITE_V3 batch: at most this much in memory. */
-const LOCAL_PIECE = 4 * 1024 * 1024;
+/** WRITE_V3 requests one batch of a file holds (the local file is read a batch at a time). */
+const WRITE_BATCH = 8;
 
 /** Writes `tree` under the guest directory `dest` (components, share first). */
 export async function putTree(
@@ -176,7 +176,8 @@ async function writeFile(
     while (at < total) {
       const room = budget - r.bytes;
       if (room <= 0) return false;
-      const n = Math.min(LOCAL_PIECE, total - at, room);
+      // Whole WRITE_V3s per batch, so that every write but a file's last carries a full packet.
+      const n = Math.min(s.client.writeChunk * WRITE_BATCH, total - at, room);
       const piece = Buffer.alloc(n);
       const got = at < e.size ? readSync(fd, piece, 0, Math.min(n, e.size - at), at) : 0;
       // The extra bytes past the file's end (a hostile host's) are a recognisable filler.
@@ -199,7 +200,7 @@ const READ_WINDOW = 8;
 /**
  * The most data one READ_V3 asks for: the packet less the header and the reply's body as the C
  * server counts it, `HgfsReplyReadV3` with its one-byte `payload[1]` (13 bytes). One byte more
- * and open-vm-tools' server refuses the read (docs/protocol/hgfs.md, "The guest's server").
+ * and open-vm-tools' server refuses the read (docs/protocol/hgfs.md, "The host as client of the guest's server").
  */
 export function readChunk(s: GuestHgfsSession): number {
   const header = s.client.framing === 'legacy' ? HGFS_LEGACY_HEADER_SIZE : HGFS_HEADER_SIZE;
@@ -282,7 +283,8 @@ async function getItem(
         );
         let short = false;
         for (const p of pieces) {
-          if (p.data.length > chunk) throw new Error(`READ_V3 of ${shown}: ${p.data.length} bytes for ${chunk} asked`);
+          if (p.data.length > chunk)
+            throw new Error(`READ_V3 of ${shown}: ${p.data.length} bytes for ${chunk} asked`);
           if (p.data.length > 0) writeSync(fd, p.data, 0, p.data.length, at);
           at += p.data.length;
           r.bytes += p.data.length;
