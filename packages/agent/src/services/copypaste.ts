@@ -22,7 +22,7 @@ import {
   DndCpDecodeError,
   HOST_CP_VERSION_QUERY,
 } from '@vmw9/dndcp';
-import type { TcloRequest } from '@vmw9/rpc';
+import { binaryTclo } from '@vmw9/rpc';
 import type { AgentService, OptionHandler, ServiceContext } from '../service.js';
 
 /**
@@ -124,7 +124,7 @@ export function copyPasteService(
     },
     commands: {
       // Binary: the packet is the bytes after the command word's space, never the text.
-      [CP_TRANSPORT]: async (_args: string, request: TcloRequest) => {
+      [CP_TRANSPORT]: binaryTclo(async (request) => {
         if (!guest.active) {
           // vmusr has no handler for it until version 4 is first negotiated (docs/protocol/dndcp.md
           // §2.1); once it has one, switched off it answers `OK ` and ignores the packet (dndcp.md,
@@ -135,7 +135,7 @@ export function copyPasteService(
         }
         await guest.handleTransport(request.args);
         return '';
-      },
+      }),
     },
     treeHooks: { copyPaste: guest },
     onReset() {

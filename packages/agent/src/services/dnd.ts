@@ -36,7 +36,7 @@ import {
 } from '@vmw9/dndcp';
 import type { DndTreeEvent, DndTreeOffer, DndTreeSource, DndTreeStatus } from '@vmw9/fs';
 import { type Grant, GuestShares, type HgfsOpRecord, HgfsServer, hgfsTcloResult } from '@vmw9/hgfs';
-import type { TcloRequest } from '@vmw9/rpc';
+import { binaryTclo } from '@vmw9/rpc';
 import { isUnder, measure } from '../dnd-files.js';
 import type { AgentService, OptionHandler, ServiceContext } from '../service.js';
 import { defaultStagingRoot, prepareStagingRoot, StagingArea, StagingError } from '../staging.js';
@@ -352,7 +352,7 @@ export function dndService(ctx: ServiceContext): DndService {
     options: { [CpOption.enableDnd]: onOption },
     commands: {
       // Binary: the packet is the bytes after the command word's space.
-      [DND_TRANSPORT]: async (_args: string, request: TcloRequest) => {
+      [DND_TRANSPORT]: binaryTclo(async (request) => {
         if (!guest.active) {
           // vmusr has no handler until version 4 is first negotiated (docs/protocol/dndcp.md §2.1).
           if (!negotiatedOnce) throw new Error(TCLO_UNKNOWN_COMMAND);
@@ -361,10 +361,10 @@ export function dndService(ctx: ServiceContext): DndService {
         if (request.args.length === 0) throw new Error('invalid arg size');
         await guest.handleTransport(request.args);
         return '';
-      },
+      }),
       // The host's HGFS requests: the guest's server (docs/protocol/hgfs.md, "Server role").
       // The whole message: `f` alone and `f ` with nothing after it are answered differently.
-      f: (_args: string, request: TcloRequest) => hgfsTcloResult(server, request.raw),
+      f: binaryTclo((request) => hgfsTcloResult(server, request.raw)),
     },
     treeHooks: { dnd: tree },
     start() {
