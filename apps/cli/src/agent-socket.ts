@@ -45,3 +45,60 @@ export function agentSocketHelp(): string {
   const mine = defaultTreeSocket();
   return mine === SYSTEM_AGENT_SOCKET ? mine : `${mine}, else the system agent's ${SYSTEM_AGENT_SOCKET}`;
 }
+
+/** A server that accepts but never answers Tversion is not the agent; not a timing assumption. */
+export const AGENT_ANSWER_MS = 5000;
+
+/**
+ * The running agent's tree, as a dial string: at `--socket`, or where `vmw9 status` finds it
+ * (findAgentSocket); null when none answers and none was named.
+ */
+export async function agentTree(socket: string | undefined): Promise<string | null> {
+  const [{ formatDial }, { unixSocketState }] = await Promise.all([
+    import('ninep/dial'),
+    import('ninep/runtime'),
+  ]);
+  if (socket !== undefined) {
+    const d = socketOption(socket);
+    if (d.net !== 'unix') return formatDial(d);
+    const found = { path: d.path, state: await unixSocketState(d.path) };
+    const reason = noAgentReason(found);
+    if (reason) throw new CliError(reason, Exit.FAILED, { socket: found.path, state: found.state });
+    return formatDial(d);
+  }
+  const found = await findAgentSocket();
+  return found.state === 'live' ? formatDial({ net: 'unix', path: found.path }) : null;
+}
+
+/**
+ * A 9P2000.u client of the running agent's tree (errors carry the tree's text), or a CliError
+ * saying why there is none: no agent, or a server that does not answer within AGENT_ANSWER_MS.
+ */
+export async function connectAgentTree(socket: string | undefined): Promise<import('ninep').NinepClient> {
+  const address = await agentTree(socket);
+  if (!address) {
+    const found = await findAgentSocket();
+    throw new CliError(noAgentReason(found) ?? `no agent answers at ${found.path}`, Exit.FAILED, {
+      socket: found.path,
+      state: found.state,
+    });
+  }
+  const ninep = await import('ninep');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CliError(`${address}: no 9P answer within ${AGENT_ANSWER_MS / 1000} s`, Exit.FAILED)),
+      AGENT_ANSWER_MS,
+    );
+    timer.unref();
+  });
+  try {
+    return await Promise.race([ninep.NinepClient.connect(address, { version: '9P2000.u' }), timeout]);
+  } catch (e) {
+    if (e instanceof ninep.ConnectError)
+      throw new CliError(`no agent: ${e.message}`, Exit.FAILED, { socket: address });
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}

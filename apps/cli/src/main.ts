@@ -1,9 +1,11 @@
 /** The vmw9 command line: one subcommand per layer, all sharing --host and --json. */
+import { resolve } from 'node:path';
 import type { LogFormatSetting } from '@vmw9/agent';
 import { defaultTreeSocket } from '@vmw9/fs/socket';
 import { Command, CommanderError, Option } from 'commander';
 import { agentSocketHelp, runningAgentSocket } from './agent-socket.js';
 import { detectCommand } from './commands/detect.js';
+import { dndOfferCommand, dndWatchCommand } from './commands/dnd.js';
 import { hgfsGetCommand, hgfsLsCommand, hgfsPutCommand, hgfsSharesCommand } from './commands/hgfs.js';
 import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
@@ -23,6 +25,7 @@ interface AgentCommandOptions {
   level?: string;
   logFormat?: string;
   printConfig?: boolean;
+  dndDir?: string;
 }
 
 interface Globals {
@@ -248,6 +251,10 @@ export async function main(argv: string[]): Promise<number> {
       '--log-format <format>',
       'log lines: pretty (readable), json, or auto: pretty on a terminal, JSON elsewhere (default: [logging] format, else auto)',
     )
+    .option(
+      '--dnd-dir <dir>',
+      'where files the host drags into the guest are staged (default: [dnd] dir, else $XDG_RUNTIME_DIR/vmw9/dnd, else ~/.cache/vmw9/dnd)',
+    )
     .option('--print-config', 'print the default configuration, commented, and exit')
     .addHelpText(
       'after',
@@ -275,6 +282,7 @@ export async function main(argv: string[]): Promise<number> {
           ...(host ? { host: host as 'native' | 'sim' } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.level ? { level: opts.level as never } : {}),
+          ...(opts.dndDir ? { dndDir: resolve(opts.dndDir) } : {}),
           // The global --json asks for machine-readable output: JSON log lines, unless told otherwise.
           ...(logFormat ? { logFormat } : globals().json ? { logFormat: 'json' as const } : {}),
           signal: stopSignal(),
@@ -366,6 +374,43 @@ export async function main(argv: string[]): Promise<number> {
     )
     .action(async (opts: { socket?: string }) => {
       code = await statusCommand(out(), opts);
+    });
+
+  const dnd = program
+    .command('dnd')
+    .description("drag and drop with the host, through the running agent's dnd/: watch drops, offer files")
+    .option('--socket <addr>', `the agent's socket PATH or dial string (default: ${agentSocketHelp()})`)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 dnd watch                          # each drop from the host, where its files are\n  vmw9 dnd offer report.pdf photos/       # prints the offer id\n  vmw9 dnd offer --wait build.tar.gz      # until the host takes it',
+    );
+  const dndSocket = () => dnd.opts<{ socket?: string }>();
+  dnd
+    .command('watch')
+    .description(
+      "print each drop the host makes into the guest (its id, files, bytes and the directory they are in) and each offer's fate, until interrupted; a progress bar on a terminal while a drop is received",
+    )
+    .option('--count <n>', 'stop after n drops (finished or failed)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 dnd watch\n  vmw9 dnd watch --count 1                # the next drop, then exit\n  vmw9 --json dnd watch | jq -r \'select(.event == "drop") | .path\'',
+    )
+    .action(async (opts: { count?: string }) => {
+      code = await dndWatchCommand(out(), { ...dndSocket(), ...opts }, stopSignal());
+    });
+  dnd
+    .command('offer')
+    .argument('<path...>', 'files or directories to offer (made absolute)')
+    .description(
+      "offer files to the host: the host takes them when the user drags out of the VM's window; prints the offer id",
+    )
+    .option('--wait', 'wait until the host takes the offer (exit 1 if it is withdrawn first)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 dnd offer report.pdf\n  id=$(vmw9 dnd offer ~/out/*.png)\n  vmw9 dnd offer --wait build/ && echo taken',
+    )
+    .action(async (paths: string[], opts: { wait?: boolean }) => {
+      code = await dndOfferCommand(out(), paths, { ...dndSocket(), ...opts }, stopSignal());
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -8,7 +8,7 @@
  * channel is recovered underneath it (RpciClient and TcloLoop reopen their channels).
  */
 import { existsSync } from 'node:fs';
-import { TCLO_SUCCESS, TcloCommand } from '@vmw9/backdoor';
+import { MAX_GUEST_MESSAGE, TCLO_SUCCESS, TcloCommand } from '@vmw9/backdoor';
 import {
   type AgentStatus,
   buildVmwareTree,
@@ -162,9 +162,14 @@ export class Agent {
   private openLoop(app: TcloApp, opts: AgentStartOptions): TcloLoop {
     const cap = this.routes.pollMaxOn(app);
     const max = opts.tclo?.maxDelayMs;
+    const replyMax = this.routes.replyMaxOn(app);
     const loop = TcloLoop.overPort(this.transport.port, {
       app,
       ...opts.tclo,
+      // `OK ` and the longest answer a service gives, where that is past the 64 KiB default.
+      ...(replyMax === undefined
+        ? {}
+        : { channel: { maxSend: Math.max(MAX_GUEST_MESSAGE, OK_REPLY.length + replyMax) } }),
       // A service's cap bounds the idle wait; a smaller one given to the agent still wins.
       ...(cap === undefined ? {} : { maxDelayMs: max === undefined ? cap : Math.min(max, cap) }),
       ...(opts.trace ? { trace: opts.trace } : {}),
@@ -293,6 +298,7 @@ export class Agent {
   /** Capabilities_Register: the channel's services' capabilities, then (system channel) ours. */
   private async registerCapabilities(app: TcloApp): Promise<string> {
     for (const [name, value] of this.routes.capabilitiesOn(app)) await setCapability(this.rpc, name, value);
+    for (const s of this.routes.servicesOn(app)) await s.onCapabilities?.();
     if (app === SYSTEM_APP) await registerIdentity(this.rpc);
     this.hub.publish({ type: 'capabilities' });
     return '';

@@ -76,6 +76,16 @@ export interface AgentConfig {
     /** false: no copy/paste version 4 (no `toolbox-dnd` channel); the clipboard files use the legacy clipboard. */
     enabled: boolean;
   };
+  dnd: {
+    /** false: no drag and drop, no guest HGFS server, no dnd/ in the tree. */
+    enabled: boolean;
+    /** The staging root drops land under; null = the default (staging.ts, defaultStagingRoot). */
+    dir: string | null;
+    /** How long a whole drop is kept (0: until the user removes it). */
+    keepMs: number;
+    /** How long the host may stay silent in the middle of a drop before it fails. */
+    idleTimeoutMs: number;
+  };
 }
 
 /** Container and virtual interfaces: addresses on them are never the VM's address (open-vm-tools #100, #128, #373). */
@@ -334,6 +344,34 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       apply: field('copypaste', 'enabled'),
     },
   },
+  dnd: {
+    enabled: {
+      kind: 'boolean',
+      default: 'true',
+      doc: 'false: no drag and drop with the host (no dnd/ in the tree, no HGFS server for the host, no dnd_version capability)',
+      apply: field('dnd', 'enabled'),
+    },
+    dir: {
+      kind: 'path',
+      default: '',
+      doc: 'where dropped files are staged, one private directory per drop; empty = $XDG_RUNTIME_DIR/vmw9/dnd when that is set and private, else $XDG_CACHE_HOME/vmw9/dnd, else ~/.cache/vmw9/dnd (made 0700; drag and drop is off if another user owns it)',
+      apply: (c, v) => {
+        c.dnd.dir = (v as string) || null;
+      },
+    },
+    keep: {
+      kind: 'duration',
+      default: '24h',
+      doc: 'how long a dropped folder is kept before it is removed (at start, and by a timer); 0 = until you remove it',
+      apply: field('dnd', 'keepMs'),
+    },
+    'idle-timeout': {
+      kind: 'duration',
+      default: '60s',
+      doc: 'a drop fails, and its files are removed, when the host writes nothing for this long before saying it is done',
+      apply: field('dnd', 'idleTimeoutMs'),
+    },
+  },
 };
 
 function blank(): AgentConfig {
@@ -360,6 +398,7 @@ function blank(): AgentConfig {
       maxOpenFiles: 0,
     },
     copypaste: { enabled: true },
+    dnd: { enabled: true, dir: null, keepMs: 0, idleTimeoutMs: 0 },
   };
 }
 

@@ -41,6 +41,7 @@ export {
   type TreeHooks,
 } from './service.js';
 export { copyPasteService } from './services/copypaste.js';
+export { type DndService, dndService } from './services/dnd.js';
 export { featureOptionsService } from './services/feature-options.js';
 export { guestInfoService } from './services/guestinfo.js';
 export { hgfsService } from './services/hgfs.js';
@@ -48,6 +49,13 @@ export { SERVICES } from './services/index.js';
 export { powerService } from './services/power.js';
 export { resolutionService } from './services/resolution.js';
 export { timeSyncService } from './services/timesync.js';
+export {
+  defaultStagingRoot,
+  prepareStagingRoot,
+  StagingArea,
+  type StagingAreaOptions,
+  StagingError,
+} from './staging.js';
 export { type OsNames, osNames, parseOsRelease, uptimeHundredths, vmwareOsId } from './system.js';
 export {
   detectNtpDaemon,

@@ -78,6 +78,12 @@ export class Routes {
     return caps.length ? Math.min(...caps) : undefined;
   }
 
+  /** The longest TCLO answer the channel's services give past GuestMsg's 64 KiB (the largest), or undefined. */
+  replyMaxOn(app: TcloApp): number | undefined {
+    const max = this.servicesOn(app).flatMap((s) => (s.tcloReplyMax === undefined ? [] : [s.tcloReplyMax]));
+    return max.length ? Math.max(...max) : undefined;
+  }
+
   /** What the owner of an option on this channel does with it; undefined when nobody owns it. */
   optionOwner(app: TcloApp, name: string): OptionHandler | undefined {
     // Own keys only: an option named `constructor` must not find Object.prototype's.

@@ -20,6 +20,8 @@ export interface RunAgentOptions {
   level?: LogLevel;
   /** Overrides [logging] format. */
   logFormat?: LogFormatSetting;
+  /** Overrides [dnd] dir: where dropped files are staged. */
+  dndDir?: string;
   /** Called once the agent runs (the CLI prints the address). */
   onStarted?: (agent: Agent) => void;
   /** Stops the agent when aborted (besides SIGTERM/SIGINT). */
@@ -36,6 +38,7 @@ export async function runAgent(opts: RunAgentOptions = {}): Promise<void> {
   });
   if (opts.level) config.logging.level = opts.level;
   if (opts.logFormat) config.logging.format = opts.logFormat;
+  if (opts.dndDir) config.dnd.dir = opts.dndDir;
   const agent = await Agent.start({
     ...opts.start,
     config,

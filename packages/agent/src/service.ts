@@ -7,6 +7,7 @@
  * TCLO reaches a service except through this shape (docs/protocol/guestrpc.md).
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
+import type { DndSetTimer } from '@vmw9/dndcp';
 import type { FsServices, HostEvent } from '@vmw9/fs';
 import type { RpcSender, TcloHandler } from '@vmw9/rpc';
 import type { Node } from 'ninep';
@@ -31,10 +32,10 @@ export const SYSTEM_APP: TcloApp = 'toolbox';
 export type OptionHandler = (value: string, name: string) => void | Promise<void>;
 
 /**
- * The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes, and the
- * copy/paste engine `snarf` and `clip/` use when it has version 4 negotiated.
+ * The tree's own files that a service feeds: `power` acknowledgements, `timectl` writes, the
+ * copy/paste engine `snarf` and `clip/` use when it has version 4 negotiated, and `dnd/`.
  */
-export type TreeHooks = Partial<Pick<FsServices, 'power' | 'timeSync' | 'copyPaste'>>;
+export type TreeHooks = Partial<Pick<FsServices, 'power' | 'timeSync' | 'copyPaste' | 'dnd'>>;
 
 export interface AgentService {
   /** Unique among the agent's services; names it in logs and conflicts. */
@@ -47,10 +48,21 @@ export interface AgentService {
    * services asks for, or the loop's default (1 s) when none does.
    */
   readonly pollMaxMs?: number;
+  /**
+   * The longest answer its TCLO commands give, in bytes after `OK `, when it is over GuestMsg's
+   * 64 KiB: its channel then sends messages that long (a host that negotiated large HGFS packets
+   * takes them, docs/protocol/hgfs.md "Packet sizes"). The channel takes the largest its services ask.
+   */
+  readonly tcloReplyMax?: number;
   /** TCLO commands it answers on its channel: the command word → its handler. */
   readonly commands?: Readonly<Record<string, TcloHandler>>;
   /** Sent as `tools.capability.NAME VALUE` on its channel's Capabilities_Register; null: no value. */
   readonly capabilities?: Readonly<Record<string, string | number | null>>;
+  /**
+   * Capabilities_Register on its channel, after the `capabilities` above were sent: for those that
+   * need a form of their own (a trailing NUL, a failure that must not fail the registration).
+   */
+  onCapabilities?(): Promise<void>;
   /** The Set_Option names it owns on its channel, each with what it does with the value. */
   readonly options?: Readonly<Record<string, OptionHandler>>;
   /** Files it adds at the tree's root (a name already there is an error at start). */
@@ -77,6 +89,8 @@ export interface ServiceInjections {
   ntpActive?: () => Promise<string | null>;
   /** The guest clock (ms), default Date.now. */
   now?: () => number;
+  /** The drag-and-drop engine's timers (default setTimeout, unref'd); tests fire them by hand. */
+  dndSetTimer?: DndSetTimer;
 }
 
 /** What the core gives each service. */

@@ -322,9 +322,9 @@ describe('the legacy fallback, and the options as vmusr answers them', () => {
     expect((await host.tclo.waitForReply('copypaste.transport x')).reply).toBe('ERROR Unknown Command');
   });
 
-  it('[copypaste] enabled = false: no toolbox-dnd channel, the legacy clipboard', async () => {
+  it('[copypaste] enabled = false: the legacy clipboard; no toolbox-dnd channel when [dnd] is off too', async () => {
     const s = await startOnSim({
-      config: '[powerops]\nsystem-actions = false\n[copypaste]\nenabled = false\n',
+      config: '[powerops]\nsystem-actions = false\n[copypaste]\nenabled = false\n[dnd]\nenabled = false\n',
     });
     await handshake(s.host);
     expect(s.agent.loops.has(DND)).toBe(false);

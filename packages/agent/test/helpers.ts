@@ -50,10 +50,13 @@ export async function startOnSim(
   const logs: string[] = [];
   const clock: number[] = [];
   const fsPath = join(dir, 'fs.sock');
+  const config = parseConfig(opts.config ?? '[powerops]\nsystem-actions = false\n', 'test.conf');
+  // Drops land in the test's directory, never the user's cache.
+  config.dnd.dir ??= join(dir, 'dnd');
   const agent = await Agent.start({
     host: 'sim',
     simHost: host,
-    config: parseConfig(opts.config ?? '[powerops]\nsystem-actions = false\n', 'test.conf'),
+    config,
     listen: `unix!${fsPath}`,
     log: { level: 'debug', stream: { write: (l: string) => void logs.push(l) } },
     setClock: async (ms) => {

@@ -27,6 +27,13 @@ describe('vmw9-agent.service', () => {
       expect(defaultTreeSocket({ env: {}, uid: 0 })).toBe(SYSTEM_AGENT_SOCKET);
   });
 
+  it('stages drag-and-drop drops in its own cache directory, the one place it may write besides /run', () => {
+    expect(settings('CacheDirectory')).toEqual(['vmw9']);
+    expect(settings('CacheDirectoryMode')).toEqual(['0700']);
+    expect(settings('ExecStart')[0]).toMatch(/ --dnd-dir \/var\/cache\/vmw9\/dnd$/);
+    expect(settings('ProtectHome')).toEqual(['read-only']);
+  });
+
   it('caps its memory and gives Node options Node takes from the environment', () => {
     expect(settings('MemoryMax')).toEqual(['256M']);
     const nodeOptions = settings('Environment').filter((e) => e.startsWith('NODE_OPTIONS='));

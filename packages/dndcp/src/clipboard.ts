@@ -250,3 +250,73 @@ export function decodeFileList(bytes: Uint8Array): CpFileList {
   }
   return { totalSize, relNames, fullPaths };
 }
+
+/** The FILELIST_URI item (§9.4): the same files as `file://` URIs, which vmusr adds on Linux. */
+export interface CpUriFileList {
+  totalSize: bigint;
+  uris: string[];
+}
+
+const URI_FILELIST_HEADER = 12;
+
+export function encodeUriFileList(l: CpUriFileList): Buffer {
+  if (l.totalSize < 0n || l.totalSize > 0xffffffffffffffffn)
+    throw new DndCpEncodeError('uriFileList.totalSize', `${l.totalSize} is not a u64`);
+  const uris = Buffer.concat(
+    l.uris.map((u) => {
+      const b = Buffer.from(u, 'utf8');
+      if (b.includes(0))
+        throw new DndCpEncodeError('uriFileList.uris', `${JSON.stringify(u)} contains a NUL`);
+      return Buffer.concat([b, Buffer.alloc(1)]);
+    }),
+  );
+  const head = Buffer.alloc(URI_FILELIST_HEADER);
+  head.writeBigUInt64LE(l.totalSize, 0);
+  head.writeUInt32LE(uris.length, 8);
+  return Buffer.concat([head, uris]);
+}
+
+/** Decodes a FILELIST_URI item (§9.4): the length must fit; URIs split at NULs, UTF-8. */
+export function decodeUriFileList(bytes: Uint8Array): CpUriFileList {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (b.length < URI_FILELIST_HEADER)
+    throw new DndCpDecodeError(
+      'uriFileList',
+      `${b.length} bytes, shorter than the ${URI_FILELIST_HEADER}-byte header`,
+      0,
+    );
+  const totalSize = b.readBigUInt64LE(0);
+  const len = b.readUInt32LE(8);
+  if (len > b.length - URI_FILELIST_HEADER)
+    throw new DndCpDecodeError(
+      'uriFileList.uriPathsLen',
+      `${len} bytes, but ${b.length - URI_FILELIST_HEADER} follow`,
+      8,
+    );
+  const body = b.subarray(URI_FILELIST_HEADER, URI_FILELIST_HEADER + len);
+  const uris: string[] = [];
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(0, start);
+    if (end < 0) end = body.length;
+    const u = body.subarray(start, end);
+    if (!isUtf8(u))
+      throw new DndCpDecodeError('uriFileList.uris', 'a URI is not valid UTF-8', URI_FILELIST_HEADER + start);
+    uris.push(u.toString('utf8'));
+    start = end + 1;
+  }
+  return { totalSize, uris };
+}
+
+/**
+ * A guest path as vmusr writes it in FILELIST_URI: `file://` + the path with every byte escaped
+ * as %XX except ASCII letters, digits, `-._~` and `/` (g_uri_escape_string(path, "/", FALSE)).
+ */
+export function fileUriOfPath(path: string): string {
+  let out = 'file://';
+  for (const byte of Buffer.from(path, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-._~/]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

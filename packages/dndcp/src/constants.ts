@@ -75,7 +75,13 @@ export const Cmd = {
   DND_SEND_FILES_DONE: 1017,
   DND_QUERY_EXITING: 1018,
   DND_DRAG_NOT_PENDING: 1019,
-  DND_DEST_CANCEL: 1020,
+  /**
+   * Unity's detection window; deleted from open-vm-tools 13.1's header, whose DEST_CANCEL then
+   * took this number (§9.1).
+   */
+  DND_UPDATE_UNITY_DET_WND: 1020,
+  /** 1021 in every release to 13.0 (vmusr 12.2 included); the VMX's number is UNCONFIRMED (§9.1). */
+  DND_DEST_CANCEL: 1021,
   CP_REQUEST_CLIPBOARD: 2000,
   CP_REQUEST_FILES: 2001,
   CP_RECV_CLIPBOARD: 2002,
@@ -125,6 +131,12 @@ export const Cap = {
 export const CP_CAPS = 0x1555;
 /** VALID | DND | every drag-and-drop format: what vmusr pings the drag-and-drop channel with (§3.3). */
 export const DND_CAPS = 0x0aab;
+
+/**
+ * DND_DROPEFFECT: p1 of UPDATE_FEEDBACK, what a drop would do where the pointer is (§9.1). One bit
+ * each; UNKNOWN is bit 31.
+ */
+export const DropEffect = { NONE: 0, COPY: 0x1, MOVE: 0x2, LINK: 0x4, UNKNOWN: 0x80000000 } as const;
 
 /** The header's `type` (§3.1.1; note the swap quirk there). */
 export const MsgType = { INVALID: 0, DND: 1, CP: 2, FT: 3 } as const;

@@ -20,14 +20,11 @@ import {
   statusName,
 } from './constants.js';
 import { DndCpEndpoint, type DndCpEndpointStats } from './endpoint.js';
-import { DndCpDecodeError, DndCpError, DndCpRpcError } from './errors.js';
+import { DndCpDecodeError, DndCpError } from './errors.js';
 import type { DndCpReceivedMessage } from './message.js';
-import { encodeTransport, transportCommand } from './transport.js';
+import { type CopyPasteRpc, negotiate, transportSender } from './negotiate.js';
 
-/** One RPCI: the whole request bytes out; `ok` is the host's "1"/"0", `reply` what follows it. */
-export interface CopyPasteRpc {
-  send(request: Uint8Array): Promise<{ ok: boolean; reply: Buffer }>;
-}
+export type { CopyPasteRpc } from './negotiate.js';
 
 export interface CopyPasteGuestOptions {
   rpc: CopyPasteRpc;
@@ -66,12 +63,6 @@ interface Held {
   seq: number;
 }
 
-/** C's atoi: leading blanks, an optional sign, digits; 0 when there are none. */
-function atoi(s: string): number {
-  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
-  return m ? Number.parseInt(m[1] as string, 10) : 0;
-}
-
 function copyClipboard(c: CpClipboard): CpClipboard {
   return { items: new Map([...c.items].map(([f, b]) => [f, Buffer.from(b)])), changed: c.changed };
 }
@@ -94,7 +85,7 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
     super();
     this.#rpc = o.rpc;
     this.#caps = o.caps ?? CP_CAPS;
-    this.#endpoint = new DndCpEndpoint({ role: 'guest', channel: 'cp', send: (p) => this.#transport(p) });
+    this.#endpoint = new DndCpEndpoint({ role: 'guest', channel: 'cp', send: transportSender(o.rpc, 'cp') });
   }
 
   /** The host's copy/paste version from the last enable(): 4, 3 (not spoken here), or 0. */
@@ -127,25 +118,16 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
     this.#enabled = true;
     this.#hostCaps = undefined;
     this.#dropOutgoing();
-    let version = 0;
-    try {
-      const r = await this.#rpc.send(Buffer.from(HOST_CP_VERSION_QUERY, 'latin1'));
-      version = r.ok ? atoi(r.reply.toString('latin1')) : 0;
-    } catch (e) {
-      this.#error(new DndCpRpcError(HOST_CP_VERSION_QUERY, '', { cause: e }));
-    }
-    this.#version = version;
-    if (version !== DNDCP_VERSION) return version;
-    try {
-      await this.#endpoint.sendMessage({
-        cmd: Cmd.PING,
-        sessionId: 0,
-        params: [DNDCP_VERSION, 0, this.#caps],
-      });
-    } catch (e) {
-      this.#error(e);
-    }
-    return version;
+    return negotiate({
+      rpc: this.#rpc,
+      query: HOST_CP_VERSION_QUERY,
+      endpoint: this.#endpoint,
+      caps: this.#caps,
+      onVersion: (v) => {
+        this.#version = v;
+      },
+      onError: (e) => this.#error(e),
+    });
   }
 
   /** `Set_Option copypaste 0`: packets are no longer taken; what was held stays for current(). */
@@ -285,17 +267,6 @@ export class CopyPasteGuest extends EventEmitter<CopyPasteGuestEvents> {
   #dropOutgoing(): void {
     this.#unfinished();
     this.#endpoint.reset();
-  }
-
-  async #transport(packet: Buffer): Promise<void> {
-    const command = transportCommand('cp');
-    let r: { ok: boolean; reply: Buffer };
-    try {
-      r = await this.#rpc.send(encodeTransport('cp', packet));
-    } catch (e) {
-      throw new DndCpRpcError(command, '', { cause: e });
-    }
-    if (!r.ok) throw new DndCpRpcError(command, r.reply.toString('utf8'));
   }
 
   #error(e: unknown): void {

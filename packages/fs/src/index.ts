@@ -15,6 +15,23 @@ export {
   LegacyClipboard,
   SwitchingClipboard,
 } from './clipboard.js';
+export {
+  DndCtlFile,
+  DndDir,
+  DndOfferFile,
+  type DndTreeEvent,
+  type DndTreeOffer,
+  type DndTreeSettings,
+  type DndTreeSource,
+  type DndTreeStatus,
+  dndEventLine,
+  dndStatusLine,
+  OFFER_MAX_BYTES,
+  parseDndEventLine,
+  parseDndStatusLine,
+  plan9Quote,
+  plan9Unquote,
+} from './dnd.js';
 export * as format from './format.js';
 export {
   ATTR_CACHE_ENTRIES,

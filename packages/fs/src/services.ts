@@ -7,6 +7,7 @@ import type { BackdoorPort } from '@vmw9/backdoor';
 import type { CopyPasteGuest } from '@vmw9/dndcp';
 import type { PowerStateName, RpcSender } from '@vmw9/rpc';
 import type { Clipboard } from './clipboard.js';
+import type { DndTreeSource } from './dnd.js';
 import type { HgfsTreeOptions } from './hgfs/index.js';
 import type { HostEventSource } from './host-events.js';
 
@@ -21,6 +22,11 @@ export interface FsServices {
    * copy/paste version 4 whenever the engine has it negotiated, the legacy clipboard otherwise.
    */
   copyPaste?: CopyPasteGuest;
+  /**
+   * The agent's drag and drop: with it the tree has `dnd/` (docs/protocol/tree.md §18), and each
+   * of its records is also a `dnd …` line in `events`.
+   */
+  dnd?: DndTreeSource;
   /** Replaces the clipboard altogether. Default: the legacy backdoor clipboard on `port`, and `copyPaste`. */
   clipboard?: Clipboard;
   /** What the agent's TCLO loop learns from the host (none when the tree is served alone). */

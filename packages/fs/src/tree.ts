@@ -1,13 +1,15 @@
 /**
  * The /mnt/vmware tree (docs/protocol/tree.md) over injected services: a file table, each file a
  * class in its group's module (ctl, display, time, power, info, logs, rpc, legacy, snarf and clip/
- * over the clipboard, mouse, guestinfo, and hgfs when given a client). This module only builds the shared state, lists the files and feeds the host's
+ * over the clipboard, mouse, guestinfo, hgfs when given a client, and dnd/ when given the agent's
+ * drag and drop). This module only builds the shared state, lists the files and feeds the host's
  * events (services.events) to the files that show them.
  */
 import { Dir, EofMode, EventFile, File, type Node } from 'ninep';
 import { CopyPasteClipboard, LegacyClipboard, SwitchingClipboard } from './clipboard.js';
 import { TreeCtlFile, type TreeSettings, VersionFile } from './ctl.js';
 import { Display, WctlFile } from './display.js';
+import { DndDir } from './dnd.js';
 import { GuestinfoDir } from './guestinfo.js';
 import { HgfsRoot } from './hgfs/index.js';
 import { eventLine, type HostEvent } from './host-events.js';
@@ -117,6 +119,9 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
     new MsgFile(port),
   ];
   if (s.hgfs) files.push(new HgfsRoot({ owner: opts.uid ?? 'vmware', ...s.hgfs }));
+  // Drag and drop (§18): its records also go to `events`, after dnd/events has them.
+  const dnd = s.dnd ? new DndDir(s.dnd, settings.eofmode, (line) => events.post(`dnd ${line}\n`)) : undefined;
+  if (dnd) files.push(dnd);
   const root = new Dir('/', 0o555, opts.uid ?? 'vmware');
   for (const n of files) root.add(n);
   for (const n of opts.files ?? []) {
@@ -144,6 +149,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
       watch.stop();
       unsubscribe?.();
       unsubscribeClip();
+      dnd?.close();
     },
   };
   return tree;

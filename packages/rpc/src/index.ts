@@ -32,6 +32,7 @@ export {
 export { parseReply, RpcFailed, RpcProtocolError, type RpcReply } from './reply.js';
 export { RpciClient, type RpciOptions, type RpciPortOptions } from './rpci.js';
 export {
+  binaryTclo,
   pollDelay,
   type TcloHandler,
   TcloLoop,

@@ -44,6 +44,20 @@ export type TcloResult = string | Uint8Array | undefined | void;
 /** `args` is `request.args` as UTF-8 text; binary handlers read `request.args`. */
 export type TcloHandler = (args: string, request: TcloRequest) => TcloResult | Promise<TcloResult>;
 
+/** Handlers marked by binaryTclo: their args are never decoded. */
+const BINARY_HANDLERS = new WeakSet<TcloHandler>();
+
+/**
+ * Marks a handler whose command carries binary (an HGFS packet, a copy/paste slice): the loop
+ * passes it '' as `args` instead of decoding the bytes as UTF-8, which for half a megabyte of
+ * binary costs tens of milliseconds per command. It reads `request.args` or `request.raw`.
+ */
+export function binaryTclo(handler: (request: TcloRequest) => TcloResult | Promise<TcloResult>): TcloHandler {
+  const h: TcloHandler = (_args, request) => handler(request);
+  BINARY_HANDLERS.add(h);
+  return h;
+}
+
 export interface TcloOptions {
   /** The name answered to `reset` (`OK ATR <app>`): `toolbox` for the system service. */
   app?: string;
@@ -177,7 +191,8 @@ export class TcloLoop extends EventEmitter {
       return Buffer.from(`${TCLO_FAILURE}${TCLO_UNKNOWN_COMMAND}`);
     }
     try {
-      const result = await h(args.toString('utf8'), { command, args, raw });
+      const text = BINARY_HANDLERS.has(h) ? '' : args.toString('utf8');
+      const result = await h(text, { command, args, raw });
       return Buffer.concat([
         OK,
         typeof result === 'string' ? Buffer.from(result, 'utf8') : (result ?? EMPTY),

@@ -1,6 +1,6 @@
 import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
-import { describe, expect, it } from 'vitest';
-import { pollDelay, TcloLoop } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { binaryTclo, pollDelay, TcloLoop } from '../src/index.js';
 
 /** A sleep that records every delay asked for and yields without waiting. */
 function recordingSleep() {
@@ -77,6 +77,42 @@ describe('TcloLoop against vmx-sim', () => {
     expect(await loop.dispatch('Boom')).toBe('ERROR it broke');
     expect(await loop.dispatch('Echo  two  spaces')).toBe('OK  two  spaces');
     expect(await loop.dispatch('')).toBe('ERROR Bad command');
+  });
+
+  it('a binaryTclo handler gets its bytes and the loop never decodes them; a text handler gets text', async () => {
+    const loop = TcloLoop.overPort(new SimBackdoorPort(new VmxHost()));
+    const packet = Buffer.from([0x01, 0xff, 0x00, 0x20, 0xc3]);
+    const got: Buffer[] = [];
+    loop.register(
+      'bin',
+      binaryTclo((request) => {
+        got.push(request.args);
+        return Buffer.from([...request.args].reverse());
+      }),
+    );
+    let text: string | undefined;
+    loop.register('txt', (args) => {
+      text = args;
+    });
+    const reply = await loop.dispatch(Buffer.concat([Buffer.from('bin '), packet]));
+    expect([...reply]).toEqual([...Buffer.from('OK '), 0xc3, 0x20, 0x00, 0xff, 0x01]);
+    expect(got[0]!.equals(packet)).toBe(true);
+    await loop.dispatch(Buffer.from('txt héllo'));
+    expect(text).toBe('héllo');
+
+    // What binaryTclo is for: 512 KiB of args is never turned into a string.
+    const big = Buffer.alloc(512 * 1024, 0xc3);
+    const decodedArgs = async (cmd: string) => {
+      const spy = vi.spyOn(Buffer.prototype, 'toString');
+      try {
+        await loop.dispatch(Buffer.concat([Buffer.from(`${cmd} `), big]));
+        return spy.mock.contexts.some((b) => (b as Buffer).length === big.length);
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    expect(await decodedArgs('bin')).toBe(false);
+    expect(await decodedArgs('txt')).toBe(true);
   });
 
   it('the command event gives the request as bytes (its word, its args) and the reply’s bytes', async () => {

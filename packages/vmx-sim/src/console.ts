@@ -1,10 +1,19 @@
 /**
  * The simulator's console: one command per line, one answer per command, usable by hand and from
  * scripts (`vmw9 sim` reads it on standard input). Errors are answered as `error: …`; nothing a
- * line says can stop the host.
+ * line says can stop the host. Commands that take a while (`drop`, `take`, `ft`) answer with what
+ * they started, and report progress and outcome later as notices (VmxHost.notices).
  */
 import { formatRegisters } from '@vmw9/backdoor';
 import { CLIP_HELP, clipCommand, formatLines, protocolsLine } from './copypaste/console.js';
+import {
+  DND_HELP,
+  dndCommand,
+  dropCommand,
+  ftCommand,
+  words as quotedWords,
+  takeCommand,
+} from './copypaste/dnd-console.js';
 import { type HostFacts, parseFact } from './facts.js';
 import { MESSAGE_STEPS, type MessageStep } from './faults.js';
 import type { VmxHost } from './host.js';
@@ -14,6 +23,7 @@ export const CONSOLE_HELP = `commands:
   replies [N]              the guest's last N TCLO replies
   pending                  TCLO commands not yet delivered
 ${CLIP_HELP}
+${DND_HELP}
   info                     list guestinfo
   info get KEY | info set KEY VALUE… | info rm KEY
   fact                     show the host facts
@@ -64,6 +74,14 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
         return host.tclo.pending().map(shown).join('\n') || '(none)';
       case 'clip':
         return clipCommand(host, args, line);
+      case 'drop':
+        return dropCommand(host, quotedWords(line).slice(1));
+      case 'take':
+        return takeCommand(host, quotedWords(line).slice(1));
+      case 'ft':
+        return ftCommand(host, quotedWords(line).slice(1));
+      case 'dnd':
+        return dndCommand(host, args);
       case 'info': {
         const sub = args[0];
         if (!sub) return [...host.rpci.guestinfo].map(([k, v]) => `${k}=${v}`).join('\n') || '(empty)';

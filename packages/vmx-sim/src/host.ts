@@ -6,6 +6,7 @@
  * QEMU), never after our own guest code; where VMware's behaviour is not known for sure the code
  * says UNCONFIRMED and names the source it follows.
  */
+import { EventEmitter } from 'node:events';
 import {
   BDOOR_MAGIC,
   BDOOR_PORT,
@@ -50,6 +51,14 @@ import { DndHost } from './copypaste/dnd.js';
 import { LegacyClipboard } from './copypaste/legacy.js';
 import { DEFAULT_FACTS, type HostFacts } from './facts.js';
 import { type ArmedFault, Faults, type MessageStep } from './faults.js';
+import {
+  getFiles,
+  guestPath,
+  type HgfsTransferOutcome,
+  putFiles,
+  type TransferOptions,
+} from './guest-hgfs/transfer.js';
+import { GuestHgfs, type SetTimer } from './guest-hgfs/transport.js';
 import { CallLog, type CallOp } from './log.js';
 import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
@@ -88,6 +97,19 @@ export interface VmxHostOptions {
   logLimit?: number;
   /** Shared folders (HGFS): the shares, `hgfs.packetSize.large` and the server's bounds. */
   hgfs?: HgfsHostOptions;
+  /** Drag and drop, and the host's client of the guest's HGFS server. */
+  dnd?: DndHostSettings;
+}
+
+export interface DndHostSettings {
+  /** How long the controller waits for each guest answer (default 10 s). */
+  answerTimeoutMs?: number;
+  /** How long one HGFS request to the guest waits (default 30 s). */
+  hgfsRequestTimeoutMs?: number;
+  /** Where `take` puts files when given no directory (default the system temp directory). */
+  takeRoot?: string;
+  /** Timers, injected by tests. */
+  setTimer?: SetTimer;
 }
 
 export interface HgfsHostOptions extends Omit<HgfsServerOptions, 'now' | 'shares'> {
@@ -128,6 +150,12 @@ export type CallResult =
 /** `1 `: the RPC itself succeeded (what `f` and the DnD/CP transports answer, whatever the packet). */
 const RPCI_OK = Buffer.from('1 ');
 
+/**
+ * The guest's answer to a TCLO `f ` carrying a large read: `OK ` + a reply packet of up to
+ * HGFS_LARGE_PACKET_MAX bytes (hgfsPlugin.c's reply buffer; docs/protocol/hgfs.md, "The host as client of the guest's server").
+ */
+const TCLO_HGFS_REPLY_MAX = 'OK '.length + HGFS_LARGE_PACKET_MAX;
+
 const STEP_OF: Record<number, MessageStep> = {
   [T.OPEN]: 'OPEN',
   [T.SENDSIZE]: 'SENDSIZE',
@@ -158,8 +186,12 @@ export class VmxHost {
   readonly legacy: LegacyClipboard;
   /** Copy/paste version 4: the controller on `copypaste.transport` (docs/protocol/dndcp.md, "Host side"). */
   readonly copyPaste: CopyPasteHost;
-  /** Drag-and-drop version 4: PING answered, nothing more yet. */
+  /** Drag-and-drop version 4: the controller on `dnd.transport` (`drop`, `take`; docs/protocol/dndcp.md, "Host side"). */
   readonly dnd: DndHost;
+  /** The host as client of the guest's HGFS server, over TCLO `f ` (docs/protocol/hgfs.md, "The host as client of the guest's server"). */
+  readonly guestHgfs: GuestHgfs;
+  /** Lines the console prints as they happen (progress and outcome of `drop`, `take`, `ft`): event `line`. */
+  readonly notices = new EventEmitter();
   pointer = { x: 0, y: 0, grabbed: true };
   /** Host resets so far (reset(), or an injected reset). */
   resets = 0;
@@ -200,7 +232,26 @@ export class VmxHost {
         ? { requestTimeoutMs: opts.copyPasteRequestTimeoutMs }
         : {}),
     });
-    this.dnd = new DndHost(toDnd, now);
+    const dndOpts = opts.dnd ?? {};
+    this.guestHgfs = new GuestHgfs({
+      tclo: this.tclo,
+      rpci: this.rpci,
+      // A session asks for what the host's own `hgfs.packetSize.large` allows.
+      packetSize: () => this.hgfs.maxPacketSize,
+      ...(dndOpts.hgfsRequestTimeoutMs !== undefined
+        ? { requestTimeoutMs: dndOpts.hgfsRequestTimeoutMs }
+        : {}),
+      ...(dndOpts.setTimer ? { setTimer: dndOpts.setTimer } : {}),
+    });
+    this.dnd = new DndHost({
+      sendTclo: toDnd,
+      now,
+      hgfs: this.guestHgfs,
+      calls: () => this.log.total(),
+      ...(dndOpts.answerTimeoutMs !== undefined ? { answerTimeoutMs: dndOpts.answerTimeoutMs } : {}),
+      ...(dndOpts.setTimer ? { setTimer: dndOpts.setTimer } : {}),
+      ...(dndOpts.takeRoot ? { takeRoot: dndOpts.takeRoot } : {}),
+    });
     // A version 4 host (docs/protocol/dndcp.md §1): both versions 4, no drag in progress, and each
     // transport packet taken ("1 ", the RPC itself succeeded) and handed to its channel.
     this.rpci.register(HOST_CP_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
@@ -223,6 +274,7 @@ export class VmxHost {
       if (r.app !== DNDCP_TCLO_APP) return;
       if (r.command === TcloCommand.RESET) this.forgetDnd('channel reset');
       else if (r.command.startsWith(`${CP_TRANSPORT} `)) this.copyPaste.tcloReply(r.reply);
+      else if (r.command.startsWith(`${DND_TRANSPORT} `)) this.dnd.tcloReply(r.reply);
       else {
         // Switched off (any value but 1, docs/protocol/dndcp.md §1): the guest drops its channel.
         const [word, name, value] = r.command.split(' ');
@@ -240,6 +292,34 @@ export class VmxHost {
     this.tclo.cancel(
       (m, app) => app === DNDCP_TCLO_APP && ours.some((w) => m.subarray(0, w.length).equals(w)),
     );
+  }
+
+  /**
+   * Writes local files and folders into the guest directory `guestDir` (an absolute guest path,
+   * or components under a share) through the guest's HGFS server: the console's `ft put`.
+   */
+  ftPut(
+    sources: readonly string[],
+    guestDir: string | readonly string[],
+    o: TransferOptions = {},
+  ): Promise<HgfsTransferOutcome> {
+    const dest = typeof guestDir === 'string' ? guestPath(guestDir) : guestDir;
+    return putFiles(this.guestHgfs, sources, dest, { calls: () => this.log.total(), ...o });
+  }
+
+  /** Reads guest files and folders (absolute guest paths, or components) into the local directory `dir`: `ft get`. */
+  ftGet(
+    paths: ReadonlyArray<string | readonly string[]>,
+    dir: string,
+    o: TransferOptions = {},
+  ): Promise<HgfsTransferOutcome> {
+    const items = paths.map((p) => (typeof p === 'string' ? guestPath(p) : p));
+    return getFiles(this.guestHgfs, items, dir, { calls: () => this.log.total(), ...o });
+  }
+
+  /** Prints a line on the console as it happens (the CLI shows `notices`' `line` events). */
+  notice(line: string): void {
+    this.notices.emit('line', line);
   }
 
   /** What the guest last sent over the legacy backdoor clipboard, and when (host clock). */
@@ -266,11 +346,12 @@ export class VmxHost {
 
   /**
    * The longest guest→host message taken now: maxGuestMessage, or an `f ` request of a large HGFS
-   * packet when the host allows those (UNCONFIRMED whether VMware lifts the limit for other commands too).
+   * packet (and the guest's `OK ` + a large reply to the host's `f `) when the host allows those
+   * (UNCONFIRMED whether VMware lifts the limit for other commands too).
    */
   guestMessageLimit(): number {
     return this.hgfs.largePackets
-      ? Math.max(this.maxGuestMessage, HGFS_RPC_COMMAND.length + HGFS_LARGE_PACKET_MAX)
+      ? Math.max(this.maxGuestMessage, HGFS_RPC_COMMAND.length + HGFS_LARGE_PACKET_MAX, TCLO_HGFS_REPLY_MAX)
       : this.maxGuestMessage;
   }
 

@@ -39,13 +39,74 @@ export {
   type CpNegotiation,
   NotNegotiated,
 } from './copypaste/controller.js';
-export { DndHost, type DndNegotiation } from './copypaste/dnd.js';
+export {
+  DndBusy,
+  DndHost,
+  type DndHostOptions,
+  type DndMessageRecord,
+  type DndNegotiation,
+  DndNotNegotiated,
+  type DropFault,
+  type DropOptions,
+  type DropOutcome,
+  type DropResult,
+  fileListClipboard,
+  type TakeOptions,
+  type TakeOutcome,
+  type TakeResult,
+} from './copypaste/dnd.js';
+export { describeDrop, describeTake, parseFault } from './copypaste/dnd-console.js';
 export { LegacyClipboard } from './copypaste/legacy.js';
 export { DEFAULT_FACTS, type HostFacts, parseFact } from './facts.js';
 export { type ArmedFault, Faults, MESSAGE_STEPS, type MessageStep } from './faults.js';
 export {
+  MALFORMED_KINDS,
+  type MalformedKind,
+  malformedPacket,
+  OUTSIDE_HOWS,
+  type OutsideAttempt,
+  type OutsideHow,
+  type OutsideOptions,
+  sendMalformed,
+  writeOutside,
+} from './guest-hgfs/hostile.js';
+export {
+  cpNameComponents,
+  describeTransfer,
+  getFiles,
+  guestPath,
+  type HgfsTransferOutcome,
+  putFiles,
+  shownGuestPath,
+  type TransferOptions,
+} from './guest-hgfs/transfer.js';
+export {
+  GuestHgfs,
+  type GuestHgfsOptions,
+  GuestHgfsSession,
+  HGFS_SERVER_CAPABILITY,
+  type HgfsRequestRecord,
+  NoGuestHgfsServer,
+  type OpenSessionOptions,
+  realTimer,
+  type SetTimer,
+} from './guest-hgfs/transport.js';
+export {
+  type GetOptions,
+  type GetResult,
+  getTree,
+  type LocalEntry,
+  type LocalTree,
+  type PutOptions,
+  putTree,
+  scanLocal,
+  type TreeProgress,
+  type TreeResult,
+} from './guest-hgfs/tree.js';
+export {
   type CallResult,
   DEFAULT_TOOLS_OPTIONS,
+  type DndHostSettings,
   HGFS_LARGE_PACKETS_KEY,
   type HgfsHostOptions,
   toolsOptions,
@@ -58,4 +119,4 @@ export { GuestInfoType, RpciHost, type RpciRecord } from './rpci.js';
 export { type ServeOptions, type SimServer, serveHost } from './server.js';
 export { parseShareSpec, type ShareSpec } from './shares.js';
 export { SimBackdoorPort, settle } from './sim-port.js';
-export { TcloHost, type TcloReply } from './tclo.js';
+export { TCLO_COMMAND_MAX, TcloHost, type TcloReply, TcloRequestFailed } from './tclo.js';

@@ -29,19 +29,52 @@ export interface TcloOptions {
 }
 
 interface Pending {
-  /** As text, for matching and display. */
+  /** As text, for matching and display (a request()'s label). */
   command: string;
   /** What goes on the wire. */
   message: Buffer;
   /** Deliver only to this app's channel (e.g. `toolbox-dnd`); any channel when absent. */
   app?: string;
+  /** A request() waiting for this command's reply. */
+  waiter?: Waiter;
 }
+
+interface Waiter {
+  resolve(r: TcloReply): void;
+  reject(e: Error): void;
+  /** Binary requests: the reply text is cut to its first bytes and kept out of `replies`. */
+  binary: boolean;
+}
+
+/** Why a request() got no reply: its channel closed with it outstanding, it was cancelled or aborted. */
+export class TcloRequestFailed extends Error {
+  override name = 'TcloRequestFailed';
+  constructor(
+    readonly command: string,
+    readonly why: 'closed' | 'cancelled' | 'aborted',
+    detail: string,
+  ) {
+    super(`TCLO ${command}: ${detail}`);
+  }
+}
+
+/**
+ * The longest command queued: an `f ` request of a large HGFS packet (2 + 522240 bytes), the
+ * longest thing a host sends a guest. GuestMsg itself sets no host→guest limit
+ * (docs/protocol/backdoor.md §12).
+ */
+export const TCLO_COMMAND_MAX = 2 + 522240;
+
+/** How much of a binary request's reply is kept as text (`TcloReply.reply`). */
+const BINARY_REPLY_TEXT = 200;
 
 /** Per-channel TCLO state kept by the host. */
 export interface TcloChannelState {
   app?: string;
   /** The command (as text) delivered and acknowledged (RECVSTATUS 1) whose reply has not come yet. */
   inFlight?: string;
+  /** The request() waiting for the in-flight command's reply. */
+  inFlightWaiter?: Waiter;
   /** Polls (empty sends) seen on this channel. */
   polls: number;
   lastPoll: number;
@@ -75,10 +108,54 @@ export class TcloHost extends EventEmitter {
    */
   queueCommand(command: string | Uint8Array, app?: string): void {
     const message = typeof command === 'string' ? Buffer.from(command, 'utf8') : Buffer.from(command);
-    if (message.length === 0 || message.length > 65536)
-      throw new Error('a TCLO command must be 1..65536 bytes');
+    checkSize(message);
     const text = typeof command === 'string' ? command : message.toString('utf8');
     this.queue.push(app ? { command: text, message, app } : { command: text, message });
+  }
+
+  /**
+   * Queues a binary command for `app` and resolves with its reply (`raw` holds every byte;
+   * `reply` only the first 200 as text). `label` stands for the command in `pending()` and in
+   * the `reply` event; such replies are not kept in `replies` (an HGFS packet is up to half a
+   * megabyte). Rejects with TcloRequestFailed when the channel closes with the command
+   * outstanding, when cancel() drops it, or when `signal` aborts (a queued command is then
+   * withdrawn; one already delivered is answered into the void).
+   */
+  request(
+    message: Uint8Array,
+    app: string,
+    opts: { label: string; signal?: AbortSignal },
+  ): Promise<TcloReply> {
+    const bytes = Buffer.from(message);
+    checkSize(bytes);
+    return new Promise<TcloReply>((resolve, reject) => {
+      const { signal, label } = opts;
+      if (signal?.aborted) {
+        reject(new TcloRequestFailed(label, 'aborted', 'aborted before it was queued'));
+        return;
+      }
+      const onAbort = () => {
+        const i = this.queue.indexOf(p);
+        if (i >= 0) this.queue.splice(i, 1);
+        for (const st of this.channels.values())
+          if (st.inFlightWaiter === waiter) st.inFlightWaiter = undefined;
+        reject(new TcloRequestFailed(label, 'aborted', 'no reply before the request was aborted'));
+      };
+      const waiter: Waiter = {
+        binary: true,
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const p: Pending = { command: label, message: bytes, app, waiter };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(p);
+    });
   }
 
   /** Drops undelivered commands for which `which` is true (e.g. packets of a guest that has gone); returns how many. */
@@ -88,6 +165,7 @@ export class TcloHost extends EventEmitter {
       const p = this.queue[i]!;
       if (which(p.message, p.app)) {
         this.queue.splice(i, 1);
+        p.waiter?.reject(new TcloRequestFailed(p.command, 'cancelled', 'cancelled before delivery'));
         n++;
       }
     }
@@ -106,8 +184,13 @@ export class TcloHost extends EventEmitter {
   }
 
   channelClosed(id: number): void {
-    const app = this.channels.get(id)?.app;
+    const st = this.channels.get(id);
+    const app = st?.app;
     this.channels.delete(id);
+    if (st?.inFlightWaiter && st.inFlight !== undefined)
+      st.inFlightWaiter.reject(
+        new TcloRequestFailed(st.inFlight, 'closed', `channel ${id} closed before the guest answered`),
+      );
     for (let i = this.queue.length - 1; i >= 0; i--)
       if (this.queue[i]!.app === `#${id}`) this.queue.splice(i, 1);
     this.emit('closed', { channel: id, ...(app ? { app } : {}) });
@@ -126,7 +209,9 @@ export class TcloHost extends EventEmitter {
     if (!st) return;
     const i = this.queue.findIndex((p) => this.matches(p, id, st));
     if (i < 0) return;
-    st.inFlight = this.queue[i]!.command;
+    const p = this.queue[i]!;
+    st.inFlight = p.command;
+    st.inFlightWaiter = p.waiter;
     this.queue.splice(i, 1);
   }
 
@@ -143,8 +228,10 @@ export class TcloHost extends EventEmitter {
       return;
     }
     const command = st.inFlight;
+    const waiter = st.inFlightWaiter;
     st.inFlight = undefined;
-    const reply = text.toString('utf8');
+    st.inFlightWaiter = undefined;
+    const reply = (waiter?.binary ? text.subarray(0, BINARY_REPLY_TEXT) : text).toString('utf8');
     const app = command === TcloCommand.RESET ? resetReplyApp(reply) : undefined;
     if (app !== undefined) {
       st.app = app;
@@ -164,9 +251,12 @@ export class TcloHost extends EventEmitter {
       channel: id,
       ...(st.app ? { app: st.app } : {}),
     };
-    this.replies.push(rec);
-    if (this.replies.length > 10_000) this.replies.shift();
+    if (!waiter?.binary) {
+      this.replies.push(rec);
+      if (this.replies.length > 10_000) this.replies.shift();
+    }
     this.emit('reply', rec);
+    waiter?.resolve(rec);
   }
 
   /** Resolves with the reply to the next `command` recorded from now on. */
@@ -186,7 +276,8 @@ export class TcloHost extends EventEmitter {
     });
   }
 
-  private hasApp(app: string): boolean {
+  /** Whether a TCLO channel has answered `reset` as `app`. */
+  hasApp(app: string): boolean {
     for (const c of this.channels.values()) if (c.app === app) return true;
     return false;
   }
@@ -198,4 +289,9 @@ export class TcloHost extends EventEmitter {
     if (p.app.startsWith('#')) return p.app === `#${id}`;
     return p.app === st.app;
   }
+}
+
+function checkSize(message: Buffer): void {
+  if (message.length === 0 || message.length > TCLO_COMMAND_MAX)
+    throw new RangeError(`a TCLO command must be 1..${TCLO_COMMAND_MAX} bytes, not ${message.length}`);
 }

@@ -68,9 +68,10 @@ describe('RPCI round trips', () => {
     await expect(send(port, ch, Buffer.alloc(65537, 'x'))).rejects.toThrow(/SENDSIZE failed/);
   });
 
-  it('with large HGFS packets (the default), takes `f ` + 522240 bytes and refuses one byte more', async () => {
+  it('with large HGFS packets (the default), takes `f ` + 522240 bytes, and a TCLO `OK ` + 522240, and refuses one byte more', async () => {
     const { host, port } = setup();
-    const limit = 2 + 522240;
+    // The longer of the two: the guest's answer to the host's `f ` carrying a large read.
+    const limit = 3 + 522240;
     expect(host.guestMessageLimit()).toBe(limit);
     const ch = await open(port, RPCI);
     expect(status(await port.call(lb(T.SENDSIZE, ch, limit)))).toBe(S.SUCCESS | S.HB);

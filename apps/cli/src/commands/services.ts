@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { noAgentReason, socketOption } from '../agent-socket.js';
+import { AGENT_ANSWER_MS, agentTree } from '../agent-socket.js';
 import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { type Output, printJson } from '../output.js';
@@ -26,31 +26,6 @@ async function withHost<T>(
   } finally {
     await port.close?.();
   }
-}
-
-/** A server that accepts but never answers Tversion is not the agent; not a timing assumption. */
-const AGENT_ANSWER_MS = 5000;
-
-/**
- * The running agent's tree for `vmw9 snarf`: at `--socket`, or where `vmw9 status` finds it
- * (findAgentSocket); null when none answers and none was named (then the host is used directly).
- */
-async function agentTree(socket: string | undefined): Promise<string | null> {
-  const [{ findAgentSocket }, { formatDial }, { unixSocketState }] = await Promise.all([
-    import('@vmw9/fs/socket'),
-    import('ninep/dial'),
-    import('ninep/runtime'),
-  ]);
-  if (socket !== undefined) {
-    const d = socketOption(socket);
-    if (d.net !== 'unix') return formatDial(d);
-    const found = { path: d.path, state: await unixSocketState(d.path) };
-    const reason = noAgentReason(found);
-    if (reason) throw new CliError(reason, Exit.FAILED, { socket: found.path, state: found.state });
-    return formatDial(d);
-  }
-  const found = await findAgentSocket();
-  return found.state === 'live' ? formatDial({ net: 'unix', path: found.path }) : null;
 }
 
 /** `vmw9 snarf` through the agent: its tree's `snarf` (copy/paste v4 when the host negotiated it). */

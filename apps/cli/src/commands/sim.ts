@@ -118,6 +118,8 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
       }),
     );
 
+  // What a command started reports later (progress and outcome of drop, take, ft): one line each.
+  host.notices.on('line', (line: string) => o.out(o.json ? JSON.stringify({ notice: line }) : line));
   const rl = createInterface({ input: process.stdin, terminal: false });
   rl.on('line', (line) => {
     const answer = sim.runConsoleCommand(host, line);

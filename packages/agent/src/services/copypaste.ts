@@ -6,8 +6,9 @@
  * `copypaste.transport` packets go to the engine, whose RPCIs go out on the agent's RPCI channel.
  * The engine is the tree's: `snarf` and `clip/` use version 4 whenever it is negotiated, the legacy
  * backdoor clipboard otherwise (docs/protocol/tree.md §4). A host reset forgets the negotiation
- * (the host sends its options again). With [copypaste] enabled = false it does nothing and the
- * agent opens no `toolbox-dnd` channel.
+ * (the host sends its options again). With [copypaste] enabled = false it does nothing (and the
+ * agent opens no `toolbox-dnd` channel unless the dnd service lives there). `enableDnD` is the dnd
+ * service's; with [dnd] enabled = false this service accepts it as vmusr does.
  */
 
 import { TCLO_UNKNOWN_COMMAND } from '@vmw9/backdoor';
@@ -21,7 +22,7 @@ import {
   DndCpDecodeError,
   HOST_CP_VERSION_QUERY,
 } from '@vmw9/dndcp';
-import type { TcloRequest } from '@vmw9/rpc';
+import { binaryTclo } from '@vmw9/rpc';
 import type { AgentService, OptionHandler, ServiceContext } from '../service.js';
 
 /**
@@ -92,8 +93,9 @@ export function copyPasteService(
   const onOption: OptionHandler = async (value, name) => {
     if (!OPTION_VALUES.has(value)) throw new Error('Unknown or invalid option');
     if (name === CpOption.enableDnd) {
-      // Accepted as vmusr accepts it; drag and drop is not done here (no dnd_version capability).
-      log.debug({ option: name, value }, 'the host set drag and drop, which this agent does not do');
+      // Only with [dnd] enabled = false (the dnd service owns it otherwise): accepted as vmusr
+      // accepts it, and nothing is done (no dnd_version capability).
+      log.debug({ option: name, value }, 'the host set drag and drop, which is off in the configuration');
       return;
     }
     // As vmusr, inside the Set_Option handler: the version query and the PING go out before the
@@ -115,10 +117,14 @@ export function copyPasteService(
     pollMaxMs: COPYPASTE_POLL_MAX_MS,
     guest,
     capabilities: { [CapabilityName.guestCopyPasteVersion]: DNDCP_VERSION },
-    options: { [CpOption.copyPaste]: onOption, [CpOption.enableDnd]: onOption },
+    // `enableDnD` is the dnd service's while it runs ([dnd] enabled).
+    options: {
+      [CpOption.copyPaste]: onOption,
+      ...(ctx.config.dnd.enabled ? {} : { [CpOption.enableDnd]: onOption }),
+    },
     commands: {
       // Binary: the packet is the bytes after the command word's space, never the text.
-      [CP_TRANSPORT]: async (_args: string, request: TcloRequest) => {
+      [CP_TRANSPORT]: binaryTclo(async (request) => {
         if (!guest.active) {
           // vmusr has no handler for it until version 4 is first negotiated (docs/protocol/dndcp.md
           // §2.1); once it has one, switched off it answers `OK ` and ignores the packet (dndcp.md,
@@ -129,7 +135,7 @@ export function copyPasteService(
         }
         await guest.handleTransport(request.args);
         return '';
-      },
+      }),
     },
     treeHooks: { copyPaste: guest },
     onReset() {

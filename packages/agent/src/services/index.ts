@@ -1,5 +1,6 @@
 /** The built-in services, in the order the host hears of them (capabilities, start). Add one here. */
 import { copyPasteService } from './copypaste.js';
+import { dndService } from './dnd.js';
 import { featureOptionsService } from './feature-options.js';
 import { guestInfoService } from './guestinfo.js';
 import { hgfsService } from './hgfs.js';
@@ -15,4 +16,5 @@ export const SERVICES = [
   featureOptionsService,
   hgfsService,
   copyPasteService,
+  dndService,
 ] as const;
