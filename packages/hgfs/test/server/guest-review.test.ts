@@ -1,0 +1,125 @@
+/**
+ * Review of issue 16: what a hostile host can do inside a write grant that the grant's limit and
+ * its "the granted directory is not the host's to change" rule must cover (docs/protocol/hgfs.md,
+ * "The guest's shares").
+ */
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  emptyAttr,
+  fileHandle,
+  fileName,
+  GuestShares,
+  HgfsAttrHint,
+  HgfsAttrValid,
+  HgfsOp,
+  HgfsOpenFlags,
+  HgfsOpenMode,
+  HgfsOpenValid,
+  HgfsServer,
+  HgfsStatus,
+  type OpenRequest,
+} from '../../src/index.js';
+import { direct, Guest } from './guest.js';
+
+let base: string;
+let staging: string;
+
+beforeEach(() => {
+  base = realpathSync(mkdtempSync(join(tmpdir(), 'hgfs-review-')));
+  staging = join(base, 'staging');
+  mkdirSync(staging, { mode: 0o700 });
+});
+
+afterEach(() => {
+  rmSync(base, { recursive: true, force: true });
+});
+
+const name = (real: string, ...more: string[]) => ['root', ...real.split('/').filter(Boolean), ...more];
+
+function setup(maxBytes?: number) {
+  const shares = new GuestShares();
+  const server = new HgfsServer({ shares });
+  const grant = shares.grantWrite(staging, maxBytes === undefined ? {} : { maxBytes });
+  const g = new Guest(direct(server));
+  g.connect();
+  return { g, grant };
+}
+
+function open(path: string[], mode: number, flags: number): OpenRequest {
+  return {
+    op: HgfsOp.OPEN_V3,
+    mask: HgfsOpenValid.MODE | HgfsOpenValid.FLAGS,
+    mode,
+    flags,
+    specialPerms: 0,
+    ownerPerms: 0,
+    groupPerms: 0,
+    otherPerms: 0,
+    attr: 0n,
+    allocationSize: 0n,
+    desiredAccess: 0,
+    shareAccess: 0,
+    desiredLock: 0,
+    fileName: fileName(path),
+  };
+}
+
+function chmodAttr(perms: number) {
+  const attr = emptyAttr();
+  attr.mask = HgfsAttrValid.OWNER_PERMS | HgfsAttrValid.GROUP_PERMS | HgfsAttrValid.OTHER_PERMS;
+  attr.ownerPerms = (perms >> 6) & 7;
+  attr.groupPerms = (perms >> 3) & 7;
+  attr.otherPerms = perms & 7;
+  return attr;
+}
+
+function sizeAttr(size: bigint) {
+  const attr = emptyAttr();
+  attr.mask = HgfsAttrValid.SIZE;
+  attr.size = size;
+  return attr;
+}
+
+describe('the granted directory itself', () => {
+  it('SETATTR by name cannot change its mode (as delete and rename of it are refused)', () => {
+    const { g } = setup();
+    const r = g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr: chmodAttr(0o777), fileName: fileName(name(staging)) });
+    expect(r.status).toBe(HgfsStatus.ACCESS_DENIED);
+    expect(statSync(staging).mode & 0o777).toBe(0o700);
+  });
+
+  it('SETATTR by a handle opened on it cannot change its mode either', () => {
+    const { g } = setup();
+    const h = g.ok(open(name(staging), HgfsOpenMode.READ_ONLY, HgfsOpenFlags.OPEN)).file;
+    const r = g.call({
+      op: HgfsOp.SETATTR_V3,
+      hints: HgfsAttrHint.USE_FILE_DESC,
+      attr: chmodAttr(0o777),
+      fileName: fileHandle(h),
+    });
+    expect(r.status).toBe(HgfsStatus.ACCESS_DENIED);
+    expect(statSync(staging).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('the write limit and file sizes', () => {
+  it('SETATTR size cannot grow a file past the limit', () => {
+    const { g } = setup(10);
+    g.ok(open(name(staging, 'f'), HgfsOpenMode.WRITE_ONLY, HgfsOpenFlags.OPEN_CREATE)).file;
+    const r = g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr: sizeAttr(1n << 40n), fileName: fileName(name(staging, 'f')) });
+    expect(r.status).toBe(HgfsStatus.NO_SPACE);
+    expect(statSync(join(staging, 'f')).size).toBe(0);
+  });
+
+  it('a WRITE_V3 far past the end of a file counts the hole it makes', () => {
+    const { g, grant } = setup(10);
+    const f = g.ok(open(name(staging, 'f'), HgfsOpenMode.WRITE_ONLY, HgfsOpenFlags.OPEN_CREATE)).file;
+    const r = g.call({ op: HgfsOp.WRITE_V3, file: f, flags: 0, offset: 1n << 40n, data: Buffer.from('x') });
+    expect(r.status).toBe(HgfsStatus.NO_SPACE);
+    expect(statSync(join(staging, 'f')).size).toBe(0);
+    expect(grant.bytesWritten).toBe(0);
+  });
+});
