@@ -23,7 +23,7 @@ export interface Grant {
   readonly readOnly: boolean;
   /** The limit on the data written under it (grantWrite's maxBytes), or undefined for none. */
   readonly maxBytes: number | undefined;
-  /** Data bytes WRITE_V3 put under it so far. */
+  /** Data bytes WRITE_V3 put under it so far, and the bytes files grew by without data (holes, SETATTR sizes). */
   readonly bytesWritten: number;
   /** True once revoked. */
   readonly revoked: boolean;

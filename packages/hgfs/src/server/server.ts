@@ -472,14 +472,17 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
         if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) throw errnoError('EFBIG', `offset ${req.offset}`);
         // A limit on what may be written here (GuestShares' grantWrite): the whole write is refused,
         // so nothing past the limit reaches the file (docs/protocol/hgfs.md, "The guest's shares").
+        // A write past the end of the file counts the hole it leaves too: a sparse file is as
+        // large as its end to whoever copies it.
         const account = f.share.writes;
-        if (account && req.data.length > account.remaining)
+        const hole = account && !append ? Math.max(0, Number(req.offset) - Number(fstatSync(fd).size)) : 0;
+        if (account && req.data.length + hole > account.remaining)
           throw new HgfsFailure(
             HgfsStatus.NO_SPACE,
-            `a write of ${req.data.length} bytes is over the ${account.remaining} bytes left to write under ${f.share.root}`,
+            `a write of ${req.data.length} bytes${hole ? ` after a hole of ${hole}` : ''} is over the ${account.remaining} bytes left to write under ${f.share.root}`,
           );
         const n = writeSync(fd, req.data, 0, req.data.length, append ? null : Number(req.offset));
-        account?.wrote(n);
+        account?.wrote(n + hole);
         this.touched.bytes = n;
         return { op: req.op, actualSize: n };
       }
@@ -788,8 +791,10 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     if (byHandle(req.fileName, (req.hints & HgfsAttrHint.USE_FILE_DESC) !== 0n)) {
       const f = this.file(s, req.fileName.fid);
       if (f.share.readOnly) throw errnoError('EACCES', `share ${f.share.name} is read-only`);
+      grantRootFixed(f.share, f.path === f.share.root);
       const fd = s.files.fd(f);
       const st = fstatSync(fd, { bigint: true });
+      chargeGrowth(f.share, st.size, size);
       const id = ids();
       if (id) attempt(() => fchownSync(fd, id[0], id[1]));
       const m = newMode(Number(st.mode));
@@ -805,9 +810,11 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     }
     const loc = this.real(req.fileName.path);
     if (loc.share.readOnly) throw errnoError('EACCES', `share ${loc.share.name} is read-only`);
+    grantRootFixed(loc.share, loc.shareRoot);
     const st = lstatSync(loc.path, { bigint: true });
     // chmod, truncate and utimes would follow a final symlink: a host refuses (EINVAL).
     if (st.isSymbolicLink()) throw errnoError('EINVAL', `${nameOf(req.fileName.path)} is a symlink`);
+    chargeGrowth(loc.share, st.size, size);
     const id = ids();
     if (id) attempt(() => chownSync(loc.path, id[0], id[1]));
     const m = newMode(Number(st.mode));
@@ -996,6 +1003,35 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
       }
     }
   }
+}
+
+/**
+ * A share with a write account is a guest's grant: its directory is the guest's, which the host
+ * may write into but not change (its mode, owner, times), as it may neither remove nor rename it
+ * (docs/protocol/hgfs.md, "The guest's shares").
+ */
+function grantRootFixed(share: Share, isRoot: boolean): void {
+  if (isRoot && share.writes)
+    throw errnoError('EACCES', `the granted directory ${share.root} is not the host's to change`);
+}
+
+/**
+ * A SETATTR that grows a file under a write account is charged the growth (a sparse file is as
+ * large as its size to whoever copies it): refused NO_SPACE, before anything changes, when the
+ * account has not that much left.
+ */
+function chargeGrowth(share: Share, current: bigint, newSize: () => number | undefined): void {
+  const account = share.writes;
+  if (!account) return;
+  const size = newSize();
+  if (size === undefined || BigInt(size) <= current) return;
+  const growth = size - Number(current);
+  if (growth > account.remaining)
+    throw new HgfsFailure(
+      HgfsStatus.NO_SPACE,
+      `growing a file by ${growth} bytes is over the ${account.remaining} bytes left to write under ${share.root}`,
+    );
+  account.wrote(growth);
 }
 
 function closeQuietly(fd: number): void {

@@ -86,7 +86,12 @@ function sizeAttr(size: bigint) {
 describe('the granted directory itself', () => {
   it('SETATTR by name cannot change its mode (as delete and rename of it are refused)', () => {
     const { g } = setup();
-    const r = g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr: chmodAttr(0o777), fileName: fileName(name(staging)) });
+    const r = g.call({
+      op: HgfsOp.SETATTR_V3,
+      hints: 0n,
+      attr: chmodAttr(0o777),
+      fileName: fileName(name(staging)),
+    });
     expect(r.status).toBe(HgfsStatus.ACCESS_DENIED);
     expect(statSync(staging).mode & 0o777).toBe(0o700);
   });
@@ -109,7 +114,12 @@ describe('the write limit and file sizes', () => {
   it('SETATTR size cannot grow a file past the limit', () => {
     const { g } = setup(10);
     g.ok(open(name(staging, 'f'), HgfsOpenMode.WRITE_ONLY, HgfsOpenFlags.OPEN_CREATE)).file;
-    const r = g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr: sizeAttr(1n << 40n), fileName: fileName(name(staging, 'f')) });
+    const r = g.call({
+      op: HgfsOp.SETATTR_V3,
+      hints: 0n,
+      attr: sizeAttr(1n << 40n),
+      fileName: fileName(name(staging, 'f')),
+    });
     expect(r.status).toBe(HgfsStatus.NO_SPACE);
     expect(statSync(join(staging, 'f')).size).toBe(0);
   });
