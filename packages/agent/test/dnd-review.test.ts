@@ -1,0 +1,63 @@
+/**
+ * Review of issue 16: a host that reads back what it wrote into a drop's staging directory (as
+ * the differential against vmtoolsd does) is making progress reads, not writes: they must not
+ * count toward the bytes its file list announced, nor as files written (docs/protocol/tree.md §18,
+ * dnd/status: "files the host has closed after writing, bytes written of the announced total").
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DndSetTimer } from '@vmw9/dndcp';
+import { NinepClient } from 'ninep';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, startOnSim, tempDir, waitFor } from './helpers.js';
+
+afterEach(cleanup);
+
+const opened: NinepClient[] = [];
+afterEach(() => {
+  for (const c of opened.splice(0)) c.close();
+});
+
+/** Engine timers that never fire unless a test fires them. */
+const noTimers: DndSetTimer = () => () => undefined;
+
+async function dnd() {
+  const dir = tempDir();
+  const s = await startOnSim({
+    dir,
+    config: '[powerops]\nsystem-actions = false\n[dnd]\nidle-timeout = 7000ms\n',
+    agent: { dndSetTimer: noTimers },
+  });
+  await waitFor('drag and drop negotiated', () => s.host.dnd.active);
+  const c = await NinepClient.connect(`unix!${s.fsPath}`, { version: '9P2000.u' });
+  opened.push(c);
+  return { ...s, c };
+}
+
+const text = async (c: NinepClient, p: string) => (await c.readFile(p)).toString();
+
+function folder(base: string): string {
+  const f = join(base, 'src', 'folder');
+  mkdirSync(join(f, 'sub'), { recursive: true });
+  writeFileSync(join(f, 'big.bin'), randomBytes(2_000_000));
+  writeFileSync(join(f, 'sub', 'small.txt'), 'hello drop\n');
+  return f;
+}
+
+describe('a host reading back a drop in progress', () => {
+  it('its reads are neither written bytes nor written files: the drop goes on', async () => {
+    const s = await dnd();
+    const out = await s.host.dnd.drop([folder(tempDir())], {
+      fault: { kind: 'stop', afterBytes: 1_500_000 },
+    });
+    expect(out.result).toBe('stopped');
+    const before = await text(s.c, 'dnd/status');
+    expect(before).toMatch(/^receiving 1 files \d+\/\? bytes \d+\/2000011\n$/);
+    // The host reads everything it wrote so far back, in a session of its own.
+    const back = await s.host.ftGet([out.staging!.guestPath], tempDir());
+    expect(back.result).toBe('done');
+    expect(back.bytes).toBeGreaterThanOrEqual(1_000_000);
+    expect(await text(s.c, 'dnd/status')).toBe(before);
+  });
+});
