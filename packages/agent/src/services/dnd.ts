@@ -72,6 +72,11 @@ interface Drop {
   grant?: Grant;
   /** The fault the agent ended it for. */
   fault?: { code: FaultCode; reason: string };
+  /**
+   * Handles (`#N`, the records' path for handle operations) the host read through under dir: the
+   * CLOSE_V3 of one is no file written (an empty file is written without a WRITE_V3).
+   */
+  reading: Set<string>;
 }
 
 interface OfferRecord extends DndTreeOffer {
@@ -174,7 +179,7 @@ export function dndService(ctx: ServiceContext): DndService {
   guest.on('drop-begin', (b) => {
     const items = b.fileList?.relNames.length ?? 0;
     const announced = Number(b.fileList?.totalSize ?? 0n);
-    drop = { id: b.dropId, items, announced };
+    drop = { id: b.dropId, items, announced, reading: new Set() };
     publish({ type: 'begin', id: b.dropId, items, bytes: announced });
   });
   guest.on('drop-staged', (s) => {
@@ -247,10 +252,16 @@ export function dndService(ctx: ServiceContext): DndService {
     if (d?.dir && rec.realPath !== undefined && isUnder(rec.realPath, d.dir)) {
       if (rec.status === 'NO_SPACE')
         failDrop('over-size', `the host wrote past the ${d.announced} bytes its file list announced`);
-      else
-        guest.transferActivity(rec.bytes ?? 0, {
-          fileDone: rec.op === 'CLOSE_V3' && rec.status === 'SUCCESS',
-        });
+      else {
+        // Only data written counts toward the announced total, and only a file written to is a
+        // file done: a host may read back what it wrote (activity all the same).
+        const handle = rec.path ?? '';
+        if (rec.op === 'READ_V3') d.reading.add(handle);
+        const closed = rec.op === 'CLOSE_V3' && rec.status === 'SUCCESS';
+        const fileDone = closed && !d.reading.has(handle);
+        if (closed) d.reading.delete(handle);
+        guest.transferActivity(rec.op === 'WRITE_V3' ? (rec.bytes ?? 0) : 0, { fileDone });
+      }
       return;
     }
     const fault = d?.dir ? hostFault(rec) : undefined;
