@@ -18,7 +18,7 @@
  * `[dnd] keep`; an unref'd timer removes complete ones as they reach that age.
  */
 import { chmodSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { lstat, mkdtemp, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, rename, rm, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 
@@ -226,7 +226,7 @@ export class StagingArea {
   /** Removes a drop's directory and everything in it (a failed or cancelled drop). */
   async discard(dir: string): Promise<void> {
     this.own(dir);
-    await rm(dir, { recursive: true, force: true });
+    await removeDrop(dir);
   }
 
   /**
@@ -282,7 +282,7 @@ export class StagingArea {
       }
       if (!why) continue;
       try {
-        await rm(path, { recursive: true, force: true });
+        await removeDrop(path);
         removed.push(path);
         this.log('removed a staged drop', { dir: path, why });
       } catch (e) {
@@ -333,6 +333,32 @@ export class StagingArea {
     if (dirname(p) !== this.root) throw new StagingError(dir, `not a drop directory of ${this.root}`);
     return basename(p);
   }
+}
+
+/**
+ * Removes a drop's directory and all in it. The host chose the modes of what it made (CREATE_DIR_V3,
+ * SETATTR_V3): a directory it left without its owner's write or search bit cannot be emptied by a
+ * user who is not root, so when the removal is refused, every directory below is given back to its
+ * owner (0700; symlinks are never followed) and the removal tried again.
+ */
+async function removeDrop(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw e;
+  }
+  await reopenDirs(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function reopenDirs(dir: string): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  await chmod(dir, 0o700).catch(() => undefined);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) await reopenDirs(join(dir, name));
 }
 
 /** Whether a path is a complete drop's directory of some staging root (by its name). */
