@@ -14,6 +14,7 @@ import {
   GuestShares,
   HgfsAttrHint,
   HgfsAttrValid,
+  HgfsCreateDirValid,
   HgfsOp,
   HgfsOpenFlags,
   HgfsOpenMode,
@@ -131,5 +132,46 @@ describe('the write limit and file sizes', () => {
     expect(r.status).toBe(HgfsStatus.NO_SPACE);
     expect(statSync(join(staging, 'f')).size).toBe(0);
     expect(grant.bytesWritten).toBe(0);
+  });
+});
+
+describe('what the host may set on files it makes in a write grant', () => {
+  it('no setuid, setgid or sticky bit: not at OPEN_V3, CREATE_DIR_V3 nor SETATTR_V3', () => {
+    const { g } = setup();
+    const req = open(name(staging, 'tool'), HgfsOpenMode.WRITE_ONLY, HgfsOpenFlags.OPEN_CREATE);
+    req.mask |= HgfsOpenValid.SPECIAL_PERMS | HgfsOpenValid.OWNER_PERMS;
+    req.specialPerms = 6;
+    req.ownerPerms = 7;
+    g.ok(req);
+    expect(statSync(join(staging, 'tool')).mode & 0o7000).toBe(0);
+    g.ok({
+      op: HgfsOp.CREATE_DIR_V3,
+      mask: HgfsCreateDirValid.SPECIAL_PERMS | HgfsCreateDirValid.OWNER_PERMS,
+      specialPerms: 7,
+      ownerPerms: 7,
+      groupPerms: 0,
+      otherPerms: 0,
+      fileAttr: 0n,
+      fileName: fileName(name(staging, 'd')),
+    });
+    expect(statSync(join(staging, 'd')).mode & 0o7000).toBe(0);
+    const attr = chmodAttr(0o755);
+    attr.mask |= HgfsAttrValid.SPECIAL_PERMS;
+    attr.specialPerms = 6;
+    g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr, fileName: fileName(name(staging, 'tool')) });
+    expect(statSync(join(staging, 'tool')).mode & 0o7000).toBe(0);
+  });
+
+  it('no owner but the guest user the server runs as: SETATTR_V3 ids are refused', () => {
+    const { g } = setup();
+    g.ok(open(name(staging, 'f'), HgfsOpenMode.WRITE_ONLY, HgfsOpenFlags.OPEN_CREATE));
+    const owner = statSync(join(staging, 'f')).uid;
+    const attr = emptyAttr();
+    attr.mask = HgfsAttrValid.USERID | HgfsAttrValid.GROUPID;
+    attr.userId = owner + 4242;
+    attr.groupId = owner + 4242;
+    const r = g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr, fileName: fileName(name(staging, 'f')) });
+    expect(r.status).not.toBe(HgfsStatus.SUCCESS);
+    expect(statSync(join(staging, 'f')).uid).toBe(owner);
   });
 });
