@@ -606,7 +606,7 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
       fd = openSync(
         loc.path,
         ACCESS[accessMode]! | OPEN_FLAGS[flags]! | constants.O_NONBLOCK | constants.O_NOFOLLOW,
-        mode,
+        grantedMode(loc.share, mode),
       );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -796,8 +796,8 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
       const st = fstatSync(fd, { bigint: true });
       chargeGrowth(f.share, st.size, size);
       const id = ids();
-      if (id) attempt(() => fchownSync(fd, id[0], id[1]));
-      const m = newMode(Number(st.mode));
+      if (id) attempt(() => (f.share.writes ? keepOwner(st, id) : fchownSync(fd, id[0], id[1])));
+      const m = withGrant(f.share, newMode(Number(st.mode)));
       if (m !== undefined) attempt(() => fchmodSync(fd, m));
       attempt(() => {
         const n = size();
@@ -816,8 +816,8 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     if (st.isSymbolicLink()) throw errnoError('EINVAL', `${nameOf(req.fileName.path)} is a symlink`);
     chargeGrowth(loc.share, st.size, size);
     const id = ids();
-    if (id) attempt(() => chownSync(loc.path, id[0], id[1]));
-    const m = newMode(Number(st.mode));
+    if (id) attempt(() => (loc.share.writes ? keepOwner(st, id) : chownSync(loc.path, id[0], id[1])));
+    const m = withGrant(loc.share, newMode(Number(st.mode)));
     if (m !== undefined) attempt(() => chmodSync(loc.path, m));
     attempt(() => {
       const n = size();
@@ -849,7 +849,7 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
       (owner << 6) |
       (perm(HgfsCreateDirValid.GROUP_PERMS, req.groupPerms, owner) << 3) |
       perm(HgfsCreateDirValid.OTHER_PERMS, req.otherPerms, owner);
-    mkdirSync(loc.path, mode);
+    mkdirSync(loc.path, grantedMode(loc.share, mode));
   }
 
   private remove(s: Session, req: DeleteRequest): HgfsReply {
@@ -1032,6 +1032,28 @@ function chargeGrowth(share: Share, current: bigint, newSize: () => number | und
       `growing a file by ${growth} bytes is over the ${account.remaining} bytes left to write under ${share.root}`,
     );
   account.wrote(growth);
+}
+
+/**
+ * The mode a host may give what it makes or changes in a guest's grant (a share with a write
+ * account): permission bits only. A setuid, setgid or sticky bit is the guest's to give, never the
+ * host's (the agent that serves it may run as root), docs/protocol/hgfs.md, "The guest's shares".
+ */
+function grantedMode(share: Share, mode: number): number {
+  return share.writes ? mode & 0o777 : mode;
+}
+
+function withGrant(share: Share, mode: number | undefined): number | undefined {
+  return mode === undefined ? undefined : grantedMode(share, mode);
+}
+
+/**
+ * In a guest's grant the files stay the user's who serves them: a SETATTR_V3 naming other ids is
+ * refused (EPERM, what a user who is not root gets), one naming the ids it has is no change.
+ */
+function keepOwner(st: { uid: bigint; gid: bigint }, [uid, gid]: [number, number]): void {
+  if ((uid !== -1 && BigInt(uid) !== st.uid) || (gid !== -1 && BigInt(gid) !== st.gid))
+    throw errnoError('EPERM', 'the files of a guest grant keep their owner');
 }
 
 function closeQuietly(fd: number): void {
