@@ -5,7 +5,7 @@
  * dnd/status: "files the host has closed after writing, bytes written of the announced total").
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DndSetTimer } from '@vmw9/dndcp';
 import { NinepClient } from 'ninep';
@@ -59,5 +59,24 @@ describe('a host reading back a drop in progress', () => {
     expect(back.result).toBe('done');
     expect(back.bytes).toBeGreaterThanOrEqual(1_000_000);
     expect(await text(s.c, 'dnd/status')).toBe(before);
+  });
+});
+
+describe('who may offer what', () => {
+  it('a 9P user offers only files that user may read (the agent may read more than its clients)', async () => {
+    const s = await dnd();
+    const secret = join(tempDir(), 'secret');
+    writeFileSync(secret, 'only the agent user may read this\n');
+    chmodSync(secret, 0o600);
+    // Another local user, attached as such (what the kernel mount's shared attach looks like too).
+    const other = await NinepClient.connect(`unix!${s.fsPath}`, {
+      version: '9P2000.u',
+      uname: 'nobody',
+      nUname: (process.getuid?.() ?? 0) + 4242,
+    });
+    opened.push(other);
+    const err = await other.writeFile('dnd/offer', Buffer.from(`${secret}\n`)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(await text(s.c, 'dnd/offer')).toBe('');
   });
 });
