@@ -7,9 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DndSetTimer } from '@vmw9/dndcp';
+import { CpFormat, cpNameOfPath, type DndSetTimer, encodeFileList } from '@vmw9/dndcp';
 import { NinepClient } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dndService } from '../src/index.js';
 import { cleanup, startOnSim, tempDir, waitFor } from './helpers.js';
 
 afterEach(cleanup);
@@ -78,5 +79,25 @@ describe('who may offer what', () => {
     const err = await other.writeFile('dnd/offer', Buffer.from(`${secret}\n`)).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect(await text(s.c, 'dnd/offer')).toBe('');
+  });
+});
+
+describe('a file list announcing more bytes than a grant can count', () => {
+  it('a total past 2^53 bytes still stages a drop the host can write into, or fails it at once', async () => {
+    const s = await dnd();
+    const svc = s.agent.service(dndService);
+    const fileList = encodeFileList({
+      totalSize: 1n << 60n,
+      relNames: ['huge.bin'],
+      fullPaths: [cpNameOfPath('/host/huge.bin')],
+    });
+    // A clipboard drop: the simulator then leaves the drag after SRC_DROP, as it is the guest's to go on.
+    await s.host.dnd.drop({ items: new Map([[CpFormat.FILELIST, fileList]]), changed: true });
+    await waitFor(
+      'the drop staged or failed',
+      () => svc.guest!.state === 'receiving' || svc.guest!.state === 'ready',
+    );
+    if (svc.guest!.state === 'receiving') expect(svc.server!.shares.grants()).toHaveLength(1);
+    else expect(svc.guest!.state).toBe('ready');
   });
 });
