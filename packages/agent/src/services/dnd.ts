@@ -185,8 +185,16 @@ export function dndService(ctx: ServiceContext): DndService {
   guest.on('drop-staged', (s) => {
     if (drop?.id !== s.dropId) return;
     drop.dir = s.dir;
-    // Writable up to what the file list announced; nothing else of the guest is reachable.
-    drop.grant = shares.grantWrite(s.dir, { maxBytes: drop.announced });
+    // Writable up to what the file list announced (a u64: past 2^53 bytes, no limit a disk could
+    // reach); nothing else of the guest is reachable. A directory that cannot be granted fails the
+    // drop before SRC_DROP_DONE goes out.
+    try {
+      drop.grant = shares.grantWrite(s.dir, {
+        maxBytes: Math.min(drop.announced, Number.MAX_SAFE_INTEGER),
+      });
+    } catch (e) {
+      failDrop('staging', `the staging directory cannot be opened to the host: ${(e as Error).message}`);
+    }
   });
   guest.on('drop-done', (d) => {
     const current = drop?.id === d.dropId ? drop : undefined;
