@@ -82,3 +82,16 @@ describe('removing a drop whose host closed its directories', () => {
     expect(readdirSync(root)).toEqual([]);
   });
 });
+
+describe('a staging root removed while the agent runs', () => {
+  it('the next drop makes it again (a cache cleaner emptied ~/.cache)', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'staging-review-'));
+    made.push(base);
+    const root = join(base, 'dnd');
+    mkdirSync(root, { mode: 0o700 });
+    const area = new StagingArea({ root, keepMs: 0, pid: 3 });
+    rmSync(root, { recursive: true });
+    const dir = await area.create(1);
+    expect(existsSync(dir)).toBe(true);
+  });
+});
