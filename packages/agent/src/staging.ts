@@ -220,7 +220,17 @@ export class StagingArea {
 
   /** A new, empty, private directory for one drop while the host writes it: its absolute path. */
   async create(_dropId: number): Promise<string> {
-    return mkdtemp(join(this.root, `.partial.${this.pid}.`));
+    const prefix = join(this.root, `.partial.${this.pid}.`);
+    try {
+      return await mkdtemp(prefix);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    // The root went (a cache cleaner, the user): made again as at start, with the same checks
+    // (it throws StagingError when it cannot be), so later drops do not all fail.
+    prepareStagingRoot(this.root);
+    this.log('the staging directory was gone and is made again', { dir: this.root });
+    return mkdtemp(prefix);
   }
 
   /** Removes a drop's directory and everything in it (a failed or cancelled drop). */
