@@ -3,7 +3,7 @@
  * its "the granted directory is not the host's to change" rule must cover (docs/protocol/hgfs.md,
  * "The guest's shares").
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -173,5 +173,26 @@ describe('what the host may set on files it makes in a write grant', () => {
     const r = g.call({ op: HgfsOp.SETATTR_V3, hints: 0n, attr, fileName: fileName(name(staging, 'f')) });
     expect(r.status).not.toBe(HgfsStatus.SUCCESS);
     expect(statSync(join(staging, 'f')).uid).toBe(owner);
+  });
+});
+
+describe('symlinks a host makes in a write grant', () => {
+  const link = (g: Guest, at: string, target: string) =>
+    g.call({ op: HgfsOp.CREATE_SYMLINK_V3, symlinkName: fileName(name(staging, at)), target }).status;
+
+  it('none leading out of it: no absolute target, no `..` (a link moved deeper would then lead out)', () => {
+    const { g } = setup();
+    mkdirSync(join(staging, 'sub'));
+    expect(link(g, 'abs', '/etc/passwd')).not.toBe(HgfsStatus.SUCCESS);
+    expect(link(g, 'up', '../outside')).not.toBe(HgfsStatus.SUCCESS);
+    expect(link(g, 'updown', 'sub/../../outside')).not.toBe(HgfsStatus.SUCCESS);
+    for (const n of ['abs', 'up', 'updown']) expect(existsSync(join(staging, n))).toBe(false);
+  });
+
+  it('one leading down, inside the drop, is made as given', () => {
+    const { g } = setup();
+    mkdirSync(join(staging, 'sub'));
+    expect(link(g, 'down', 'sub/file')).toBe(HgfsStatus.SUCCESS);
+    expect(readlinkSync(join(staging, 'down'))).toBe('sub/file');
   });
 });
