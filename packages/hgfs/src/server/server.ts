@@ -947,6 +947,14 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
       if (exists(loc.path)) throw errnoError('EEXIST', `${nameOf(name.path)} exists`);
       throw errnoError('EACCES', `share ${loc.share.name} is read-only`);
     }
+    // In a guest's grant a link may only lead down from where it is: the server never follows
+    // it, but the user's tools will once the drop is announced. No `..` (a link moved deeper by a
+    // rename would then lead out), no absolute target (docs/protocol/hgfs.md, "The guest's shares").
+    if (loc.share.writes && (target.startsWith('/') || target.split('/').includes('..')))
+      throw errnoError(
+        'EACCES',
+        `a symlink to ${JSON.stringify(target)} would lead out of ${loc.share.root}`,
+      );
     // The target is stored exactly as given; the host never follows it.
     symlinkSync(target, loc.path);
   }
