@@ -258,8 +258,11 @@ export function dndService(ctx: ServiceContext): DndService {
   const observe = (rec: HgfsOpRecord) => {
     const d = drop;
     if (d?.dir && rec.realPath !== undefined && isUnder(rec.realPath, d.dir)) {
+      const refused = rec.refusal !== undefined ? hostFault(rec) : undefined;
       if (rec.status === 'NO_SPACE')
         failDrop('over-size', `the host wrote past the ${d.announced} bytes its file list announced`);
+      // A name inside that leads out (a symlink made to outside): as a path named outside.
+      else if (refused) failDrop(refused.code, refused.reason);
       else {
         // Only data written counts toward the announced total, and only a file written to is a
         // file done: a host may read back what it wrote (activity all the same).

@@ -950,11 +950,14 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     // In a guest's grant a link may only lead down from where it is: the server never follows
     // it, but the user's tools will once the drop is announced. No `..` (a link moved deeper by a
     // rename would then lead out), no absolute target (docs/protocol/hgfs.md, "The guest's shares").
-    if (loc.share.writes && (target.startsWith('/') || target.split('/').includes('..')))
+    if (loc.share.writes && (target.startsWith('/') || target.split('/').includes('..'))) {
+      // The policy's kind of refusal (a name leading out), in the record as a refused name's.
+      this.touched.refusal = 'escape';
       throw errnoError(
         'EACCES',
         `a symlink to ${JSON.stringify(target)} would lead out of ${loc.share.root}`,
       );
+    }
     // The target is stored exactly as given; the host never follows it.
     symlinkSync(target, loc.path);
   }

@@ -46,7 +46,7 @@ function setup(maxBytes?: number) {
   const grant = shares.grantWrite(staging, maxBytes === undefined ? {} : { maxBytes });
   const g = new Guest(direct(server));
   g.connect();
-  return { g, grant };
+  return { g, grant, server };
 }
 
 function open(path: string[], mode: number, flags: number): OpenRequest {
@@ -181,12 +181,19 @@ describe('symlinks a host makes in a write grant', () => {
     g.call({ op: HgfsOp.CREATE_SYMLINK_V3, symlinkName: fileName(name(staging, at)), target }).status;
 
   it('none leading out of it: no absolute target, no `..` (a link moved deeper would then lead out)', () => {
-    const { g } = setup();
+    const { g, server } = setup();
     mkdirSync(join(staging, 'sub'));
     expect(link(g, 'abs', '/etc/passwd')).not.toBe(HgfsStatus.SUCCESS);
     expect(link(g, 'up', '../outside')).not.toBe(HgfsStatus.SUCCESS);
     expect(link(g, 'updown', 'sub/../../outside')).not.toBe(HgfsStatus.SUCCESS);
     for (const n of ['abs', 'up', 'updown']) expect(existsSync(join(staging, n))).toBe(false);
+    // Recorded as a name refused for leading out, as a path outside the grant is.
+    expect(
+      server
+        .log()
+        .filter((r) => r.op === 'CREATE_SYMLINK_V3')
+        .map((r) => r.refusal),
+    ).toEqual(['escape', 'escape', 'escape']);
   });
 
   it('one leading down, inside the drop, is made as given', () => {
