@@ -168,10 +168,11 @@ const DIFFERENCES: Record<string, [string[], string[]]> = {
     ['OPEN_V3 ACCESS_DENIED'],
   ],
   // vmtoolsd follows a symlink anywhere on the way (a share with an empty path skips the check);
-  // vmw9 lets the host make the link inside its grant but refuses a name that leads out through it.
+  // vmw9 refuses a link that leads out of its grant (absolute, or with `..`), so the name written
+  // through it does not exist.
   'outside:symlink': [
     ['CREATE_SYMLINK_V3 SUCCESS', 'OPEN_V3 SUCCESS', 'WRITE_V3 SUCCESS', 'CLOSE_V3 SUCCESS'],
-    ['CREATE_SYMLINK_V3 SUCCESS', 'OPEN_V3 ACCESS_DENIED'],
+    ['CREATE_SYMLINK_V3 ACCESS_DENIED', 'OPEN_V3 NO_SUCH_FILE_OR_DIR'],
   ],
   // A packet the server drops: vmtoolsd answers with its whole stale reply buffer, vmw9 with `OK ` alone.
   'malformed:empty': [['MALFORMED GARBLED'], ['MALFORMED NO_REPLY']],
