@@ -102,3 +102,13 @@ describe('a file list announcing more bytes than a grant can count', () => {
     else expect(svc.guest!.state).toBe('ready');
   });
 });
+
+describe('the [dnd] settings', () => {
+  it('idle-timeout = 0 does not keep the agent from starting', async () => {
+    const s = await startOnSim({
+      dir: tempDir(),
+      config: '[powerops]\nsystem-actions = false\n[dnd]\nidle-timeout = 0s\n',
+    });
+    expect(s.agent.service(dndService)).toBeDefined();
+  });
+});
