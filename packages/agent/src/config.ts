@@ -113,6 +113,8 @@ export const DEFAULT_EXCLUDE_NICS = [
 type Kind =
   | 'boolean'
   | 'duration'
+  /** A duration above 0 (a timer that must run out). */
+  | 'timeout'
   | 'path'
   | 'command'
   | 'text'
@@ -366,7 +368,7 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       apply: field('dnd', 'keepMs'),
     },
     'idle-timeout': {
-      kind: 'duration',
+      kind: 'timeout',
       default: '60s',
       doc: 'a drop fails, and its files are removed, when the host writes nothing for this long before saying it is done',
       apply: field('dnd', 'idleTimeoutMs'),
@@ -505,6 +507,12 @@ function parseValue(kind: Kind, value: string, key: string, file: string, line: 
         throw bad(
           `expected a duration such as 30s, 500ms, 5m (a bare number is seconds), got ${JSON.stringify(value)}`,
         );
+      return d;
+    }
+    case 'timeout': {
+      const d = parseDuration(value);
+      if (d === null || d <= 0)
+        throw bad(`expected a duration above 0 such as 60s, 500ms, 5m, got ${JSON.stringify(value)}`);
       return d;
     }
     case 'path':

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { CpFormat, cpNameOfPath, type DndSetTimer, encodeFileList } from '@vmw9/dndcp';
 import { NinepClient } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dndService } from '../src/index.js';
+import { ConfigError } from '../src/errors.js';
+import { dndService, parseConfig } from '../src/index.js';
 import { cleanup, startOnSim, tempDir, waitFor } from './helpers.js';
 
 afterEach(cleanup);
@@ -104,11 +105,10 @@ describe('a file list announcing more bytes than a grant can count', () => {
 });
 
 describe('the [dnd] settings', () => {
-  it('idle-timeout = 0 does not keep the agent from starting', async () => {
-    const s = await startOnSim({
-      dir: tempDir(),
-      config: '[powerops]\nsystem-actions = false\n[dnd]\nidle-timeout = 0s\n',
-    });
-    expect(s.agent.service(dndService)).toBeDefined();
+  it('idle-timeout = 0 is a configuration error naming the line, not a RangeError from inside the agent', () => {
+    expect(() => parseConfig('[dnd]\nidle-timeout = 0s\n', 'agent.conf')).toThrow(ConfigError);
+    expect(() => parseConfig('[dnd]\nidle-timeout = 0s\n', 'agent.conf')).toThrow(
+      /agent\.conf.*2.*idle-timeout.*above 0/,
+    );
   });
 });
