@@ -276,3 +276,25 @@ describe('vmw9 agent --dnd-dir', () => {
     }
   });
 });
+
+describe('vmw9 dnd offer, another client offering at the same time (review)', () => {
+  it("prints its own offer's id, not the other client's committed while it wrote", async () => {
+    const { sock, dnd, dir } = await served();
+    writeFileSync(join(dir, 'mine.txt'), 'mine');
+    // Another client's offer is made while this one's paths are checked (its commit came first).
+    const check = dnd.checkPath.bind(dnd);
+    let other = false;
+    dnd.checkPath = async (p) => {
+      if (!other) {
+        other = true;
+        dnd.offers.push({ id: 1, files: 3, bytes: 3, paths: ['/elsewhere'] });
+        dnd.emit({ type: 'offer', id: 1, files: 3, bytes: 3 });
+      }
+      return check(p);
+    };
+    const r = await start(['dnd', '--socket', sock, 'offer', join(dir, 'mine.txt')]);
+    expect(r.code).toBe(0);
+    expect(dnd.offers.at(-1)!.paths).toEqual([join(dir, 'mine.txt')]);
+    expect(r.out).toBe(`${dnd.offers.at(-1)!.id}\n`);
+  });
+});
