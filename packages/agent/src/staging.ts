@@ -114,6 +114,11 @@ export function prepareStagingRoot(root: string, uid = process.getuid?.()): { re
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new StagingError(path, `cannot make ${dir} (${(e as NodeJS.ErrnoException).code})`);
     }
+    // Checked once made: one someone else made first (EEXIST, under a sticky /tmp) is theirs.
+    if (dir !== path) {
+      if (lstatSync(dir).isSymbolicLink()) throw new StagingError(path, `${dir} is a symbolic link`);
+      checkAncestor(path, dir, uid);
+    }
   }
   const st = lstatSync(path);
   if (st.isSymbolicLink()) throw new StagingError(path, 'it is a symbolic link; name the real directory');
