@@ -14,6 +14,7 @@ import { serveCommand } from './commands/serve.js';
 import { mouseCommand, snarfCommand, statCommand, timeCommand, versionCommand } from './commands/services.js';
 import { simCommand } from './commands/sim.js';
 import { statusCommand } from './commands/status.js';
+import { timesyncCommand } from './commands/timesync.js';
 import { CliError, Exit } from './exit.js';
 import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
@@ -338,6 +339,20 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', '\nExamples:\n  vmw9 stat memory\n  vmw9 stat hosttime\n  vmw9 --json stat uuid')
     .action(async (what: string) => {
       code = await statCommand(out(), what, { host: globals().host });
+    });
+
+  program
+    .command('timesync')
+    .argument('<subcommand>', 'status, enable or disable')
+    .description(
+      "the host's periodic time sync option, as vmware-toolbox-cmd timesync has it (status exits 69 when disabled)",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 timesync status\n  vmw9 timesync enable\n  vmw9 --json timesync status',
+    )
+    .action(async (sub: string) => {
+      code = await timesyncCommand(out(), sub, { host: globals().host });
     });
 
   program
