@@ -4,7 +4,7 @@
  * and `all`: every VMGuestLib statistic, one per line, an invalid one "not available".
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
-import type { GuestLibInfo, GuestLibStatEntry, GuestLibStatName, GuestLibValue } from '@vmw9/rpc';
+import type { GuestLibInfo, GuestLibStatName, GuestLibValue } from '@vmw9/rpc';
 import { CliError, Exit } from '../exit.js';
 import { type HostOptions, openHost } from '../host.js';
 import { type Output, printJson } from '../output.js';
@@ -36,19 +36,10 @@ function refused(o: Output, text: string, code: number, details: Record<string, 
   return code;
 }
 
-/** A statistic's value as text: u64 in decimal, RESOURCE_POOL_PATH_LONG's bytes up to their NUL. */
-export function valueText(v: GuestLibValue): string {
-  if (v instanceof Uint8Array) {
-    const end = v.indexOf(0);
-    return Buffer.from(end < 0 ? v : v.subarray(0, end)).toString('utf8');
-  }
-  return String(v);
-}
-
 /** For --json: a u64 that fits a JS number is a number, a larger one its decimal string. */
 function jsonValue(v: GuestLibValue): unknown {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-  if (v instanceof Uint8Array) return valueText(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8').replace(/\0.*$/s, '');
   return v;
 }
 
@@ -160,7 +151,7 @@ async function guestlibStat(o: Output, what: string, args: string[], opts: HostO
     } catch (e) {
       return failed('UpdateInfo failed', e);
     }
-    if (what === 'all') return printAll(o, info, rpcMod.GuestLibStat);
+    if (what === 'all') return printAll(o, info);
     if (what === 'sessionid') {
       const id = `0x${info.sessionId.toString(16)}`;
       if (o.json) printJson(o, { sessionid: id });
@@ -175,7 +166,7 @@ async function guestlibStat(o: Output, what: string, args: string[], opts: HostO
       return failed(g.failed, e);
     }
     if (o.json) printJson(o, { [what]: jsonValue(value), unit: g.unit, statistic: g.stat });
-    else o.out(`${valueText(value)} ${g.unit}`);
+    else o.out(`${value} ${g.unit}`);
     return Exit.OK;
   } catch (e) {
     if (e instanceof CliError) throw e;
@@ -189,36 +180,19 @@ async function guestlibStat(o: Output, what: string, args: string[], opts: HostO
 /**
  * `stat all`: the session id, then each statistic of the V3 definition in id order, `NAME value`;
  * one the host marked invalid reads `not available`, one it did not send (an older host, V2)
- * `not sent by this host`: never a 0 that was not the host's.
+ * `not sent by this host`: never a 0 that was not the host's. The same lines as the tree's
+ * `mem/guestlib` (docs/protocol/tree.md §19).
  */
-function printAll(o: Output, info: GuestLibInfo, table: readonly GuestLibStatEntry[]): number {
-  const rows = allRows(info, table);
-  if (o.json)
+async function printAll(o: Output, info: GuestLibInfo): Promise<number> {
+  const { guestLibLines, guestLibRows } = await import('@vmw9/fs');
+  if (o.json) {
+    const rows = guestLibRows(info);
     printJson(o, {
       version: info.version,
       sessionId: `0x${info.sessionId.toString(16)}`,
       stats: Object.fromEntries(rows.map((r) => [r.name, r.value === undefined ? null : jsonValue(r.value)])),
       unavailable: Object.fromEntries(rows.filter((r) => r.why).map((r) => [r.name, r.why])),
     });
-  else {
-    const w = Math.max(...rows.map((r) => r.name.length));
-    o.out(`${'SESSION_ID'.padEnd(w)} 0x${info.sessionId.toString(16)}`);
-    for (const r of rows) o.out(`${r.name.padEnd(w)} ${r.value === undefined ? r.why : valueText(r.value)}`);
-  }
+  } else for (const line of guestLibLines(info)) o.out(line);
   return Exit.OK;
-}
-
-export interface StatRow {
-  name: GuestLibStatName;
-  value?: GuestLibValue;
-  /** Why there is no value. */
-  why?: 'not available' | 'not sent by this host';
-}
-
-export function allRows(info: GuestLibInfo, table: readonly GuestLibStatEntry[]): StatRow[] {
-  return table.map(({ id, name }) => {
-    const value = info.stats[name];
-    if (value !== undefined) return { name, value };
-    return { name, why: id > info.statCount ? 'not sent by this host' : 'not available' };
-  });
 }
