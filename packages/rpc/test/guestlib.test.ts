@@ -1,6 +1,7 @@
 import { encodeGuestLibV2, encodeGuestLibV3 } from '@vmw9/backdoor';
+import { SimBackdoorPort, VmxHost } from '@vmw9/vmx-sim';
 import { describe, expect, it } from 'vitest';
-import { GuestLibClient, GuestLibError, guestLibValue } from '../src/index.js';
+import { GuestLibClient, GuestLibError, guestLibValue, RpciClient } from '../src/index.js';
 
 /** A host that answers each request with the next scripted reply and records what it was asked. */
 function scripted(...replies: Array<[boolean, Buffer | string]>) {
@@ -117,5 +118,37 @@ describe('GuestLibClient.raw', () => {
       text: 'This value is not available on this host',
     });
     expect(host.asked).toEqual(['guestlib.stat.get text session ', 'guestlib.stat.get json vscsi scsi0:0']);
+  });
+});
+
+describe('GuestLibClient against the simulated host', () => {
+  const client = (host: VmxHost) => {
+    const port = new SimBackdoorPort(host);
+    // libguestlib opens a fresh channel per request (RpcChannel_SendOne): so does this sender.
+    return new GuestLibClient({ send: (command: string) => RpciClient.oneShot(port, command) });
+  };
+
+  it('reads what the host set, follows a session change, and falls back to 2 on a V2 host', async () => {
+    const host = new VmxHost({ guestlib: { sessionId: 11n, stats: { MEM_BALLOONED_MB: 640 } } });
+    const gl = client(host);
+    expect((await gl.info()).stats.MEM_BALLOONED_MB).toBe(640);
+    host.guestlib.newSession(12n);
+    host.guestlib.maxVersion = 2;
+    host.guestlib.set('MEM_BALLOONED_MB', 1);
+    const moved = await gl.info();
+    expect(moved).toMatchObject({
+      version: 2,
+      sessionId: 12n,
+      sessionChanged: true,
+      stats: { MEM_BALLOONED_MB: 1 },
+    });
+    expect(host.guestlib.served).toEqual({ 2: 2, 3: 1 });
+  });
+
+  it('is not-enabled on a host with the Guest API off', async () => {
+    const err = await client(new VmxHost({ guestlib: { enabled: false } }))
+      .info()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'not-enabled', text: 'VMware Guest API is not enabled on the host' });
   });
 });
