@@ -120,8 +120,8 @@ describe('V3', () => {
 });
 
 describe('V2', () => {
-  it('is 624 bytes: packed, little-endian, 5-byte u32 and 12-byte u64 statistics', () => {
-    expect(GUESTLIB_V2_SIZE).toBe(624);
+  it('is 669 bytes, little-endian: 8-byte u32 statistics (StatUint32 is not packed), 12-byte u64, a 513-byte path', () => {
+    expect(GUESTLIB_V2_SIZE).toBe(669);
     const b = encodeGuestLibV2({
       sessionId: 0xabn,
       stats: {
@@ -131,14 +131,14 @@ describe('V2', () => {
         RESOURCE_POOL_PATH: '/rp',
       },
     });
-    expect(b.length).toBe(624);
+    expect(b.length).toBe(669);
     expect(b.subarray(0, 12)).toEqual(hex('02000000 ab00000000000000'));
-    expect(b.subarray(12, 17)).toEqual(hex('01 04030201'));
-    expect(b.subarray(27, 39)).toEqual(hex('01 000000 0d0c0b0a00000000'));
+    expect(b.subarray(12, 20)).toEqual(hex('01 000000 04030201'));
+    expect(b.subarray(36, 48)).toEqual(hex('01 000000 0d0c0b0a00000000'));
     // memBalloonedMB: header, 3 u32, 1 u64, hostMHz, 6 u32 before it.
-    const balloon = 12 + 15 + 12 + 5 + 6 * 5;
-    expect(b.subarray(balloon, balloon + 5)).toEqual(hex('01 2c010000'));
-    expect(b.subarray(111, 116)).toEqual(Buffer.from('\x01/rp\0', 'latin1'));
+    const balloon = 12 + 3 * 8 + 12 + 8 + 6 * 8;
+    expect(b.subarray(balloon, balloon + 8)).toEqual(hex('01 000000 2c010000'));
+    expect(b.subarray(156, 161)).toEqual(Buffer.from('\x01/rp\0', 'latin1'));
   });
 
   it('round-trips statistics 1–18 and drops the ones V2 cannot carry', () => {
@@ -153,7 +153,7 @@ describe('V2', () => {
 
   it('refuses any other length, as libguestlib does', () => {
     const b = encodeGuestLibV2({ sessionId: 9n, stats: {} });
-    expect(() => decodeGuestLibV2(Buffer.concat([b, Buffer.alloc(1)]))).toThrow(/624 bytes, got 625/);
+    expect(() => decodeGuestLibV2(Buffer.concat([b, Buffer.alloc(1)]))).toThrow(/669 bytes, got 670/);
     expect(() => decodeGuestLibV2(b.subarray(0, 11))).toThrow(/at least 12/);
     expect(decodeGuestLibHeader(b)).toEqual({ version: 2, sessionId: 9n });
   });

@@ -39,7 +39,7 @@ describe('the simulated host VMGuestLib', () => {
     expect(host.guestlib.served[3]).toBe(1);
   });
 
-  it('answers guestlib.info.get 2 with the 624-byte V2 struct', async () => {
+  it('answers guestlib.info.get 2 with the 669-byte V2 struct', async () => {
     const host = new VmxHost({
       guestlib: { sessionId: 9n, stats: { MEM_LIMIT_MB: 1024, CPU_USED_MS: 77n } },
     });
