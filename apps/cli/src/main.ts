@@ -466,11 +466,20 @@ export async function main(argv: string[]): Promise<number> {
       '--no-legacy-clipboard',
       'refuse the legacy backdoor clipboard, as a host with only copy/paste version 4 does',
     )
+    .option(
+      '--guestlib <name=value>',
+      'set a VMGuestLib statistic, NAME as in guestlibV3.x (e.g. MEM_BALLOONED_MB=300); the others keep ESX-like defaults (repeatable; see the console\'s "guestlib")',
+      collect,
+    )
+    .option(
+      '--no-guestlib',
+      'answer VMGuestLib as Workstation with the Guest API off (vmware-toolbox-cmd stat: "VMware Guest API is not enabled on the host")',
+    )
     .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"\n  vmw9 sim --no-legacy-clipboard --listen 'unix!/tmp/host.sock'   # then: clip set TEXT, clip request, clip",
+      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"\n  vmw9 sim --no-legacy-clipboard --listen 'unix!/tmp/host.sock'   # then: clip set TEXT, clip request, clip\n  vmw9 sim --guestlib MEM_BALLOONED_MB=300 --guestlib MEM_LIMIT_MB=2048 --listen 'unix!/tmp/host.sock'\n  vmx-trap --cpuid vmware --host 'unix!/tmp/host.sock' -- vmware-toolbox-cmd stat balloon   # 300 MB",
     )
     .action(async (opts) => {
       code = await simCommand(out(), opts);

@@ -103,9 +103,13 @@ export class GuestLibWireError extends Error {
 
 /** {uint32 version; uint64 sessionId}, packed, little-endian. */
 export const GUESTLIB_HEADER_SIZE = 12;
-/** V2: the header, then per statistic u32 {u8 valid; u32} = 5, u64 {u8 valid; u8[3]; u64} = 12, the path {u8 valid; char[512]}. */
+/**
+ * V2: the header, then per statistic u32 {u8 valid; 3 bytes of alignment; u32} = 8 (StatUint32 is
+ * not packed), u64 {u8 valid; u8[3]; u64} = 12 (packed, explicit padding), the path {u8 valid;
+ * char[512]} = 513 (packed). Either way a number's value is at +4.
+ */
 const V2_SIZES: Record<GuestLibStatType, number> = {
-  u32: 5,
+  u32: 8,
   u64: 12,
   string: 1 + GUESTLIB_STRING_MAX,
   bytes: 0,
@@ -260,7 +264,7 @@ export function encodeGuestLibV2(o: GuestLibEncodeOptions): Buffer {
     if (given !== undefined) {
       const v = checkGuestLibValue(stat, given);
       b[at] = 1;
-      if (stat.type === 'u32') b.writeUInt32LE(v as number, at + 1);
+      if (stat.type === 'u32') b.writeUInt32LE(v as number, at + 4);
       else if (stat.type === 'u64') b.writeBigUInt64LE(v as bigint, at + 4);
       else Buffer.from(v as string, 'utf8').copy(b, at + 1);
     }
@@ -281,7 +285,7 @@ export function decodeGuestLibV2(reply: Uint8Array): GuestLibReply {
   for (const stat of GuestLibStat.slice(0, GUESTLIB_V2_STATS)) {
     // The valid flag is a C Bool: any non-zero byte.
     if (b[at] !== 0) {
-      if (stat.type === 'u32') stats[stat.name] = b.readUInt32LE(at + 1);
+      if (stat.type === 'u32') stats[stat.name] = b.readUInt32LE(at + 4);
       else if (stat.type === 'u64') stats[stat.name] = b.readBigUInt64LE(at + 4);
       else {
         // libguestlib NUL-terminates the 512-byte field itself, so at most 511 bytes count.

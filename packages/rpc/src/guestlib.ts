@@ -49,9 +49,6 @@ export interface GuestLibInfo extends GuestLibReply {
   sessionChanged: boolean;
 }
 
-/** A host failure reply names its highest version as `<n>:…` (libguestlib reads the number before ':'). */
-const HOST_VERSION = /^\s*(\d+):/;
-
 /** What the client sends on: an RpciClient, a one-shot sender, a test double. */
 export interface GuestLibSender {
   send(command: string): Promise<{ ok: boolean; reply: Buffer }>;
@@ -68,7 +65,7 @@ export class GuestLibClient {
   /**
    * `guestlib.info.get <v>`, v from 3 down as libguestlib's VMGuestLibUpdateInfo: the agreed
    * version, else 3; on a failure, `Unknown command` or a failed 2 means the Guest API is off
-   * (not-enabled), a failed 3 falls back to 2, and a newer host's `<n>:` names the version to ask.
+   * (not-enabled), a failed 3 falls back to 2.
    * A changed session id starts over from 3, the host perhaps being another one.
    */
   async info(): Promise<GuestLibInfo> {
@@ -85,8 +82,7 @@ export class GuestLibClient {
   }
 
   private async negotiate(): Promise<GuestLibReply> {
-    let version: number = this.version || GUESTLIB_DATA_VERSION;
-    let renegotiated = false;
+    let version: 2 | 3 = this.version || GUESTLIB_DATA_VERSION;
     for (;;) {
       const command = `${GUESTLIB_INFO_COMMAND} ${version}`;
       const r = await this.rpc.send(command);
@@ -95,9 +91,8 @@ export class GuestLibClient {
         const hdr = this.header(r.reply);
         if (hdr.version !== version)
           throw new GuestLibError('bad-reply', `asked version ${version}, the host answered ${hdr.version}`);
-        if (this.sessionId !== 0n && hdr.sessionId !== this.sessionId && !renegotiated) {
-          // Renegotiate once from the top: the new host may speak another version.
-          renegotiated = true;
+        if (this.sessionId !== 0n && hdr.sessionId !== this.sessionId) {
+          // Start over from 3 (once: the session is forgotten): the new host may speak another version.
           this.sessionId = 0n;
           version = GUESTLIB_DATA_VERSION;
           continue;
@@ -108,15 +103,10 @@ export class GuestLibClient {
       }
       if (version === 2 || text === RPCI_UNKNOWN_COMMAND)
         throw new GuestLibError('not-enabled', `"${command}" answered "${text}"`);
-      if (version === 3) {
-        version = 2;
-        continue;
-      }
-      const named = HOST_VERSION.exec(text);
-      const next = named ? Number(named[1]) : Number.NaN;
-      if (!(next >= 2 && next < version))
-        throw new GuestLibError('bad-reply', `"${command}" answered "${text}"`);
-      version = next;
+      // A failed 3 means a host of version 2 at least (a V2 host answers "Unsupported version").
+      // Hosts past 3 name their version in the failure text ("<n>:…"), which matters only to a
+      // guest asking for more than 3: this one never does.
+      version = 2;
     }
   }
 

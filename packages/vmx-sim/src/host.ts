@@ -59,6 +59,7 @@ import {
   type TransferOptions,
 } from './guest-hgfs/transfer.js';
 import { GuestHgfs, type SetTimer } from './guest-hgfs/transport.js';
+import { GuestLibHost, type GuestLibHostOptions } from './guestlib.js';
 import { CallLog, type CallOp } from './log.js';
 import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
@@ -98,6 +99,8 @@ export interface VmxHostOptions {
   logLimit?: number;
   /** Shared folders (HGFS): the shares, `hgfs.packetSize.large` and the server's bounds. */
   hgfs?: HgfsHostOptions;
+  /** VMGuestLib: on with ESX-like statistics by default; `{ enabled: false }` plays Workstation with the Guest API off. */
+  guestlib?: GuestLibHostOptions;
   /** Drag and drop, and the host's client of the guest's HGFS server. */
   dnd?: DndHostSettings;
 }
@@ -173,6 +176,8 @@ export class VmxHost {
   readonly maxGuestMessage: number;
   readonly cookies: boolean;
   readonly rpci = new RpciHost();
+  /** VMGuestLib's statistics and session (docs/protocol/guestlib.md §5). */
+  readonly guestlib: GuestLibHost;
   readonly tclo: TcloHost;
   readonly faults = new Faults();
   readonly log: CallLog;
@@ -211,6 +216,8 @@ export class VmxHost {
     });
     this.unsupported = new Set(opts.unsupported ?? []);
     this.log = new CallLog(opts.logLimit);
+    this.guestlib = new GuestLibHost(this.facts, opts.guestlib);
+    this.guestlib.install(this.rpci);
     const { shares = [], ...hgfsOpts } = opts.hgfs ?? {};
     this.hgfs = new HgfsServer({ ...hgfsOpts, shares: new HostShares(), now: () => this.now() });
     for (const sh of shares) this.hgfs.shares.add(sh.name, sh.dir, { readOnly: sh.readOnly });
