@@ -130,3 +130,33 @@ describe('vmw9 stat (guestlib)', () => {
     expect((await sim.vmw9(['stat', 'balloon', 'x'])).code).toBe(2);
   });
 });
+
+describe("vmw9 stat against the simulator's VMGuestLib host", () => {
+  const esxSim = useSimHost({
+    guestlib: {
+      stats: { MEM_BALLOONED_MB: 640, CPU_LIMIT_MHZ: 3100 },
+      invalid: ['MEM_SWAPPED_MB'],
+      sessionId: 0x5eedn,
+    },
+  });
+  const workstation = useSimHost({ guestlib: { enabled: false } });
+
+  it('reads what the host set, and an invalid statistic as libguestlib refuses it', async () => {
+    expect(await esxSim.vmw9(['stat', 'balloon'])).toMatchObject({ code: 0, out: '640 MB\n' });
+    expect(await esxSim.vmw9(['stat', 'cpulimit'])).toMatchObject({ code: 0, out: '3100 MHz\n' });
+    expect(await esxSim.vmw9(['stat', 'sessionid'])).toMatchObject({ code: 0, out: '0x5eed\n' });
+    expect(await esxSim.vmw9(['stat', 'swap'])).toMatchObject({
+      code: 75,
+      err: 'Failed to get swapped memory: This value is not available on this host\n',
+    });
+    esxSim.host.guestlib.set('MEM_BALLOONED_MB', 12);
+    expect((await esxSim.vmw9(['stat', 'all'])).out).toMatch(/^MEM_BALLOONED_MB\s+12$/m);
+  });
+
+  it('the Guest API off (Workstation): UpdateInfo failed, exit 75', async () => {
+    expect(await workstation.vmw9(['stat', 'memlimit'])).toMatchObject({
+      code: 75,
+      err: 'UpdateInfo failed: VMware Guest API is not enabled on the host\n',
+    });
+  });
+});

@@ -221,3 +221,28 @@ describe('events: the balloon target and session watch', () => {
     expect(await read).toBe('nothing');
   });
 });
+
+describe("mem/ on the simulator's VMGuestLib host", () => {
+  it('reads the statistics set on the host, and a new session is an events line', async () => {
+    const host = new VmxHost({ guestlib: { stats: { MEM_BALLOONED_MB: 256 }, sessionId: 0x100n } });
+    const port = new SimBackdoorPort(host);
+    const timers = manualTimers();
+    const tree = buildVmwareTree({
+      port,
+      rpc: RpciClient.overPort(port),
+      transport: 'sim (test)',
+      mem: { balloon: async () => ({ state: 'absent' }), setTimer: timers.setTimer },
+    });
+    const path = join(mkdtempSync(join(tmpdir(), 'vmw9-mem-')), 'fs.sock');
+    served = await serveVmwareTree(tree, { listen: `unix!${path}` });
+    client = await NinepClient.connect(`unix!${path}`, { version: '9P2000.L' });
+    const c = client;
+    expect((await c.readFile('/mem/guestlib')).toString()).toMatch(/^MEM_BALLOONED_MB\s+256$/m);
+    const fid = await c.walk('/events');
+    await c.open(fid, 'r');
+    await vi.waitFor(() => expect(timers.pending).toHaveLength(1));
+    host.guestlib.newSession(0x200n);
+    timers.pending.shift()!.fn();
+    expect(Buffer.from(await c.read(fid, 0, 100)).toString()).toBe('mem session 0x200\n');
+  });
+});

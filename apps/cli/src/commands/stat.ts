@@ -24,8 +24,17 @@ const GETTERS = {
 } as const satisfies Record<string, { stat: GuestLibStatName; unit: string; failed: string }>;
 
 const BACKDOOR = ['hosttime', 'speed', 'memory', 'uuid'] as const;
-const GUESTLIB = ['sessionid', ...Object.keys(GETTERS), 'raw', 'all'] as const;
-export const STATISTICS: readonly string[] = [...BACKDOOR, ...GUESTLIB];
+/** In toolbox-cmd's order (its help), then vmw9's own: all, memory, uuid. */
+export const STATISTICS: readonly string[] = [
+  'hosttime',
+  'speed',
+  'sessionid',
+  ...Object.keys(GETTERS),
+  'raw',
+  'all',
+  'memory',
+  'uuid',
+];
 
 const RAW_ENCODINGS = ['', 'text', 'json', 'xml', 'yaml'] as const;
 
