@@ -11,9 +11,11 @@ import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
 import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
 import { serveCommand } from './commands/serve.js';
-import { mouseCommand, snarfCommand, statCommand, timeCommand, versionCommand } from './commands/services.js';
+import { mouseCommand, snarfCommand, timeCommand, versionCommand } from './commands/services.js';
 import { simCommand } from './commands/sim.js';
+import { statCommand } from './commands/stat.js';
 import { statusCommand } from './commands/status.js';
+import { timesyncCommand } from './commands/timesync.js';
 import { CliError, Exit } from './exit.js';
 import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
@@ -333,11 +335,34 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('stat')
-    .argument('<what>', 'hosttime, speed, memory or uuid')
-    .description('one host statistic, as vmware-toolbox-cmd stat words it')
-    .addHelpText('after', '\nExamples:\n  vmw9 stat memory\n  vmw9 stat hosttime\n  vmw9 --json stat uuid')
-    .action(async (what: string) => {
-      code = await statCommand(out(), what, { host: globals().host });
+    .argument(
+      '<what>',
+      'hosttime, speed, sessionid, balloon, swap, memlimit, memres, cpures, cpulimit, raw, all, memory or uuid',
+    )
+    .argument('[args...]', 'raw only: [ENCODING [STAT [PARAM]]], ENCODING text, json, xml or yaml')
+    .description(
+      'one host statistic, as vmware-toolbox-cmd stat words it (exit 75 when the host refuses), or all of them',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 stat balloon\n  vmw9 stat all\n  vmw9 --json stat all | jq .stats\n  vmw9 stat raw text session\n  vmw9 stat hosttime',
+    )
+    .action(async (what: string, args: string[]) => {
+      code = await statCommand(out(), what, args, { host: globals().host });
+    });
+
+  program
+    .command('timesync')
+    .argument('<subcommand>', 'status, enable or disable')
+    .description(
+      "the host's periodic time sync option, as vmware-toolbox-cmd timesync has it (status exits 69 when disabled)",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 timesync status\n  vmw9 timesync enable\n  vmw9 --json timesync status',
+    )
+    .action(async (sub: string) => {
+      code = await timesyncCommand(out(), sub, { host: globals().host });
     });
 
   program

@@ -65,6 +65,7 @@ import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
 import type { ShareSpec } from './shares.js';
 import { TcloHost } from './tclo.js';
+import { serveToolsOptions } from './tools-options.js';
 
 export interface VmxHostOptions {
   facts?: Partial<HostFacts>;
@@ -261,6 +262,7 @@ export class VmxHost {
     });
     // A version 4 host (docs/protocol/dndcp.md §1): both versions 4, no drag in progress, and each
     // transport packet taken ("1 ", the RPC itself succeeded) and handed to its channel.
+    serveToolsOptions(this);
     this.rpci.register(HOST_CP_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
     this.rpci.register(HOST_DND_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
     this.rpci.register(DND_IS_ACTIVE, () => '1 0');
