@@ -1,5 +1,5 @@
 /**
- * The host side of VMGuestLib (docs/protocol/guestlib.md §5): `guestlib.info.get 3|2` answered
+ * The host side of VMGuestLib (docs/protocol/guestlib.md §6): `guestlib.info.get 3|2` answered
  * with the statistics in the V3 or V2 layout (@vmw9/backdoor), every statistic settable or marked
  * invalid, the session id changeable (a vMotion); or, with the Guest API off (Workstation), the
  * `Unknown command` libguestlib turns into "VMware Guest API is not enabled on the host".
@@ -36,12 +36,12 @@ export interface GuestLibHostOptions {
   sessionId?: bigint;
 }
 
-/** ESX's answer for "no limit" in a uint32 limit statistic (-1). UNCONFIRMED as a default: see docs/protocol/guestlib.md §5. */
+/** ESX's answer for "no limit" in a uint32 limit statistic (-1). UNCONFIRMED as a default: see docs/protocol/guestlib.md §6. */
 export const UNLIMITED = 0xffffffff;
 
 /**
  * What an ESX-like host reports for a VM of `facts.memoryMB` and `facts.cpuMhz` with no
- * reservation, no limit, normal shares and no memory pressure (docs/protocol/guestlib.md §5 lists
+ * reservation, no limit, normal shares and no memory pressure (docs/protocol/guestlib.md §6 lists
  * them and why). The host-wide figures (ids 21–30) are absent: ESX sends them only to a VM whose
  * configuration enables host information.
  */

@@ -176,7 +176,7 @@ export class VmxHost {
   readonly maxGuestMessage: number;
   readonly cookies: boolean;
   readonly rpci = new RpciHost();
-  /** VMGuestLib's statistics and session (docs/protocol/guestlib.md §5). */
+  /** VMGuestLib's statistics and session (docs/protocol/guestlib.md §6). */
   readonly guestlib: GuestLibHost;
   readonly tclo: TcloHost;
   readonly faults = new Faults();
