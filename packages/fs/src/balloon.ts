@@ -1,6 +1,6 @@
 /**
- * The Linux balloon driver's own figures: vmw_balloon's debugfs statistics file (docs/protocol/
- * guestlib.md, "The Linux balloon driver"). Sizes are in 4 KiB frames, as the driver counts them.
+ * The Linux balloon driver's own figures: vmw_balloon's debugfs statistics file (its format:
+ * docs/protocol/tree.md §19). Sizes are in 4 KiB frames, as the driver counts them.
  * Where the driver is not loaded the reading says so; nothing is reported as 0 that the kernel
  * did not say.
  */

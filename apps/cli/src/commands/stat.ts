@@ -1,6 +1,6 @@
 /**
  * `vmw9 stat`: every `vmware-toolbox-cmd stat` subcommand with its name, printed form and exit
- * status (docs/protocol/guestlib.md, "vmware-toolbox-cmd stat"), the older `memory` and `uuid`,
+ * status (docs/protocol/guestlib.md §5), the older `memory` and `uuid`,
  * and `all`: every VMGuestLib statistic, one per line, an invalid one "not available".
  */
 import type { BackdoorPort } from '@vmw9/backdoor';
