@@ -22,7 +22,10 @@ export interface BalloonStats {
   capabilities?: number;
   /** The driver is resetting its protocol with the host. */
   resetting?: boolean;
-  /** Each backdoor command the driver sent (start, target, lock, batchLock, …): count and failures. */
+  /**
+   * Each `NAME: COUNT (N failed)` line: the backdoor commands the driver sent (start, target, lock,
+   * batchLock, …) and, on kernels before 4.20, its page allocations (prim4kAlloc, prim2mAlloc).
+   */
   ops: Record<string, { count: number; failed: number }>;
   /** Every other counter, by the kernel's name: `timer`, `doorbell`, `alloc(4k)`, `free(2M)`, … */
   counters: Record<string, number>;
@@ -68,7 +71,7 @@ export function parseBalloonStats(text: string): BalloonStats {
       continue;
     }
     if (name === 'balloon capabilities') continue;
-    const op = /^(\d+)\s+\((\d+) failed\)$/.exec(value);
+    const op = /^(\d+)\s+\(\s*(\d+) failed\)$/.exec(value);
     if (op) {
       ops[name] = { count: Number(op[1]), failed: Number(op[2]) };
       continue;

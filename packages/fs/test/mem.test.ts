@@ -34,6 +34,18 @@ describe('the balloon driver statistics (vmw_balloon debugfs)', () => {
     expect(s.counters).toMatchObject({ timer: 4321, doorbell: 7, 'alloc(4k)': 50, 'free(2M)': 40 });
   });
 
+  it('reads a kernel before 4.20: sizes in "N pages", allocations with "(   N failed)"', async () => {
+    const r = await readBalloon(
+      fileURLToPath(new URL('./fixtures/vmmemctl-4.17', import.meta.url)),
+      '/nonexistent',
+    );
+    const s = (r as Extract<BalloonReading, { state: 'loaded' }>).stats;
+    expect(s).toMatchObject({ target: 5120, current: 4096, capabilities: 0xe, resetting: false });
+    expect(s.ops.target).toEqual({ count: 900, failed: 1 });
+    expect(s.ops.prim2mAlloc).toEqual({ count: 9, failed: 1 });
+    expect(s.counters).toMatchObject({ timer: 900, doorbell: 3, primFree: 2, errFree: 0 });
+  });
+
   it('reads an older kernel\'s "N pages" sizes, and refuses text that is not the driver\'s', () => {
     expect(
       parseBalloonStats('target:             1024 pages\ncurrent:             512 pages\n'),
