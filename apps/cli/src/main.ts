@@ -11,9 +11,11 @@ import { hostCommand } from './commands/host.js';
 import { mountCommand } from './commands/mount.js';
 import { infoGetCommand, infoSetCommand, logCommand, rpcCommand } from './commands/rpc.js';
 import { serveCommand } from './commands/serve.js';
-import { mouseCommand, snarfCommand, statCommand, timeCommand, versionCommand } from './commands/services.js';
+import { mouseCommand, snarfCommand, timeCommand, versionCommand } from './commands/services.js';
 import { simCommand } from './commands/sim.js';
+import { statCommand } from './commands/stat.js';
 import { statusCommand } from './commands/status.js';
+import { timesyncCommand } from './commands/timesync.js';
 import { CliError, Exit } from './exit.js';
 import { stopSignal } from './lifecycle.js';
 import { stdio } from './output.js';
@@ -333,11 +335,34 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('stat')
-    .argument('<what>', 'hosttime, speed, memory or uuid')
-    .description('one host statistic, as vmware-toolbox-cmd stat words it')
-    .addHelpText('after', '\nExamples:\n  vmw9 stat memory\n  vmw9 stat hosttime\n  vmw9 --json stat uuid')
-    .action(async (what: string) => {
-      code = await statCommand(out(), what, { host: globals().host });
+    .argument(
+      '<what>',
+      'hosttime, speed, sessionid, balloon, swap, memlimit, memres, cpures, cpulimit, raw, all, memory or uuid',
+    )
+    .argument('[args...]', 'raw only: [ENCODING [STAT [PARAM]]], ENCODING text, json, xml or yaml')
+    .description(
+      'one host statistic, as vmware-toolbox-cmd stat words it (exit 75 when the host refuses), or all of them',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 stat balloon\n  vmw9 stat all\n  vmw9 --json stat all | jq .stats\n  vmw9 stat raw text session\n  vmw9 stat hosttime',
+    )
+    .action(async (what: string, args: string[]) => {
+      code = await statCommand(out(), what, args, { host: globals().host });
+    });
+
+  program
+    .command('timesync')
+    .argument('<subcommand>', 'status, enable or disable')
+    .description(
+      "the host's periodic time sync option, as vmware-toolbox-cmd timesync has it (status exits 69 when disabled)",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmw9 timesync status\n  vmw9 timesync enable\n  vmw9 --json timesync status',
+    )
+    .action(async (sub: string) => {
+      code = await timesyncCommand(out(), sub, { host: globals().host });
     });
 
   program
@@ -441,11 +466,20 @@ export async function main(argv: string[]): Promise<number> {
       '--no-legacy-clipboard',
       'refuse the legacy backdoor clipboard, as a host with only copy/paste version 4 does',
     )
+    .option(
+      '--guestlib <name=value>',
+      'set a VMGuestLib statistic, NAME as in guestlibV3.x (e.g. MEM_BALLOONED_MB=300); the others keep ESX-like defaults (repeatable; see the console\'s "guestlib")',
+      collect,
+    )
+    .option(
+      '--no-guestlib',
+      'answer VMGuestLib as Workstation with the Guest API off (vmware-toolbox-cmd stat: "VMware Guest API is not enabled on the host")',
+    )
     .option('--no-hb', 'offer no high-bandwidth port (guests use the 4-byte path)')
     .option('--no-handshake', 'do not send reset/ping/Capabilities_Register to new TCLO channels')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"\n  vmw9 sim --no-legacy-clipboard --listen 'unix!/tmp/host.sock'   # then: clip set TEXT, clip request, clip",
+      "\nExamples:\n  vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmw9 sim --share docs=$HOME/docs --share pub=/srv/pub:ro --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmhgfs-fuse -f .host:/docs /mnt/docs\n  echo \"info set guestinfo.k v\" | vmw9 sim --listen 'unix!/tmp/host.sock'\n  vmx-trap --host 'unix!/tmp/host.sock' -- vmware-rpctool \"info-get guestinfo.k\"\n  vmw9 sim --no-legacy-clipboard --listen 'unix!/tmp/host.sock'   # then: clip set TEXT, clip request, clip\n  vmw9 sim --guestlib MEM_BALLOONED_MB=300 --guestlib MEM_LIMIT_MB=2048 --listen 'unix!/tmp/host.sock'\n  vmx-trap --cpuid vmware --host 'unix!/tmp/host.sock' -- vmware-toolbox-cmd stat balloon   # 300 MB",
     )
     .action(async (opts) => {
       code = await simCommand(out(), opts);

@@ -67,7 +67,7 @@ describe('usage', () => {
     expect(run('info', 'get')).toMatchObject({ code: 2, err: "vmw9: missing required argument 'key'\n" });
     expect(run('stat', 'bogus')).toMatchObject({
       code: 2,
-      err: 'vmw9: unknown statistic "bogus" (hosttime, speed, memory, uuid)\n',
+      err: 'vmw9: unknown statistic "bogus" (hosttime, speed, sessionid, balloon, swap, memlimit, memres, cpures, cpulimit, raw, all, memory, uuid)\n',
     });
     const r = run('9p', 'frob', '/tmp/x.sock', '/');
     expect(r.code).toBe(2);

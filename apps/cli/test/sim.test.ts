@@ -58,6 +58,7 @@ describe('vmw9 sim', () => {
       productType: 2,
       hb: true,
       legacyClipboard: true,
+      guestlib: { sessionId: expect.stringMatching(/^0x[0-9a-f]+$/) },
       hgfs: { largePackets: true, maxPacketSize: 522240, shares: [] },
     });
     sim.stdin.write('fact memoryMB 2048\nfrobnicate\n');
@@ -189,5 +190,56 @@ describe('vmw9 sim', () => {
     );
     expect(twice.status).toBe(2);
     expect(twice.stderr).toMatch(/share "d" exists/);
+  });
+
+  it('--guestlib sets statistics (the console shows them), --no-guestlib turns the Guest API off; bad ones are usage errors', async () => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'vmw9-sim-')), 'host.sock');
+    const sim = spawn(
+      process.execPath,
+      [
+        bin,
+        '--json',
+        'sim',
+        '--listen',
+        sock,
+        '--guestlib',
+        'MEM_BALLOONED_MB=300',
+        '--guestlib',
+        'RESOURCE_POOL_PATH=/a b',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    sim.stdout.on('data', (d) => (out += d));
+    await until(() => out.includes('\n'));
+    sim.stdin.write('guestlib\n');
+    await until(() => out.split('\n').length >= 3);
+    const shown = JSON.parse(out.split('\n')[1]!).answer as string;
+    expect(shown).toContain('12 MEM_BALLOONED_MB 300');
+    expect(shown).toContain('18 RESOURCE_POOL_PATH "/a b"');
+    sim.kill('SIGTERM');
+    expect(await new Promise((r) => sim.on('close', r))).toBe(0);
+
+    const off = spawn(process.execPath, [bin, '--json', 'sim', '--listen', `${sock}2`, '--no-guestlib'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let offOut = '';
+    off.stdout.on('data', (d) => (offOut += d));
+    await until(() => offOut.includes('\n'));
+    expect(JSON.parse(offOut.split('\n')[0]!)).toMatchObject({ guestlib: false });
+    off.kill('SIGTERM');
+    expect(await new Promise((r) => off.on('close', r))).toBe(0);
+
+    for (const [arg, message] of [
+      ['MEM_BALLOON=1', /no guestlib statistic "MEM_BALLOON"/],
+      ['MEM_LIMIT_MB=-1', /decimal/],
+      ['MEM_LIMIT_MB', /NAME=VALUE/],
+    ] as const) {
+      const bad = spawnSync(process.execPath, [bin, 'sim', '--listen', `${sock}3`, '--guestlib', arg], {
+        encoding: 'utf8',
+      });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
   });
 });

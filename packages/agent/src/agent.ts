@@ -265,6 +265,7 @@ export class Agent {
       agent: { name: AGENT_NAME, version: AGENT_VERSION },
       ...this.routes.treeHooks,
       kmesg: () => this.log.recent(),
+      poll: { memMs: this.config.fs.memPollMs },
     };
   }
 

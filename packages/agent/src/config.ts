@@ -53,6 +53,8 @@ export interface AgentConfig {
     /** Dial string the tree is served on; null = the tree's default socket (@vmw9/fs's defaultTreeSocket). */
     listen: string | null;
     guestinfoKeys: string[];
+    /** How often `events` readers' balloon target and session watch polls (docs/protocol/tree.md §19). */
+    memPollMs: number;
   };
   hgfs: {
     /** false: no hgfs/ in the tree and no HGFS request to the host. */
@@ -287,6 +289,15 @@ export const SETTINGS: Readonly<Record<string, Readonly<Record<string, Setting>>
       doc: 'guestinfo keys listed in guestinfo/ from the start (VMware cannot enumerate them)',
       apply: field('fs', 'guestinfoKeys'),
     },
+    'mem-poll': {
+      kind: 'duration',
+      default: '5s',
+      doc: 'how often the balloon target and the guestlib session are polled, only while events is open (1s at least)',
+      apply: (c, v) => {
+        // Each poll is an RPCI and a debugfs read: shorter than a second is not a modest interval.
+        c.fs.memPollMs = Math.max(v as number, 1000);
+      },
+    },
   },
   hgfs: {
     enabled: {
@@ -388,7 +399,7 @@ function blank(): AgentConfig {
     timesync: { enabled: true, allowBackward: false, ignoreNtp: false, thresholdMs: 0 },
     guestinfo: { pollIntervalMs: 0, excludeNics: [], includeNics: [], primaryNics: [], disks: true },
     logging: { level: 'info', format: 'auto' },
-    fs: { listen: null, guestinfoKeys: [] },
+    fs: { listen: null, guestinfoKeys: [], memPollMs: 0 },
     hgfs: {
       enabled: true,
       channels: 0,

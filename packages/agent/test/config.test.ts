@@ -73,6 +73,7 @@ describe('configuration', () => {
         '[fs]',
         'listen = tcp!127.0.0.1!5640',
         'guestinfo-keys = a b,c',
+        'mem-poll = 30s',
         '[hgfs]',
         'enabled = no',
         'channels = 8',
@@ -94,7 +95,7 @@ describe('configuration', () => {
     expect(c.guestinfo.excludeNics).toEqual(['lo', 'docker*', 'veth?']);
     expect(c.guestinfo.primaryNics).toEqual(['ens[0-9]*']);
     expect(c.logging).toEqual({ level: 'warn', format: 'json' });
-    expect(c.fs).toEqual({ listen: 'tcp!127.0.0.1!5640', guestinfoKeys: ['a', 'b', 'c'] });
+    expect(c.fs).toEqual({ listen: 'tcp!127.0.0.1!5640', guestinfoKeys: ['a', 'b', 'c'], memPollMs: 30_000 });
     expect(c.hgfs).toEqual({
       enabled: false,
       channels: 8,

@@ -97,3 +97,17 @@ describe('periodic sync', () => {
     expect(s.clock.length).toBe(n);
   });
 });
+
+describe("the host's synctime option changed by the guest (vmw9 timesync, vmware-toolbox-cmd timesync)", () => {
+  it('vmx.set_option synctime reaches the agent as Set_Option: its periodic sync follows', async () => {
+    const s = await startOnSim();
+    await handshake(s.host);
+    const clock = s.agent.service(timeSyncService).clock;
+    const setOption = (req: string) => s.host.rpci.handle(Buffer.from(req)).toString('latin1');
+    s.host.facts.guiOptions &= ~0x400;
+    expect(setOption('vmx.set_option synctime 0 1')).toBe('1 ');
+    await waitFor('periodic sync on', () => clock.periodic.enabled);
+    expect(setOption('vmx.set_option synctime 1 0')).toBe('1 ');
+    await waitFor('periodic sync off', () => !clock.periodic.enabled);
+  });
+});

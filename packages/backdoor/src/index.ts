@@ -3,6 +3,7 @@ export * from './commands.js';
 export * from './constants.js';
 export * from './errors.js';
 export { exclusive } from './exclusive.js';
+export * from './guestlib.js';
 export * from './guestrpc.js';
 export { Lock } from './lock.js';
 export * from './port.js';

@@ -6,6 +6,16 @@ export {
   type TcloChannelStatus,
 } from './agent-status.js';
 export {
+  BALLOON_MODULE_DIR,
+  BALLOON_STATS_PATH,
+  type BalloonReading,
+  type BalloonStats,
+  BalloonStatsError,
+  framesToMB,
+  parseBalloonStats,
+  readBalloon,
+} from './balloon.js';
+export {
   CLIP_FORMATS,
   type Clipboard,
   type ClipboardNotice,
@@ -54,6 +64,17 @@ export {
   type HostEventListener,
   type HostEventSource,
 } from './host-events.js';
+export {
+  balloonText,
+  type GuestLibRow,
+  guestLibLines,
+  guestLibRows,
+  guestLibValueText,
+  MemDir,
+  type MemSources,
+  MemWatch,
+  type SetTimer,
+} from './mem.js';
 export { type ServedTree, type ServeOptions, serveVmwareTree, TREE_MSIZE } from './serve.js';
 export type { FsServices, PowerRequest } from './services.js';
 export {

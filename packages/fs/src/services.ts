@@ -10,6 +10,7 @@ import type { Clipboard } from './clipboard.js';
 import type { DndTreeSource } from './dnd.js';
 import type { HgfsTreeOptions } from './hgfs/index.js';
 import type { HostEventSource } from './host-events.js';
+import type { MemSources, SetTimer } from './mem.js';
 
 /** Power requests the host makes over TCLO: the power state names (kept under the older name). */
 export type PowerRequest = PowerStateName;
@@ -40,8 +41,16 @@ export interface FsServices {
   timeSync?: (args: string[]) => Promise<void> | void;
   /** The agent's recent diagnostics, for `kmesg`. */
   kmesg?: () => string;
-  /** How often event files poll the host where it gives no notification (defaults: 20 ms, 500 ms). */
-  poll?: { mouseMs?: number; snarfMs?: number };
+  /**
+   * How often event files poll the host where it gives no notification (defaults: 20 ms, 500 ms;
+   * `memMs`, the balloon and session watch behind `events`, 5 s).
+   */
+  poll?: { mouseMs?: number; snarfMs?: number; memMs?: number };
+  /**
+   * `mem/`'s sources (docs/protocol/tree.md §19). Defaults: a GuestLibClient on `rpc`, the balloon
+   * driver's statistics at /sys/kernel/debug/vmmemctl, real timers.
+   */
+  mem?: Partial<MemSources> & { setTimer?: SetTimer };
   /**
    * The host's shared folders: with an HGFS client the tree has `hgfs/` (docs/protocol/tree.md
    * §17); without one it has none. (The agent contributes its `hgfs/` as a service's file instead.)

@@ -5,7 +5,9 @@
  * drag and drop). This module only builds the shared state, lists the files and feeds the host's
  * events (services.events) to the files that show them.
  */
-import { Dir, EofMode, EventFile, File, type Node } from 'ninep';
+import { GuestLibClient } from '@vmw9/rpc';
+import { Dir, EofMode, File, type Node } from 'ninep';
+import { readBalloon } from './balloon.js';
 import { CopyPasteClipboard, LegacyClipboard, SwitchingClipboard } from './clipboard.js';
 import { TreeCtlFile, type TreeSettings, VersionFile } from './ctl.js';
 import { Display, WctlFile } from './display.js';
@@ -16,6 +18,7 @@ import { eventLine, type HostEvent } from './host-events.js';
 import { InfoDir } from './info.js';
 import { DevFile, GuiFile, MsgFile } from './legacy.js';
 import { KmesgFile, LogFile, StatsFile } from './logs.js';
+import { MemDir, MemWatch, ReaderCountedEventFile } from './mem.js';
 import { MousectlFile, MouseFile, MouseSource, PointerFile } from './mouse.js';
 import { PowerFile } from './power.js';
 import { Rpc1File, RpcDir } from './rpcfiles.js';
@@ -25,6 +28,9 @@ import { Counters, countingPort } from './stats.js';
 import { BintimeFile, TimectlFile, TimeFile } from './time.js';
 
 export { FS_VERSION } from './ctl.js';
+
+/** How often `events` readers' balloon and session watch polls (docs/protocol/tree.md §19). */
+export const DEFAULT_MEM_POLL_MS = 5000;
 
 export interface TreeOptions {
   /** guestinfo keys listed from the start (VMware cannot enumerate them). */
@@ -38,7 +44,7 @@ export interface TreeOptions {
 export interface VmwareTree {
   root: Dir;
   counters: Counters;
-  events: EventFile;
+  events: ReaderCountedEventFile;
   /** Stops pollers and listeners (the tree is being shut down). */
   close(): void;
   /** Set by the server so `ctl hangup` can drop every client. */
@@ -64,7 +70,19 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
     );
   // eofmode (docs/protocol/tree.md): one switch, set by ctl, for every event file.
   const settings: TreeSettings = { eofmode: new EofMode(), debug: 0, tclo: s.events ? 'on' : 'off' };
-  const events = new EventFile('events', 0o444, undefined, settings.eofmode);
+  const events = new ReaderCountedEventFile('events', 0o444, undefined, settings.eofmode);
+  // mem/ (§19) and its watch: balloon target and session changes, polled only while events is open.
+  const memSources = {
+    guestlib: s.mem?.guestlib ?? new GuestLibClient(s.rpc),
+    balloon: s.mem?.balloon ?? (() => readBalloon()),
+  };
+  const memWatch = new MemWatch(
+    memSources,
+    (line) => events.post(line),
+    s.poll?.memMs ?? DEFAULT_MEM_POLL_MS,
+    s.mem?.setTimer,
+  );
+  events.onReaders = (n) => (n > 0 ? memWatch.start() : memWatch.stop());
   const mouse = new MouseSource(port, counters, s.poll?.mouseMs ?? 20);
   const display = new Display();
   const sharing: ClipSwitch = { enabled: true };
@@ -111,6 +129,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
     new KmesgFile(s.kmesg),
     new StatsFile(counters),
     new InfoDir(port),
+    new MemDir(memSources),
     guestinfo,
     new RpcDir(port),
     new Rpc1File(s.rpc, counters),
@@ -147,6 +166,7 @@ export function buildVmwareTree(s: FsServices, opts: TreeOptions = {}): VmwareTr
     close() {
       mouse.stop();
       watch.stop();
+      memWatch.stop();
       unsubscribe?.();
       unsubscribeClip();
       dnd?.close();

@@ -108,6 +108,7 @@ describe.each(DIALECTS)('the tree over %s', (version) => {
         'info',
         'kmesg',
         'log',
+        'mem',
         'mouse',
         'mousectl',
         'msg',

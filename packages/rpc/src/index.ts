@@ -1,11 +1,23 @@
 export {
   GUESTINFO_TYPES,
+  GUESTLIB_DATA_VERSION,
+  GUESTLIB_INFO_COMMAND,
+  GUESTLIB_STAT_COMMAND,
   type GuestInfoTypeName,
+  GuestLibStat,
+  type GuestLibStatEntry,
+  type GuestLibStatName,
+  type GuestLibStats,
+  type GuestLibStatType,
+  type GuestLibValue,
+  GuestLibWireError,
   guestInfoTypeName,
+  guestLibStat,
   POWER_STATE_NAMES,
   POWER_STATES,
   type PowerStateEntry,
   type PowerStateName,
+  parseGuestLibValue,
   powerState,
   // XDR, GuestRPC's binary encoding: defined in @vmw9/backdoor so the simulator can use it too,
   // but this is where users get it.
@@ -15,6 +27,15 @@ export {
   XdrWriter,
 } from '@vmw9/backdoor';
 export { GuestMsgChannel, type GuestRpcChannel, type GuestRpcProtocol } from './channel.js';
+export {
+  GUESTLIB_ERROR_TEXT,
+  GuestLibClient,
+  GuestLibError,
+  type GuestLibErrorCode,
+  type GuestLibInfo,
+  type GuestLibSender,
+  guestLibValue,
+} from './guestlib.js';
 export {
   HGFS_MAX_DIR_ENTRIES,
   HgfsTransport,

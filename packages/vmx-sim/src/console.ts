@@ -24,6 +24,12 @@ export const CONSOLE_HELP = `commands:
   pending                  TCLO commands not yet delivered
 ${CLIP_HELP}
 ${DND_HELP}
+  guestlib                 VMGuestLib: on/off, versions, session id, every statistic (id NAME value|(invalid))
+  guestlib set NAME VALUE  set a statistic (NAME from guestlibV3.x, e.g. MEM_BALLOONED_MB); it becomes valid
+  guestlib invalid NAME    send it marked invalid ("This value is not available on this host")
+  guestlib session [ID]    a new session id (a vMotion): ID (decimal or 0x hex) or a random one
+  guestlib on|off          the Guest API on (ESX) or off (Workstation: Unknown command)
+  guestlib version 2|3     the newest layout served (2 plays a host older than V3)
   info                     list guestinfo
   info get KEY | info set KEY VALUE… | info rm KEY
   fact                     show the host facts
@@ -95,6 +101,8 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
           return host.rpci.deleteGuestinfo(args[1] ?? '') ? `${args[1]} removed` : `error: no ${args[1]}`;
         return 'error: info [get KEY | set KEY VALUE | rm KEY]';
       }
+      case 'guestlib':
+        return guestlib(host, args, line);
       case 'fact': {
         if (!args.length)
           return Object.entries(host.facts)
@@ -161,6 +169,39 @@ export function runConsoleCommand(host: VmxHost, line: string): string {
 function shown(command: string): string {
   const m = /^(copypaste\.transport|dnd\.transport) /.exec(command);
   return m ? `${m[1]} (a binary packet)` : command;
+}
+
+function guestlib(host: VmxHost, args: string[], line: string): string {
+  const gl = host.guestlib;
+  const [sub, name] = args;
+  if (sub === undefined) return gl.describe().join('\n');
+  if (sub === 'set') {
+    // The value is the rest of the line: RESOURCE_POOL_PATH may hold spaces.
+    const m = /^\s*guestlib\s+set\s+\S+\s(.*)$/.exec(line);
+    if (!name || !m) return 'error: guestlib set NAME VALUE';
+    gl.set(name, m[1]!);
+    return `${name} ${m[1]}`;
+  }
+  if (sub === 'invalid') {
+    if (!name) return 'error: guestlib invalid NAME';
+    gl.invalidate(name);
+    return `${name} (invalid)`;
+  }
+  if (sub === 'session') {
+    const id = name === undefined ? undefined : /^(0x[0-9a-f]+|\d+)$/i.test(name) ? BigInt(name) : Number.NaN;
+    if (typeof id === 'number') return 'error: guestlib session [ID] (decimal or 0x hex)';
+    return `session 0x${gl.newSession(id).toString(16)}`;
+  }
+  if (sub === 'on' || sub === 'off') {
+    gl.enabled = sub === 'on';
+    return `guest API ${sub}`;
+  }
+  if (sub === 'version') {
+    if (name !== '2' && name !== '3') return 'error: guestlib version 2|3';
+    gl.maxVersion = name === '2' ? 2 : 3;
+    return `versions served: 2${gl.maxVersion >= 3 ? ' and 3' : ''}`;
+  }
+  return 'error: guestlib | set NAME VALUE | invalid NAME | session [ID] | on|off | version 2|3';
 }
 
 function fault(host: VmxHost, args: string[]): string {

@@ -59,11 +59,13 @@ import {
   type TransferOptions,
 } from './guest-hgfs/transfer.js';
 import { GuestHgfs, type SetTimer } from './guest-hgfs/transport.js';
+import { GuestLibHost, type GuestLibHostOptions } from './guestlib.js';
 import { CallLog, type CallOp } from './log.js';
 import { MouseDevice } from './mouse.js';
 import { RpciHost } from './rpci.js';
 import type { ShareSpec } from './shares.js';
 import { TcloHost } from './tclo.js';
+import { serveToolsOptions } from './tools-options.js';
 
 export interface VmxHostOptions {
   facts?: Partial<HostFacts>;
@@ -97,6 +99,8 @@ export interface VmxHostOptions {
   logLimit?: number;
   /** Shared folders (HGFS): the shares, `hgfs.packetSize.large` and the server's bounds. */
   hgfs?: HgfsHostOptions;
+  /** VMGuestLib: on with ESX-like statistics by default; `{ enabled: false }` plays Workstation with the Guest API off. */
+  guestlib?: GuestLibHostOptions;
   /** Drag and drop, and the host's client of the guest's HGFS server. */
   dnd?: DndHostSettings;
 }
@@ -172,6 +176,8 @@ export class VmxHost {
   readonly maxGuestMessage: number;
   readonly cookies: boolean;
   readonly rpci = new RpciHost();
+  /** VMGuestLib's statistics and session (docs/protocol/guestlib.md §6). */
+  readonly guestlib: GuestLibHost;
   readonly tclo: TcloHost;
   readonly faults = new Faults();
   readonly log: CallLog;
@@ -210,6 +216,8 @@ export class VmxHost {
     });
     this.unsupported = new Set(opts.unsupported ?? []);
     this.log = new CallLog(opts.logLimit);
+    this.guestlib = new GuestLibHost(this.facts, opts.guestlib);
+    this.guestlib.install(this.rpci);
     const { shares = [], ...hgfsOpts } = opts.hgfs ?? {};
     this.hgfs = new HgfsServer({ ...hgfsOpts, shares: new HostShares(), now: () => this.now() });
     for (const sh of shares) this.hgfs.shares.add(sh.name, sh.dir, { readOnly: sh.readOnly });
@@ -254,6 +262,7 @@ export class VmxHost {
     });
     // A version 4 host (docs/protocol/dndcp.md §1): both versions 4, no drag in progress, and each
     // transport packet taken ("1 ", the RPC itself succeeded) and handed to its channel.
+    serveToolsOptions(this);
     this.rpci.register(HOST_CP_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
     this.rpci.register(HOST_DND_VERSION_QUERY, () => `1 ${DNDCP_VERSION}`);
     this.rpci.register(DND_IS_ACTIVE, () => '1 0');

@@ -103,6 +103,7 @@ export {
   type TreeProgress,
   type TreeResult,
 } from './guest-hgfs/tree.js';
+export { defaultGuestLibStats, GuestLibHost, type GuestLibHostOptions, UNLIMITED } from './guestlib.js';
 export {
   type CallResult,
   DEFAULT_TOOLS_OPTIONS,

@@ -1,5 +1,5 @@
 /**
- * Host services from the shell: `snarf`, `mouse`, `stat`, `time`, `version`. Each opens the host
+ * Host services from the shell: `snarf`, `mouse`, `time`, `version` (`stat` is stat.ts). Each opens the host
  * (--host), does one thing, and closes it.
  */
 import { readFileSync } from 'node:fs';
@@ -153,50 +153,6 @@ export async function mouseCommand(
       process.off('SIGTERM', onSig);
       await dev.disable().catch(() => undefined);
     }
-    return Exit.OK;
-  });
-}
-
-/** `vmw9 stat hosttime|speed|memory|uuid`, worded like vmware-toolbox-cmd stat. */
-const STATISTICS = ['hosttime', 'speed', 'memory', 'uuid'] as const;
-
-export async function statCommand(o: Output, what: string, opts: HostOptions): Promise<number> {
-  // A word that names nothing is a usage error, found before any host is opened.
-  if (!STATISTICS.includes(what as (typeof STATISTICS)[number]))
-    throw new CliError(`unknown statistic "${what}" (${STATISTICS.join(', ')})`, Exit.USAGE);
-  return withHost(opts, async (port, b) => {
-    let value: unknown;
-    let text: string;
-    switch (what) {
-      case 'hosttime': {
-        const t = await b.getHostTime(port);
-        value = t.date.toISOString();
-        // vmware-toolbox-cmd prints local time as "%d %b %Y %H:%M:%S".
-        const d = t.date;
-        const mon = d.toLocaleString('en-US', { month: 'short' });
-        const pad = (n: number) => String(n).padStart(2, '0');
-        text = `${pad(d.getDate())} ${mon} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-        break;
-      }
-      case 'speed':
-        value = await b.getCpuMhz(port);
-        text = `${value} MHz`;
-        break;
-      case 'memory': {
-        const m = await b.getMemorySize(port);
-        value = m;
-        text = `${Math.round(m.megabytes)} MB${m.truncated ? ' (the host answered bytes cut to 32 bits)' : ''}`;
-        break;
-      }
-      case 'uuid':
-        value = await b.getBiosUuid(port);
-        text = String(value);
-        break;
-      default:
-        throw new Error(`unreachable: ${what}`);
-    }
-    if (o.json) printJson(o, { [what]: value });
-    else o.out(text);
     return Exit.OK;
   });
 }

@@ -21,6 +21,8 @@ export interface SimOptions {
   share?: string[];
   hgfsLarge?: boolean;
   legacyClipboard?: boolean;
+  /** `--guestlib NAME=VALUE` (repeatable), or false for `--no-guestlib`. */
+  guestlib?: string[] | false;
 }
 
 /** Where a socket goes when no --listen is given: vmw9's private runtime directory. */
@@ -73,11 +75,21 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
       options,
       legacyClipboard: opts.legacyClipboard !== false,
       hgfs: { shares, largePackets: opts.hgfsLarge !== false },
+      guestlib: { enabled: opts.guestlib !== false },
     });
   } catch (e) {
     // A share whose directory is missing, or a name given twice.
     if (e instanceof sim.ShareError) throw new CliError(`--share: ${e.message}`, Exit.USAGE);
     throw e;
+  }
+  for (const kv of opts.guestlib || []) {
+    const m = /^([^=]+)=(.*)$/.exec(kv);
+    if (!m) throw new CliError(`--guestlib takes NAME=VALUE, got "${kv}"`, Exit.USAGE);
+    try {
+      host.guestlib.set(m[1]!, m[2]!);
+    } catch (e) {
+      throw new CliError(`--guestlib: ${(e as Error).message}`, Exit.USAGE);
+    }
   }
   // The default directory must be ours and private (another user could have made it first and
   // would then own the socket's directory); a directory the user names is theirs to choose.
@@ -98,6 +110,11 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
   o.err(
     `vmw9 sim: product type ${host.facts.productType}, high bandwidth ${host.hb ? 'on' : 'off'}; type "help" for the console`,
   );
+  o.err(
+    host.guestlib.enabled
+      ? `vmw9 sim: VMGuestLib on (versions 2 and 3), session 0x${host.guestlib.sessionId.toString(16)}; console "guestlib" shows the statistics`
+      : 'vmw9 sim: VMGuestLib off, as Workstation with the Guest API off (guestlib requests: Unknown command)',
+  );
   if (!host.legacyClipboard)
     o.err('vmw9 sim: the legacy backdoor clipboard is refused: copy/paste goes over version 4 only');
   for (const s of host.hgfs.shares.list())
@@ -110,6 +127,7 @@ export async function simCommand(o: Output, opts: SimOptions): Promise<number> {
         productType: host.facts.productType,
         hb: host.hb,
         legacyClipboard: host.legacyClipboard,
+        guestlib: host.guestlib.enabled ? { sessionId: `0x${host.guestlib.sessionId.toString(16)}` } : false,
         hgfs: {
           largePackets: host.hgfs.largePackets,
           maxPacketSize: host.hgfs.maxPacketSize,
