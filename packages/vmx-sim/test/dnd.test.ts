@@ -482,8 +482,8 @@ describe('take: guest → host', () => {
     const data = Buffer.alloc(700_000, 0x41);
     writeFileSync(join(src, 'inner', 'data.bin'), data);
     writeFileSync(join(src, 'zero'), '');
-    const into = join(root, 'taken');
-    mkdirSync(into);
+    // Made by take (as mkdir -p), before the guest is asked.
+    const into = join(root, 'taken', 'deeper');
     const out = await guest.runUntil(host.dnd.take(into, { x: 5, y: 6 }));
     expect(out).toMatchObject({
       result: 'taken',
@@ -515,6 +515,15 @@ describe('take: guest → host', () => {
     expect(out.transfer?.refused).toEqual({ op: 'GETATTR_V3', status: 'NO_SUCH_FILE_OR_DIR' });
     expect(guest.messages(Cmd.DND_DEST_CANCEL)).toHaveLength(1);
     expect(guest.messages(Cmd.DND_DEST_DROP)).toHaveLength(0);
+  });
+
+  it('a DIR that cannot be made is refused at once, before QUERY_EXITING', async () => {
+    const { host, guest } = await setUp({ staging: ['stage'], offer: [['x']] });
+    writeFileSync(join(root, 'a-file'), '');
+    expect(() => host.dnd.take(join(root, 'a-file', 'sub'))).toThrow(/ENOTDIR/);
+    await guest.pump();
+    expect(guest.messages(Cmd.DND_QUERY_EXITING)).toHaveLength(0);
+    expect(host.dnd.current).toBeUndefined();
   });
 
   it('cancel: DEST_CANCEL instead of reading', async () => {

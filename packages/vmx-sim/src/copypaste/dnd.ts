@@ -18,7 +18,7 @@
  * midway, or send malformed packets.
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -445,12 +445,14 @@ export class DndHost extends EventEmitter {
 
   /**
    * The pointer leaves the VM (QUERY_EXITING): when the guest has a drag going (DEST_DRAG_ENTER
-   * with a FILELIST), its files are read into `dir` (default a new directory under the take root)
+   * with a FILELIST), its files are read into `dir` (made if missing; default a new directory under the take root)
    * and the drop completed with DEST_DROP. Resolves with the outcome; throws at once as drop() does.
    */
   take(dir?: string, opts: TakeOptions = {}): Promise<TakeOutcome> {
     if (!this.active) throw new DndNotNegotiated();
     if (this.current) throw new DndBusy(this.current);
+    // Made now (as mkdir -p): a directory that cannot be made is refused before the guest is asked.
+    if (dir !== undefined) mkdirSync(dir, { recursive: true });
     return this.runTake(dir, opts);
   }
 
