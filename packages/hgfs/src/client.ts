@@ -4,6 +4,7 @@ import {
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_LEGACY_LARGE_PACKET_MAX,
   HGFS_PACKET_MAX,
+  HGFS_READ_REPLY_V3_SIZE,
   HgfsAttrHint,
   HgfsAttrValid,
   HgfsCreateDirValid,
@@ -95,7 +96,6 @@ export interface OpenOptions {
   permissions?: number;
 }
 
-const READ_REPLY_BODY = 12;
 const WRITE_REQUEST_BODY = 25;
 const DEFAULT_IO_WINDOW = 8;
 const DEFAULT_MAX_DIR_ENTRIES = 1 << 20;
@@ -196,9 +196,12 @@ export class HgfsClient {
     return this.#channel?.framing === 'legacy' ? HGFS_LEGACY_HEADER_SIZE : HGFS_HEADER_SIZE;
   }
 
-  /** Bytes of file data one READ_V3 brings back: packet − header − reply body. */
+  /**
+   * Bytes of file data one READ_V3 brings back: packet − header − 13, the most open-vm-tools'
+   * server answers (it counts the reply struct's one-byte payload too; docs/protocol/hgfs.md §10).
+   */
   get readChunk(): number {
-    return this.maxPacketSize - this.#headerSize() - READ_REPLY_BODY;
+    return this.maxPacketSize - this.#headerSize() - HGFS_READ_REPLY_V3_SIZE;
   }
 
   /** Bytes of file data one WRITE_V3 carries: request packet − header − request body. */
@@ -521,7 +524,9 @@ export class HgfsClient {
 
   #readChunkSize(c: Channel): number {
     return (
-      c.maxPacketSize - (c.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE) - READ_REPLY_BODY
+      c.maxPacketSize -
+      (c.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE) -
+      HGFS_READ_REPLY_V3_SIZE
     );
   }
 

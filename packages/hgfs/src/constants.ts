@@ -349,6 +349,18 @@ export const HGFS_INVALID_SESSION_ID = 0xffffffffffffffffn;
 /** Sessions one transport may hold on open-vm-tools' server (MAX_SESSION_COUNT). */
 export const HGFS_MAX_SESSIONS = 1024;
 
+/**
+ * sizeof(HgfsReplyReadV3) as open-vm-tools' server counts it for a READ_V3 reply besides the data:
+ * 13, its one-byte `payload[1]` included (the data itself starts at 12). The largest READ_V3 it
+ * answers is packet − header − 13 (docs/protocol/hgfs.md, "Packet sizes").
+ */
+export const HGFS_READ_REPLY_V3_SIZE = 13;
+/**
+ * sizeof(HgfsRequestWriteV3), its one-byte `payload[1]` included: the least WRITE_V3 body
+ * open-vm-tools' server takes, a zero-byte write's too (docs/protocol/hgfs.md §5.3).
+ */
+export const HGFS_WRITE_REQUEST_V3_SIZE = 26;
+
 /** Size of `HgfsAttrV2`. */
 export const HGFS_ATTR_V2_SIZE = 104;
 /** Fixed part of `HgfsFileNameV3` (length, flags, caseType, fid) before the name bytes. */

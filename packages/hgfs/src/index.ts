@@ -59,6 +59,7 @@ export {
   encodeRequest,
   type ReplyExpectation,
   type RequestTarget,
+  UNREAD_V4_HEADER,
 } from './packets.js';
 export { packetFromRpciReply, rpciRequest } from './rpci.js';
 export { attrFromStats, attrOfPath, VIRTUAL_DIR_SIZE, virtualDirAttr } from './server/attrs.js';

@@ -2,6 +2,7 @@ import { Reader, Writer } from './bytes.js';
 import {
   HGFS_HEADER_SIZE,
   HGFS_HEADER_VERSION,
+  HGFS_INVALID_SESSION_ID,
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_OP_MAX,
   HgfsOp,
@@ -154,9 +155,41 @@ export type DecodedRequest =
     };
 
 /**
+ * Where the answer to a V4 packet whose header failed open-vm-tools' checks goes: that server
+ * reads the request id, op and session id only after them, so it answers request id 0 (its
+ * initial value), an op it never read (ours: NEW_HEADER, no operation, so no client takes the
+ * reply for an answer to a request of its) and no session (HGFS_INVALID_SESSION_ID), which makes
+ * the status STALE_SESSION (docs/protocol/hgfs.md §3.3).
+ */
+export const UNREAD_V4_HEADER: ReplyAddress = Object.freeze({
+  framing: 'v4',
+  requestId: 0,
+  op: HgfsOp.NEW_HEADER,
+  sessionId: HGFS_INVALID_SESSION_ID,
+});
+
+/**
+ * True when a V4 packet passes the header checks open-vm-tools' server makes before it reads the
+ * ids (HgfsUnpackHeaderV4): 52 bytes, packetSize ≤ the bytes received, headerSize ≤ packetSize,
+ * version ≥ 1. decodeHeader checks more (headerSize ≥ 52): that server has read the ids by then.
+ */
+function headerIdsReadable(bytes: Uint8Array): boolean {
+  if (bytes.length < HGFS_HEADER_SIZE) return false;
+  const r = new Reader(bytes, undefined);
+  const packetSize = r.u32('packetSize', 8);
+  return (
+    r.u8('version', 0) >= HGFS_HEADER_VERSION &&
+    packetSize <= bytes.length &&
+    r.u32('headerSize', 12) <= packetSize
+  );
+}
+
+/**
  * Decodes a request packet (server side), following open-vm-tools' dispatch rule. Throws only
- * HgfsDecodeError: with `replyTo` set when the header was sound enough to answer (answer it
- * PROTOCOL_ERROR), without when the packet must be dropped unanswered.
+ * HgfsDecodeError: with `replyTo` set when the packet is to be answered (PROTOCOL_ERROR, or a
+ * status for a bad name, once the session checks out; `replyTo` is UNREAD_V4_HEADER for a V4
+ * header that failed the checks made before its ids are read: STALE_SESSION), without when the
+ * packet must be dropped unanswered (under 8 bytes, or an unknown op at offset 4).
  */
 export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   const kind = classifyPacket(bytes);
@@ -172,20 +205,15 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
       request: decodeBody(op, bytes, HGFS_LEGACY_HEADER_SIZE, bytes.length, address),
     };
   }
-  // Without a whole header there is no request id to answer to.
-  r.need('header', 0, HGFS_HEADER_SIZE);
-  const address: ReplyAddress = {
-    framing: 'v4',
-    requestId: r.u32('requestId', 16),
-    op: r.u32('op', 20),
-    sessionId: r.u64('sessionId', 36),
-  };
   let header: HgfsHeader;
   try {
     header = decodeHeader(bytes);
   } catch (e) {
-    throw e instanceof HgfsDecodeError ? e.withReplyTo(address) : e;
+    if (!(e instanceof HgfsDecodeError)) throw e;
+    const replyTo = headerIdsReadable(bytes) ? v4Address(r) : UNREAD_V4_HEADER;
+    throw new HgfsDecodeError(e.op, e.field, e.offset, e.reason, replyTo, e.problem);
   }
+  const address = v4Address(r);
   const op = header.op;
   // Header version 1 may carry garbage in flags (open-vm-tools ignores them); later ones may not.
   if (
@@ -208,6 +236,15 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
     address,
     header,
     request: decodeBody(op, bytes, header.headerSize, header.packetSize, address),
+  };
+}
+
+function v4Address(r: Reader): ReplyAddress {
+  return {
+    framing: 'v4',
+    requestId: r.u32('requestId', 16),
+    op: r.u32('op', 20),
+    sessionId: r.u64('sessionId', 36),
   };
 }
 

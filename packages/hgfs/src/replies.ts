@@ -1,6 +1,6 @@
 import { emptyAttr, readAttrV2, writeAttrV2 } from './attr.js';
 import type { Reader } from './bytes.js';
-import { HGFS_ATTR_V2_SIZE, HGFS_FILE_NAME_V3_SIZE, HgfsOp } from './constants.js';
+import { HGFS_ATTR_V2_SIZE, HGFS_FILE_NAME_V3_SIZE, HGFS_READ_REPLY_V3_SIZE, HgfsOp } from './constants.js';
 import { HgfsEncodeError } from './errors.js';
 import { LITE_NAME_IN_REPLY, prepareLiteName, readLiteName, writeName } from './filename.js';
 import type { CodecOp, DirEntry, HgfsReply } from './messages.js';
@@ -88,7 +88,9 @@ export function prepareReplyBody(reply: HgfsReply): PreparedBody {
       };
     case HgfsOp.READ_V3:
       return {
-        size: 12 + reply.data.length,
+        // open-vm-tools sends sizeof(HgfsReplyReadV3) = 13 + the data: its `payload[1]` byte is
+        // counted, so a zero follows the data (docs/protocol/hgfs.md §5.3).
+        size: HGFS_READ_REPLY_V3_SIZE + reply.data.length,
         write(w, at) {
           w.u32('actualSize', at, reply.data.length);
           w.put(at + 12, reply.data);

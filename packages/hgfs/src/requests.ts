@@ -1,6 +1,6 @@
 import { readAttrV2, writeAttrV2 } from './attr.js';
 import type { Reader, Writer } from './bytes.js';
-import { HGFS_ATTR_V2_SIZE, HgfsOp } from './constants.js';
+import { HGFS_ATTR_V2_SIZE, HGFS_WRITE_REQUEST_V3_SIZE, HgfsOp } from './constants.js';
 import {
   LITE_NAME_IN_REQUEST,
   prepareLiteName,
@@ -95,7 +95,9 @@ export function prepareRequestBody(req: HgfsRequest): PreparedBody {
       };
     case HgfsOp.WRITE_V3:
       return {
-        size: 25 + req.data.length,
+        // A zero-byte write still carries the struct's one payload byte (a zero): open-vm-tools'
+        // server takes no WRITE_V3 body under 26 bytes (docs/protocol/hgfs.md §5.3).
+        size: Math.max(25 + req.data.length, HGFS_WRITE_REQUEST_V3_SIZE),
         write(w, at) {
           w.u32('file', at, req.file);
           w.u8('flags', at + 4, req.flags);
@@ -237,7 +239,7 @@ export function readRequestBody(op: CodecOp, r: Reader): HgfsRequest {
         requiredSize: r.u32('requiredSize', 12),
       };
     case HgfsOp.WRITE_V3: {
-      r.need('body', 0, 25);
+      r.need('body', 0, HGFS_WRITE_REQUEST_V3_SIZE);
       const size = r.u32('requiredSize', 13);
       return {
         op,

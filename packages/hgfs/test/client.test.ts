@@ -56,7 +56,7 @@ describe('HgfsClient sessions', () => {
     const { client } = setup({ maxPacketSize: HGFS_LEGACY_LARGE_PACKET_MAX }, HGFS_LARGE_PACKET_MAX);
     await client.connect();
     expect(client.maxPacketSize).toBe(HGFS_LEGACY_LARGE_PACKET_MAX);
-    expect(client.readChunk).toBe(HGFS_LEGACY_LARGE_PACKET_MAX - 52 - 12);
+    expect(client.readChunk).toBe(HGFS_LEGACY_LARGE_PACKET_MAX - 52 - 13);
     expect(client.writeChunk).toBe(HGFS_LEGACY_LARGE_PACKET_MAX - 52 - 25);
   });
 
@@ -187,7 +187,7 @@ describe('HgfsClient file operations', () => {
     expect(client.writeChunk).toBe(65534 - 52 - 25);
     expect(Math.max(...host.seen.map((s) => s.size))).toBe(65534);
     expect(same(await client.readFile(['s', 'f']), data)).toBe(true);
-    expect(client.readChunk).toBe(HGFS_LARGE_PACKET_MAX - 52 - 12);
+    expect(client.readChunk).toBe(HGFS_LARGE_PACKET_MAX - 52 - 13);
     // one READ, then GETATTR, then the rest plus one byte: the short read ends it
     expect(host.count(HgfsOp.READ_V3)).toBe(Math.ceil((data.length + 1) / client.readChunk));
   });

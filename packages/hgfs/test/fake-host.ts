@@ -13,6 +13,7 @@ import {
   HGFS_HEADER_SIZE,
   HGFS_LARGE_PACKET_MAX,
   HGFS_LEGACY_HEADER_SIZE,
+  HGFS_READ_REPLY_V3_SIZE,
   type HgfsAttrV2,
   HgfsAttrValid,
   HgfsDecodeError,
@@ -207,10 +208,13 @@ export class FakeHost {
         return { op: req.op, file, acquiredLock: 0, flags: 0 };
       }
       case HgfsOp.READ_V3: {
+        // open-vm-tools refuses a read whose reply (header, 13-byte struct, data) would not fit
+        // its packet, before it looks at the handle: EINVAL, INVALID_NAME.
+        if (headerSize + HGFS_READ_REPLY_V3_SIZE + req.requiredSize > this.maxPacketSize)
+          throw new Status(HgfsStatus.INVALID_NAME);
         const n = this.#handle(req.file);
-        const max = this.maxPacketSize - headerSize - 12;
         const start = Math.min(Number(req.offset), n.data.length);
-        return { op: req.op, data: n.data.subarray(start, start + Math.min(req.requiredSize, max)) };
+        return { op: req.op, data: n.data.subarray(start, start + req.requiredSize) };
       }
       case HgfsOp.WRITE_V3: {
         const n = this.#handle(req.file);

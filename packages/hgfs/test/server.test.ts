@@ -6,9 +6,11 @@ import {
   encodeLegacyRequestHeader,
   encodeRequest,
   fileName,
+  HGFS_INVALID_SESSION_ID,
   HgfsDecodeError,
   HgfsOp,
   HgfsStatus,
+  UNREAD_V4_HEADER,
 } from '../src/index.js';
 
 function v4(
@@ -88,22 +90,79 @@ describe('decodeRequest, server side', () => {
     expect(thrown(() => decodeRequest(Uint8Array.of(1, 2, 3))).replyTo).toBeUndefined();
   });
 
-  it('refuses bad V4 headers with an address when 52 bytes are there', () => {
+  it('refuses bad V4 headers: before the ids are read (as open-vm-tools) with UNREAD_V4_HEADER', () => {
     const body = new Uint8Array(8);
+    // open-vm-tools' HgfsUnpackHeaderV4 checks these before it reads the ids: no session, id 0.
     for (const [patch, field] of [
       [{ packetSize: 200 }, 'packetSize'],
       [{ headerSize: 61 }, 'headerSize'],
-      [{ headerSize: 40 }, 'headerSize'],
       [{ version: 0 }, 'version'],
+    ] as const) {
+      const e = thrown(() => decodeRequest(v4(HgfsOp.CLOSE_V3, body, patch)));
+      expect(e.field).toBe(field);
+      expect(e.replyTo).toBe(UNREAD_V4_HEADER);
+    }
+    expect(UNREAD_V4_HEADER).toEqual({
+      framing: 'v4',
+      requestId: 0,
+      op: HgfsOp.NEW_HEADER,
+      sessionId: HGFS_INVALID_SESSION_ID,
+    });
+    const short = thrown(() => decodeRequest(v4(HgfsOp.CLOSE_V3, body).subarray(0, 20)));
+    expect([short.field, short.replyTo]).toEqual(['header', UNREAD_V4_HEADER]);
+    // Checked after the ids are read: ours (headerSize below 52), and flags without REQUEST/REPLY.
+    for (const [patch, field] of [
+      [{ headerSize: 40 }, 'headerSize'],
       [{ version: 2, flags: 8 }, 'flags'],
     ] as const) {
       const e = thrown(() => decodeRequest(v4(HgfsOp.CLOSE_V3, body, patch)));
       expect(e.field).toBe(field);
-      expect(e.replyTo).toMatchObject({ framing: 'v4', requestId: 77 });
+      expect(e.replyTo).toEqual({ framing: 'v4', requestId: 77, op: HgfsOp.CLOSE_V3, sessionId: 5n });
     }
     // version 1 may carry garbage flags (open-vm-tools ignores them)
     expect(decodeRequest(v4(HgfsOp.DESTROY_SESSION_V4, body, { flags: 8 })).kind).toBe('request');
-    expect(thrown(() => decodeRequest(v4(0, new Uint8Array(0)).subarray(0, 40))).replyTo).toBeUndefined();
+    // under 8 bytes: dropped
+    expect(thrown(() => decodeRequest(v4(0, new Uint8Array(0)).subarray(0, 7))).replyTo).toBeUndefined();
+  });
+
+  it('takes no WRITE_V3 body under 26 bytes (the struct with its payload byte), an empty write too', () => {
+    const empty = encodeRequest(
+      { op: HgfsOp.WRITE_V3, file: 1, flags: 0, offset: 0n, data: new Uint8Array(0) },
+      { framing: 'v4', requestId: 3, sessionId: 5n },
+    );
+    // Ours sends the pad byte, so an empty write decodes; one byte less is refused.
+    expect(empty.length).toBe(52 + 26);
+    expect(decodeRequest(empty)).toMatchObject({ kind: 'request', request: { data: new Uint8Array(0) } });
+    const cut = empty.slice(0, -1);
+    new DataView(cut.buffer).setUint32(8, cut.length, true); // packetSize
+    const e = thrown(() => decodeRequest(cut));
+    expect([e.field, e.replyTo?.requestId]).toEqual(['body', 3]);
+    // With data, 25 + n bytes, as vmhgfs-fuse sends.
+    const one = encodeRequest(
+      { op: HgfsOp.WRITE_V3, file: 1, flags: 0, offset: 0n, data: Uint8Array.of(7) },
+      { framing: 'legacy', requestId: 4 },
+    );
+    expect(one.length).toBe(8 + 26);
+  });
+
+  it('takes no WRITE_V3 body under 26 bytes (the struct with its payload byte), an empty write too', () => {
+    const empty = encodeRequest(
+      { op: HgfsOp.WRITE_V3, file: 1, flags: 0, offset: 0n, data: new Uint8Array(0) },
+      { framing: 'v4', requestId: 3, sessionId: 5n },
+    );
+    // Ours sends the pad byte, so an empty write decodes; one byte less is refused.
+    expect(empty.length).toBe(52 + 26);
+    expect(decodeRequest(empty)).toMatchObject({ kind: 'request', request: { data: new Uint8Array(0) } });
+    const cut = empty.slice(0, -1);
+    new DataView(cut.buffer).setUint32(8, cut.length, true); // packetSize
+    const e = thrown(() => decodeRequest(cut));
+    expect([e.field, e.replyTo?.requestId]).toEqual(['body', 3]);
+    // With data, 25 + n bytes, as vmhgfs-fuse sends.
+    const one = encodeRequest(
+      { op: HgfsOp.WRITE_V3, file: 1, flags: 0, offset: 0n, data: Uint8Array.of(7) },
+      { framing: 'legacy', requestId: 4 },
+    );
+    expect(one.length).toBe(8 + 26);
   });
 
   it('refuses a body too short, with the op, field and offset, and an address', () => {

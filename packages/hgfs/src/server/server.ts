@@ -40,6 +40,7 @@ import {
   HGFS_LEGACY_HEADER_SIZE,
   HGFS_LEGACY_LARGE_PACKET_MAX,
   HGFS_MAX_SESSIONS,
+  HGFS_READ_REPLY_V3_SIZE,
   HgfsAttrHint,
   HgfsAttrValid,
   HgfsCreateDirValid,
@@ -75,11 +76,17 @@ import {
   type RenameRequest,
   type SetattrRequest,
 } from '../messages.js';
-import { type DecodedRequest, decodeRequest, encodeErrorReply, encodeReply } from '../packets.js';
+import {
+  type DecodedRequest,
+  decodeRequest,
+  encodeErrorReply,
+  encodeReply,
+  UNREAD_V4_HEADER,
+} from '../packets.js';
 import { ntTimeToUnixNs } from '../time.js';
 import { attrFromStats, attrOfPath, virtualDirAttr } from './attrs.js';
 import { type OpenFile, OpenFiles } from './files.js';
-import { PathRefused } from './paths.js';
+import { PathRefused, type RefusalKind } from './paths.js';
 import type { Location, Share, ShareTable } from './policy.js';
 import { errnoError, HgfsFailure, statusOf } from './status.js';
 
@@ -138,6 +145,18 @@ export interface HgfsOpRecord {
    * refused before it resolved.
    */
   realPath?: string;
+  /**
+   * Set when the share policy refused a name the request gave (PathRefused's kind: `escape` for
+   * a name outside the share or every grant, `no-share`, `invalid-name` for `.`/`..`, …), so the
+   * failure is the policy's and not the file system's (docs/protocol/hgfs.md, "Records and observe").
+   */
+  refusal?: RefusalKind;
+  /**
+   * Set when the packet or its body did not decode: dropped packets, a V4 header that failed its
+   * checks, a body cut short, a name field that is not a name. An operation we do not implement,
+   * a stale session or a refused name is not malformed.
+   */
+  malformed?: true;
 }
 
 interface Session {
@@ -241,7 +260,7 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
   private readonly observe: ((rec: HgfsOpRecord) => void) | undefined;
   private observerFailures = 0;
   /** What the request being served touched, for its record. */
-  private touched: { realPath?: string; bytes?: number } = {};
+  private touched: { realPath?: string; bytes?: number; refusal?: RefusalKind; malformed?: true } = {};
 
   constructor(opts: HgfsServerOptions<S>) {
     this.shares = opts.shares;
@@ -318,16 +337,21 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     try {
       decoded = decodeRequest(packet);
     } catch (e) {
+      this.touched.malformed = true;
       if (!(e instanceof HgfsDecodeError) || !e.replyTo) {
         // Nothing to answer to (or a decoder bug, which must not stop the host): dropped.
         const why = e instanceof HgfsDecodeError ? e.message : `internal: ${(e as Error).message}`;
         this.record('(dropped)', '(none)', packet.length, 0, undefined, why);
         return undefined;
       }
-      // A readable header with a bad body: the session is checked first, as a host does. A bad
-      // name is the status a host gives for it, anything else PROTOCOL_ERROR.
+      // A V4 header that failed the checks made before its ids are read names no session (its
+      // address says HGFS_INVALID_SESSION_ID), so the session check below answers STALE_SESSION, as
+      // a host's does (docs/protocol/hgfs.md §3.3).
+      const op = e.replyTo === UNREAD_V4_HEADER ? '(bad header)' : undefined;
+      // Otherwise a readable header with a bad body: the session is checked first, as a host does.
+      // A bad name is the status a host gives for it, anything else PROTOCOL_ERROR.
       const stale = this.staleSession(e.replyTo);
-      return this.fail(e.replyTo, stale ?? decodeStatus(e), packet.length, undefined, e.message);
+      return this.fail(e.replyTo, stale ?? decodeStatus(e), packet.length, undefined, e.message, op);
     }
     const { address } = decoded;
     const stale = this.staleSession(address);
@@ -499,7 +523,14 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
   // ---- names -----------------------------------------------------------------------------------
 
   private resolve(path: readonly string[], followFinal = false): Location {
-    const loc = this.shares.resolve(path, { followFinal });
+    let loc: Location;
+    try {
+      loc = this.shares.resolve(path, { followFinal });
+    } catch (e) {
+      // The policy's refusal, for the record (a handler may answer it with another status).
+      if (e instanceof PathRefused) this.touched.refusal ??= e.kind;
+      throw e;
+    }
     if (loc.kind === 'path') this.touched.realPath ??= loc.path;
     return loc;
   }
@@ -603,14 +634,16 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
   }
 
   private read(s: Session, req: ReadRequest, address: ReplyAddress): HgfsReply {
-    const f = this.file(s, req.file);
-    // The reply must fit the host's packet: header, actualSize u32 + reserved u64, data.
+    // The reply must fit the host's packet, counted as open-vm-tools does: header,
+    // sizeof(HgfsReplyReadV3) = 13 (its one-byte payload too), the data. Checked before the handle;
+    // a host fails it with EINVAL, so INVALID_NAME (docs/protocol/hgfs.md, "Packet sizes").
     const header = address.framing === 'v4' ? HGFS_HEADER_SIZE : HGFS_LEGACY_HEADER_SIZE;
-    if (header + 12 + req.requiredSize > this.maxPacketSize)
-      throw new HgfsFailure(
-        HgfsStatus.INVALID_PARAMETER,
+    if (header + HGFS_READ_REPLY_V3_SIZE + req.requiredSize > this.maxPacketSize)
+      throw errnoError(
+        'EINVAL',
         `a read of ${req.requiredSize} bytes does not fit a ${this.maxPacketSize}-byte packet`,
       );
+    const f = this.file(s, req.file);
     const fd = s.files.fd(f);
     const buf = Buffer.allocUnsafe(req.requiredSize);
     const n = readSync(fd, buf, 0, req.requiredSize, req.offset);
@@ -919,9 +952,10 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     requestBytes: number,
     path: string | undefined,
     detail: string,
+    op = opName(address.op),
   ): Uint8Array {
     const reply = encodeErrorReply(address, status);
-    this.record(opName(address.op), statusName(status), requestBytes, reply.length, path, detail);
+    this.record(op, statusName(status), requestBytes, reply.length, path, detail);
     return reply;
   }
 
@@ -949,6 +983,8 @@ export class HgfsServer<S extends ShareTable = ShareTable> {
     if (detail !== undefined) r.detail = detail;
     if (this.touched.bytes !== undefined && status === 'SUCCESS') r.bytes = this.touched.bytes;
     if (this.touched.realPath !== undefined) r.realPath = this.touched.realPath;
+    if (this.touched.refusal !== undefined) r.refusal = this.touched.refusal;
+    if (this.touched.malformed) r.malformed = true;
     this.records.push(r);
     if (this.records.length > this.logLimit + (this.logLimit >> 3))
       this.records = this.records.slice(-this.logLimit);

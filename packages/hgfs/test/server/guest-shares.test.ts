@@ -353,6 +353,65 @@ describe('HgfsServer.observe', () => {
     expect(seen).toEqual(server.log());
   });
 
+  it('tells the policy refusing a name (refusal) from a packet that did not decode (malformed)', () => {
+    const { g, server } = setup({ maxBytes: 4 });
+    const last = () => server.log().at(-1)!;
+    const marks = () => ({ status: last().status, refusal: last().refusal, malformed: last().malformed });
+    // Refused by the policy: outside every grant, another share, a new name beside `root`.
+    getattr(g, name(outside, 'secret'));
+    expect(marks()).toEqual({ status: 'ACCESS_DENIED', refusal: 'escape', malformed: undefined });
+    expect(last().path).toBe(name(outside, 'secret').join('/'));
+    getattr(g, ['other', 'x']);
+    expect(marks()).toEqual({ status: 'NO_SUCH_FILE_OR_DIR', refusal: 'no-share', malformed: undefined });
+    g.status(open(['new'], W, F.OPEN_CREATE));
+    expect(marks()).toEqual({ status: 'ACCESS_DENIED', refusal: 'no-share', malformed: undefined });
+    // Ordinary failures inside a grant: neither.
+    writeFileSync(join(staging, 'here'), '');
+    g.status(open(name(staging, 'here'), W, F.OPEN_CREATE_SAFE));
+    expect(marks()).toEqual({ status: 'FILE_EXISTS', refusal: undefined, malformed: undefined });
+    const f = g.ok(open(name(staging, 'n.txt'), W, F.OPEN_CREATE)).file;
+    write(g, f, 'too much');
+    expect(marks()).toEqual({ status: 'NO_SPACE', refusal: undefined, malformed: undefined });
+    g.status({ op: HgfsOp.READ_V3, file: f + 99, offset: 0n, requiredSize: 1 });
+    expect(marks()).toEqual({ status: 'INVALID_HANDLE', refusal: undefined, malformed: undefined });
+    // An operation we do not implement, a stale session: not malformed.
+    const v4op = Buffer.from(
+      encodeRequest(
+        { op: HgfsOp.DESTROY_SESSION_V4 },
+        { framing: 'v4', requestId: 5, sessionId: g.sessionId! },
+      ),
+    );
+    v4op.writeUInt32LE(HgfsOp.OPEN_V4, 20);
+    server.handle(v4op);
+    expect(marks()).toEqual({ status: 'PROTOCOL_ERROR', refusal: undefined, malformed: undefined });
+    g.call({ op: HgfsOp.CLOSE_V3, file: f }, g.sessionId! + 1n);
+    expect(marks()).toEqual({ status: 'STALE_SESSION', refusal: undefined, malformed: undefined });
+    // Did not decode: a name the codec refuses (a `..` component), a body cut short, a bad
+    // header, a dropped packet.
+    const dots = Buffer.from(
+      encodeRequest(
+        { op: HgfsOp.GETATTR_V3, hints: 0n, fileName: fileName(name(staging, '__', 'x')) },
+        { framing: 'v4', requestId: 4, sessionId: g.sessionId! },
+      ),
+    );
+    dots.write('..', dots.indexOf('__'));
+    server.handle(dots);
+    expect(marks()).toEqual({ status: 'INVALID_NAME', refusal: undefined, malformed: true });
+    const close = encodeRequest({ op: HgfsOp.CLOSE_V3, file: f }, { framing: 'legacy', requestId: 6 });
+    server.handle(close.subarray(0, 12));
+    expect(marks()).toEqual({ status: 'PROTOCOL_ERROR', refusal: undefined, malformed: true });
+    const bad = Buffer.from(
+      encodeRequest(
+        { op: HgfsOp.CLOSE_V3, file: f },
+        { framing: 'v4', requestId: 7, sessionId: g.sessionId! },
+      ),
+    );
+    server.handle(bad.subarray(0, 20));
+    expect(marks()).toEqual({ status: 'STALE_SESSION', refusal: undefined, malformed: true });
+    server.handle(new Uint8Array(3));
+    expect(marks()).toEqual({ status: '(none)', refusal: undefined, malformed: true });
+  });
+
   it('a refused write has its path but no bytes; an observer that throws does not stop the reply', () => {
     const seen: HgfsOpRecord[] = [];
     let calls = 0;

@@ -27,6 +27,7 @@ import {
   encodeRequest,
   fileHandle,
   fileName,
+  HGFS_INVALID_SESSION_ID,
   HGFS_LARGE_IO_MAX,
   HGFS_LARGE_PACKET_MAX,
   HGFS_LEGACY_LARGE_PACKET_MAX,
@@ -42,6 +43,7 @@ import {
   HgfsOpenFlags,
   HgfsOpenMode,
   HgfsOpenValid,
+  HgfsPacketFlags,
   HgfsRenameHint,
   HgfsServer,
   type HgfsServerOptions,
@@ -252,6 +254,69 @@ describe('HGFS host: the RPCI command and packets a host drops or refuses', () =
     });
   });
 
+  it('a V4 header failing the checks made before its ids are read: STALE_SESSION, request id 0, no session', () => {
+    const s = server();
+    const g = guest(s);
+    const good = () =>
+      Buffer.from(
+        encodeRequest(
+          { op: HgfsOp.CLOSE_V3, file: 1 },
+          { framing: 'v4', requestId: 9, sessionId: g.sessionId! },
+        ),
+      );
+    const longer = good();
+    longer.writeUInt32LE(longer.length + 4096, 8); // packetSize past the bytes received
+    const inverted = good();
+    inverted.writeUInt32LE(inverted.length + 1, 12); // headerSize past packetSize
+    const version0 = good();
+    version0.writeUInt8(0, 0);
+    for (const bad of [good().subarray(0, 20), longer, inverted, version0]) {
+      const reply = Buffer.from(s.handle(bad)!);
+      expect(reply.length).toBe(52);
+      expect({
+        packetSize: reply.readUInt32LE(8),
+        requestId: reply.readUInt32LE(16),
+        op: reply.readUInt32LE(20),
+        status: reply.readUInt32LE(24),
+        flags: reply.readUInt32LE(28),
+        information: reply.readUInt32LE(32),
+        sessionId: reply.readBigUInt64LE(36),
+      }).toEqual({
+        packetSize: 52,
+        requestId: 0,
+        op: HgfsOp.NEW_HEADER,
+        status: HgfsStatus.STALE_SESSION,
+        flags: HgfsPacketFlags.REPLY,
+        information: HgfsStatus.STALE_SESSION,
+        sessionId: HGFS_INVALID_SESSION_ID,
+      });
+      expect(s.log().at(-1)).toMatchObject({
+        op: '(bad header)',
+        status: 'STALE_SESSION',
+        requestBytes: bad.length,
+        replyBytes: 52,
+        malformed: true,
+      });
+    }
+    // Checked once the ids are read: the session is valid, so PROTOCOL_ERROR, to the request.
+    const small = good();
+    small.writeUInt32LE(40, 12); // headerSize below 52 (ours only)
+    const flags = good();
+    flags.writeUInt8(2, 0);
+    flags.writeUInt32LE(8, 28); // version 2: flags without REQUEST or REPLY
+    for (const bad of [small, flags]) {
+      const reply = Buffer.from(s.handle(bad)!);
+      expect([reply.readUInt32LE(16), reply.readUInt32LE(24)]).toEqual([9, HgfsStatus.PROTOCOL_ERROR]);
+    }
+    // Under 8 bytes, or an unknown op at offset 4: dropped.
+    const unknown = good();
+    unknown.writeUInt32LE(0x80, 4);
+    expect(s.handle(good().subarray(0, 7))).toBeUndefined();
+    expect(s.handle(unknown)).toBeUndefined();
+    expect(s.statuses()).toMatchObject({ STALE_SESSION: 4, PROTOCOL_ERROR: 2, '(none)': 2 });
+    expect(s.log().at(-1)).toMatchObject({ op: '(dropped)', malformed: true });
+  });
+
   it('operations it does not implement get PROTOCOL_ERROR (vmhgfs-fuse then tries an older version)', () => {
     const s = server();
     // GETATTR (V1, op 7) under the legacy header: id, op, then the V1 body.
@@ -279,17 +344,35 @@ describe('HGFS host: the RPCI command and packets a host drops or refuses', () =
     expect(s.statuses().PROTOCOL_ERROR).toBe(3);
   });
 
-  it('READ_V3 asking more than the host packet holds: INVALID_PARAMETER', () => {
-    const g = guest();
+  it('READ_V3 whose reply (header + 13 + data) would not fit the host packet: INVALID_NAME, before the handle', () => {
+    const s = server();
+    const g = guest(s);
     const file = g.ok(open(['docs', 'sub', 'a.txt'], R, F.OPEN)).file;
-    expect(g.status({ op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: HGFS_LARGE_PACKET_MAX })).toBe(
-      'INVALID_PARAMETER',
+    const most = HGFS_LARGE_PACKET_MAX - 52 - 13;
+    expect(read(g, file, 0n, most)).toBe('hello');
+    // The reply is header + 13 + data, as a host's: a zero after the data (its payload byte).
+    const raw = Buffer.from(
+      s.handle(
+        encodeRequest(
+          { op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: most },
+          { framing: 'v4', requestId: 99, sessionId: g.sessionId! },
+        ),
+      )!,
     );
-    expect(read(g, file, 0n, HGFS_LARGE_IO_MAX)).toBe('hello');
-    const legacy = guest(server({ largePackets: false }));
+    expect([raw.length, raw.readUInt32LE(8), raw.readUInt32LE(52)]).toEqual([52 + 13 + 5, 52 + 13 + 5, 5]);
+    expect(raw.subarray(64).toString('latin1')).toBe('hello\0');
+    const over = { op: HgfsOp.READ_V3, file, offset: 0n, requiredSize: most + 1 } as const;
+    expect(g.status(over)).toBe('INVALID_NAME');
+    // The size is checked first: a bad handle asking too much is INVALID_NAME too.
+    expect(g.status({ ...over, file: file + 1000 })).toBe('INVALID_NAME');
+    expect(g.status({ ...over, file: file + 1000, requiredSize: most })).toBe('INVALID_HANDLE');
+    // Legacy packets, legacy header (8 bytes).
+    const legacy = new Guest(direct(server({ largePackets: false })), 'legacy');
     const f2 = legacy.ok(open(['docs', 'sub', 'a.txt'], R, F.OPEN)).file;
-    expect(legacy.status({ op: HgfsOp.READ_V3, file: f2, offset: 0n, requiredSize: 65_536 })).toBe(
-      'INVALID_PARAMETER',
+    const mostLegacy = HGFS_LEGACY_LARGE_PACKET_MAX - 8 - 13;
+    expect(read(legacy, f2, 0n, mostLegacy)).toBe('hello');
+    expect(legacy.status({ op: HgfsOp.READ_V3, file: f2, offset: 0n, requiredSize: mostLegacy + 1 })).toBe(
+      'INVALID_NAME',
     );
   });
 });
