@@ -175,7 +175,13 @@ async function inDrop(host: VmxHost, side: string, source: string): Promise<Run 
       return { result: 'done', files: 0, dirs: 0, bytes: 0 };
     },
   });
-  if (!run) throw new Error(`the drop never reached its files: ${drop.result} ${drop.reason ?? ''}`);
+  if (!run)
+    throw new Error(
+      `the drop never reached its files: ${drop.result} ${drop.reason ?? ''}; its last requests: ${drop.transfer?.requests
+        .slice(-6)
+        .map((r) => `${r.opName} ${answer(r)}`)
+        .join(', ')}`,
+    );
   const close = drop.transfer?.requests.at(-1);
   if (close) run.rows.push({ step: 'close', op: close.opName, answer: answer(close) });
   return { ...run, drop };
