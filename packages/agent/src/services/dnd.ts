@@ -35,7 +35,14 @@ import {
   type DndStatus,
 } from '@vmw9/dndcp';
 import type { DndTreeEvent, DndTreeOffer, DndTreeSource, DndTreeStatus } from '@vmw9/fs';
-import { type Grant, GuestShares, type HgfsOpRecord, HgfsServer, hgfsTcloResult } from '@vmw9/hgfs';
+import {
+  type Grant,
+  GuestShares,
+  type HgfsOpRecord,
+  HgfsServer,
+  hgfsTcloResult,
+  type RefusalKind,
+} from '@vmw9/hgfs';
 import { binaryTclo } from '@vmw9/rpc';
 import { isUnder, measure } from '../dnd-files.js';
 import type { AgentService, OptionHandler, ServiceContext } from '../service.js';
@@ -417,23 +424,25 @@ function unavailable(ctx: ServiceContext): DndService {
   };
 }
 
+/** Refusals that mean the name leads outside what is granted (not a missing directory inside). */
+const OUTSIDE: ReadonlySet<RefusalKind> = new Set<RefusalKind>(['escape', 'no-share', 'invalid-name']);
+
 /**
- * A request of the host's that no well-behaved host makes during a drop, by what the guest server
- * answered it (docs/protocol/hgfs.md, "The guest's shares"): a name the policy refused (outside
- * every grant, or a `..` component: ACCESS_DENIED or INVALID_NAME, resolved to nothing), or a
- * packet that did not decode (dropped, or PROTOCOL_ERROR for a request it could read the header of).
+ * A request of the host's that no well-behaved host makes during a drop, by the server's record of
+ * it (docs/protocol/hgfs.md, "The guest's shares"): a name the share policy refused as outside
+ * every grant, or one the decoder refused (a `..` component: INVALID_NAME), is `outside`; any
+ * other packet that did not decode is `protocol`.
  */
 function hostFault(rec: HgfsOpRecord): { code: FaultCode; reason: string } | undefined {
-  if (
-    rec.op === '(dropped)' ||
-    (rec.status === 'PROTOCOL_ERROR' && rec.detail !== 'operation not implemented')
-  )
-    return { code: 'protocol', reason: `an HGFS request that does not decode (${rec.detail ?? rec.op})` };
-  if (rec.realPath === undefined && (rec.status === 'ACCESS_DENIED' || rec.status === 'INVALID_NAME'))
+  const refusedName = rec.refusal !== undefined && OUTSIDE.has(rec.refusal);
+  const undecodableName = rec.malformed === true && rec.status === 'INVALID_NAME';
+  if (refusedName || undecodableName)
     return {
       code: 'outside',
       reason: `the host named ${rec.path ?? 'a path'} outside the staging directory (${rec.op} ${rec.status})`,
     };
+  if (rec.malformed)
+    return { code: 'protocol', reason: `an HGFS request that does not decode (${rec.detail ?? rec.op})` };
   return undefined;
 }
 
