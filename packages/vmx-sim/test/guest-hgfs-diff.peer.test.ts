@@ -189,24 +189,30 @@ async function inDrop(host: VmxHost, side: string, source: string): Promise<Run 
 
 /**
  * Where vmw9's guest policy deliberately differs from vmtoolsd's (docs/protocol/hgfs.md, "The
- * guest's shares" and "The host as client of the guest's server"): step → [vmtoolsd's answers,
- * vmw9's answers], request by request.
+ * guest's shares" and "The host as client of the guest's server"): step → [vmtoolsd's answers
+ * (one of them), vmw9's answers], request by request.
  */
-const DIFFERENCES: Record<string, [string[], string[]]> = {
+const DIFFERENCES: Record<string, [string[][], string[]]> = {
   // vmtoolsd's share is the whole of `/`: a path outside the staging directory is written.
   // vmw9 serves only its grants: ACCESS_DENIED, whether the name exists or not.
   'outside:absolute': [
-    ['OPEN_V3 SUCCESS', 'WRITE_V3 SUCCESS', 'CLOSE_V3 SUCCESS'],
+    [['OPEN_V3 SUCCESS', 'WRITE_V3 SUCCESS', 'CLOSE_V3 SUCCESS']],
     ['OPEN_V3 ACCESS_DENIED'],
   ],
   // vmtoolsd follows a symlink anywhere on the way (a share with an empty path skips the check);
   // vmw9 lets the host make the link inside its grant but refuses a name that leads out through it.
+  // Whether vmtoolsd makes the link at all is chance: its `root` share's configOptions are never
+  // initialised (hgfsServerPolicyGuest.c HgfsServerPolicy_Init mallocs the share), and when the
+  // garbage has HGFS_SHARE_FOLLOW_SYMLINKS set, CREATE_SYMLINK_V3 is ACCESS_DENIED.
   'outside:symlink': [
-    ['CREATE_SYMLINK_V3 SUCCESS', 'OPEN_V3 SUCCESS', 'WRITE_V3 SUCCESS', 'CLOSE_V3 SUCCESS'],
+    [
+      ['CREATE_SYMLINK_V3 SUCCESS', 'OPEN_V3 SUCCESS', 'WRITE_V3 SUCCESS', 'CLOSE_V3 SUCCESS'],
+      ['CREATE_SYMLINK_V3 ACCESS_DENIED', 'OPEN_V3 NO_SUCH_FILE_OR_DIR'],
+    ],
     ['CREATE_SYMLINK_V3 SUCCESS', 'OPEN_V3 ACCESS_DENIED'],
   ],
   // A packet the server drops: vmtoolsd answers with its whole stale reply buffer, vmw9 with `OK ` alone.
-  'malformed:empty': [['MALFORMED GARBLED'], ['MALFORMED NO_REPLY']],
+  'malformed:empty': [[['MALFORMED GARBLED']], ['MALFORMED NO_REPLY']],
 };
 
 describe.skipIf(skip !== undefined)(
@@ -332,23 +338,29 @@ describe.skipIf(skip !== undefined)(
       for (const [step, a, b] of table) {
         const documented = DIFFERENCES[step];
         if (documented) {
+          const [theirs, mine] = documented;
           expect({ step, vmtoolsd: a, vmw9: b }).toEqual({
             step,
-            vmtoolsd: documented[0],
-            vmw9: documented[1],
+            vmtoolsd: theirs.find((t) => t.join() === a.join()) ?? theirs[0],
+            vmw9: mine,
           });
         } else expect({ step, vmw9: b }).toEqual({ step, vmw9: a });
       }
     });
 
-    it('outside the staging directory: `..` refused by both (INVALID_NAME); vmtoolsd wrote the absolute and the symlinked names, vmw9 neither', () => {
+    it('outside the staging directory: `..` refused by both (INVALID_NAME); vmtoolsd wrote the absolute name (and the symlinked one when it made the link), vmw9 neither', () => {
       expect(ovt.rows.find((r) => r.step === 'outside:dotdot')).toMatchObject({
         op: 'OPEN_V3',
         answer: 'INVALID_NAME',
       });
-      expect(ovt.escaped).toEqual({ dotdot: false, absolute: true, symlink: true });
+      const linked =
+        ovt.rows.find((r) => r.step === 'outside:symlink' && r.op === 'CREATE_SYMLINK_V3')?.answer ===
+        'SUCCESS';
+      expect(ovt.escaped).toEqual({ dotdot: false, absolute: true, symlink: linked });
       expect(ours.escaped).toEqual({ dotdot: false, absolute: false, symlink: false });
-      expect(readdirSync(ovt.outside).sort()).toEqual(['via-link.txt', 'vmw9-escape.txt']);
+      expect(readdirSync(ovt.outside).sort()).toEqual(
+        linked ? ['via-link.txt', 'vmw9-escape.txt'] : ['vmw9-escape.txt'],
+      );
       expect(readdirSync(ours.outside)).toEqual([]);
       expect(existsSync(join(dir, 'vmw9', 'vmw9-escape.txt'))).toBe(false);
       expect(existsSync(join(dir, 'ovt', 'vmw9-escape.txt'))).toBe(false);
