@@ -322,6 +322,7 @@ export class DndHost extends EventEmitter {
       // The guest said nothing in time, or refused: the drag is called off.
       await this.send({ cmd: Cmd.DND_SRC_CANCEL, sessionId }).catch(() => {});
     } finally {
+      this.endWaits(sessionId);
       this.current = undefined;
       this.log = undefined;
       out.backdoorCalls = calls() - c0;
@@ -471,6 +472,7 @@ export class DndHost extends EventEmitter {
       out.reason = (e as Error).message;
       await this.send({ cmd: Cmd.DND_DEST_CANCEL, sessionId }).catch(() => {});
     } finally {
+      this.endWaits(sessionId);
       this.current = undefined;
       this.log = undefined;
       out.backdoorCalls = calls() - c0;
@@ -573,7 +575,7 @@ export class DndHost extends EventEmitter {
     what: string,
     timeoutMs = this.timeoutMs,
   ): Promise<DndCpReceivedMessage> {
-    return new Promise((resolve, reject) => {
+    const p = new Promise<DndCpReceivedMessage>((resolve, reject) => {
       const w: Waiter = {
         sessionId,
         cmds,
@@ -592,6 +594,16 @@ export class DndHost extends EventEmitter {
       }, timeoutMs);
       this.waiters.push(w);
     });
+    // Awaited by the drag's steps, which may end before they get to it: never an unhandled rejection.
+    p.catch(() => {});
+    return p;
+  }
+
+  /** A drag has ended: whatever it still waited for is given up (timers cancelled). */
+  private endWaits(sessionId: number): void {
+    const mine = this.waiters.filter((w) => w.sessionId === sessionId);
+    this.waiters = this.waiters.filter((w) => w.sessionId !== sessionId);
+    for (const w of mine) w.reject(new DndAbort(`drag ${sessionId} ended`));
   }
 
   private failWaiters(e: Error): void {
