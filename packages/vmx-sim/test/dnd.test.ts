@@ -292,6 +292,19 @@ describe('drop: host → guest', () => {
     expect(host.dnd.current).toBeUndefined();
   });
 
+  it('a TCLO ERROR answer to SRC_DRAG_BEGIN fails the drag at once, no timer needed', async () => {
+    const t = manualTimer();
+    const host = new VmxHost({ dnd: { setTimer: t.setTimer } });
+    const guest = new DndTestGuest(host, { transportAnswer: 'ERROR dnd is off' });
+    await guest.start();
+    const out = await guest.runUntil(host.dnd.drop([localTree().dir]));
+    expect(out.result).toBe('failed');
+    expect(out.reason).toBe('the guest refused a drag-and-drop packet: ERROR dnd is off');
+    expect(host.dnd.stats.tcloErrors).toBeGreaterThanOrEqual(1);
+    // Every wait of the drag was given up with it: nothing left to fire.
+    expect(t.fire()).toBe(0);
+  });
+
   it('a guest that refuses the writes: GET_FILES_DONE 1, the refused op and status in the outcome', async () => {
     const { host, guest, gRoot } = await setUp({ staging: ['stage'] });
     guest.script = (m) =>
