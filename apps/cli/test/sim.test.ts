@@ -1,6 +1,6 @@
 /** `vmw9 sim` as a script uses it: console lines on standard input, another process as the guest. */
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,65 @@ describe('vmw9 sim', () => {
     });
     sim.kill('SIGTERM');
     expect(await new Promise((r) => sim.on('close', r))).toBe(0);
+  });
+
+  it('drop: the answer at once, then progress and the outcome as lines (notices), with a vmw9 agent as the guest; --json gives them as {notice}', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmw9-sim-'));
+    const sock = join(dir, 'host.sock');
+    const sim = spawn(process.execPath, [bin, '--json', 'sim', '--listen', sock], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    sim.stdout.on('data', (d) => (out += d));
+    await until(() => out.includes('\n'));
+    const run = join(dir, 'run');
+    mkdirSync(run, { mode: 0o700 });
+    const agent = spawn(
+      process.execPath,
+      [
+        bin,
+        '--host',
+        `unix!${sock}`,
+        'agent',
+        '--level',
+        'warn',
+        '--listen',
+        `unix!${join(run, 'tree.sock')}`,
+        '--dnd-dir',
+        join(dir, 'staged'),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, XDG_RUNTIME_DIR: run } },
+    );
+    try {
+      const lines = () =>
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
+      // Ask until the agent has negotiated drag and drop (each answer is its own line).
+      while (!lines().some((l) => /^drag-and-drop version 4/.test(l.answer ?? ''))) {
+        sim.stdin.write('dnd\n');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const file = join(dir, 'dropped file.txt');
+      writeFileSync(file, 'from the host\n');
+      sim.stdin.write(`drop "${file}"\n`);
+      await until(() => lines().some((l) => /^drop \d+: (done|failed)/.test(l.notice ?? '')));
+      const answer = lines().find((l) => l.command?.startsWith('drop '));
+      expect(answer).toMatchObject({
+        ok: true,
+        answer: expect.stringMatching(/^drop \d+: dragging 1 item into the guest$/),
+      });
+      const notices = lines().flatMap((l) => (l.notice ? [l.notice as string] : []));
+      expect(notices[0]).toMatch(/^drop \d+: the guest staged it in \/.*; writing the files$/);
+      expect(notices.at(-1)).toMatch(
+        /^drop \d+: done into \/.*: 1 file, 0 folders, 14 bytes; .*; GET_FILES_DONE 0$/,
+      );
+    } finally {
+      agent.kill('SIGTERM');
+      sim.kill('SIGTERM');
+      await new Promise((r) => sim.on('close', r));
+    }
   });
 
   it.runIf(process.getuid?.() === 0)(

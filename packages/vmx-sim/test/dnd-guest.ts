@@ -35,6 +35,8 @@ export interface DndTestGuestOptions {
    * @vmw9/hgfs's tcloHgfsReply, or a broken guest's answer.
    */
   fMessage?: (message: Buffer) => Buffer;
+  /** The TCLO answer to every `dnd.transport` packet (default `OK `, as vmusr answers). */
+  transportAnswer?: string;
 }
 
 const OK = Buffer.from('OK ');
@@ -134,7 +136,7 @@ export class DndTestGuest {
         this.received.push(r.message);
         for (const m of this.script(r.message, this) ?? []) await this.dnd.sendMessage(m);
       }
-      return OK;
+      return this.opts.transportAnswer !== undefined ? Buffer.from(this.opts.transportAnswer) : OK;
     }
     const text = cmd.toString('utf8');
     this.commands.push(text);

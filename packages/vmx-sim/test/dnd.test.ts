@@ -292,6 +292,19 @@ describe('drop: host → guest', () => {
     expect(host.dnd.current).toBeUndefined();
   });
 
+  it('a TCLO ERROR answer to SRC_DRAG_BEGIN fails the drag at once, no timer needed', async () => {
+    const t = manualTimer();
+    const host = new VmxHost({ dnd: { setTimer: t.setTimer } });
+    const guest = new DndTestGuest(host, { transportAnswer: 'ERROR dnd is off' });
+    await guest.start();
+    const out = await guest.runUntil(host.dnd.drop([localTree().dir]));
+    expect(out.result).toBe('failed');
+    expect(out.reason).toBe('the guest refused a drag-and-drop packet: ERROR dnd is off');
+    expect(host.dnd.stats.tcloErrors).toBeGreaterThanOrEqual(1);
+    // Every wait of the drag was given up with it: nothing left to fire.
+    expect(t.fire()).toBe(0);
+  });
+
   it('a guest that refuses the writes: GET_FILES_DONE 1, the refused op and status in the outcome', async () => {
     const { host, guest, gRoot } = await setUp({ staging: ['stage'] });
     guest.script = (m) =>
@@ -427,16 +440,21 @@ describe('drop: a host misbehaving on purpose', () => {
     expect(guest.messages(Cmd.DND_SRC_CANCEL)).toHaveLength(0);
   });
 
-  it('malformed-hgfs — a request too short for a header is sent first (the server drops it), then the files', async () => {
+  it('malformed-hgfs — a V4 header cut to 20 bytes is sent first (STALE_SESSION, as vmtoolsd), then the files', async () => {
     const { host, guest } = await setUp({ staging: ['stage'] });
     const out = await guest.runUntil(
       host.dnd.drop([localTree().dir], { fault: { kind: 'malformed-hgfs', packet: 'short' } }),
     );
     const bad = out.transfer!.requests[1]!;
-    expect(bad).toMatchObject({ opName: 'MALFORMED', malformed: true, requestBytes: 20, replyBytes: 0 });
-    expect(bad.status).toBeUndefined();
+    expect(bad).toMatchObject({
+      opName: 'MALFORMED',
+      malformed: true,
+      requestBytes: 20,
+      replyBytes: 52,
+      statusName: 'STALE_SESSION',
+    });
     expect(out.result).toBe('done');
-    expect(out.transfer!.statuses).toMatchObject({ NO_REPLY: 1 });
+    expect(out.transfer!.statuses).toMatchObject({ STALE_SESSION: 1 });
   });
 
   it('malformed-hgfs:size and :name — what the server answers is recorded against the op', async () => {
@@ -482,8 +500,8 @@ describe('take: guest → host', () => {
     const data = Buffer.alloc(700_000, 0x41);
     writeFileSync(join(src, 'inner', 'data.bin'), data);
     writeFileSync(join(src, 'zero'), '');
-    const into = join(root, 'taken');
-    mkdirSync(into);
+    // Made by take (as mkdir -p), before the guest is asked.
+    const into = join(root, 'taken', 'deeper');
     const out = await guest.runUntil(host.dnd.take(into, { x: 5, y: 6 }));
     expect(out).toMatchObject({
       result: 'taken',
@@ -515,6 +533,15 @@ describe('take: guest → host', () => {
     expect(out.transfer?.refused).toEqual({ op: 'GETATTR_V3', status: 'NO_SUCH_FILE_OR_DIR' });
     expect(guest.messages(Cmd.DND_DEST_CANCEL)).toHaveLength(1);
     expect(guest.messages(Cmd.DND_DEST_DROP)).toHaveLength(0);
+  });
+
+  it('a DIR that cannot be made is refused at once, before QUERY_EXITING', async () => {
+    const { host, guest } = await setUp({ staging: ['stage'], offer: [['x']] });
+    writeFileSync(join(root, 'a-file'), '');
+    expect(() => host.dnd.take(join(root, 'a-file', 'sub'))).toThrow(/ENOTDIR/);
+    await guest.pump();
+    expect(guest.messages(Cmd.DND_QUERY_EXITING)).toHaveLength(0);
+    expect(host.dnd.current).toBeUndefined();
   });
 
   it('cancel: DEST_CANCEL instead of reading', async () => {

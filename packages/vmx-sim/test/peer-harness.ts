@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const TRAP = fileURLToPath(new URL('../../vmx-sim-linux-x64/vmx-trap', import.meta.url));
 export const DNDCP_PLUGIN = '/usr/lib/x86_64-linux-gnu/open-vm-tools/plugins/vmusr/libdndcp.so';
 export const HGFS_PLUGIN = '/usr/lib/x86_64-linux-gnu/open-vm-tools/plugins/common/libhgfsServer.so';
+/** The vmw9 command (apps/cli), built by `pnpm build`: `vmw9 agent` is the guest agent. */
+export const VMW9_CLI = fileURLToPath(new URL('../../../apps/cli/dist/bin.js', import.meta.url));
 
 export const which = (cmd: string): boolean =>
   (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
@@ -65,7 +67,12 @@ export class Peers {
 
   /** `argv` under vmx-trap against the host socket `sock`, its output collected. */
   trapped(sock: string, argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-    const child = spawn(TRAP, ['--host', `unix!${sock}`, '--cpuid', 'vmware', '-q', '--', ...argv], {
+    return this.spawn(TRAP, ['--host', `unix!${sock}`, '--cpuid', 'vmware', '-q', '--', ...argv], env);
+  }
+
+  /** A program, its output collected. */
+  spawn(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    const child = spawn(cmd, argv, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -18,7 +18,7 @@
  * midway, or send malformed packets.
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -322,6 +322,7 @@ export class DndHost extends EventEmitter {
       // The guest said nothing in time, or refused: the drag is called off.
       await this.send({ cmd: Cmd.DND_SRC_CANCEL, sessionId }).catch(() => {});
     } finally {
+      this.endWaits(sessionId);
       this.current = undefined;
       this.log = undefined;
       out.backdoorCalls = calls() - c0;
@@ -445,12 +446,14 @@ export class DndHost extends EventEmitter {
 
   /**
    * The pointer leaves the VM (QUERY_EXITING): when the guest has a drag going (DEST_DRAG_ENTER
-   * with a FILELIST), its files are read into `dir` (default a new directory under the take root)
+   * with a FILELIST), its files are read into `dir` (made if missing; default a new directory under the take root)
    * and the drop completed with DEST_DROP. Resolves with the outcome; throws at once as drop() does.
    */
   take(dir?: string, opts: TakeOptions = {}): Promise<TakeOutcome> {
     if (!this.active) throw new DndNotNegotiated();
     if (this.current) throw new DndBusy(this.current);
+    // Made now (as mkdir -p): a directory that cannot be made is refused before the guest is asked.
+    if (dir !== undefined) mkdirSync(dir, { recursive: true });
     return this.runTake(dir, opts);
   }
 
@@ -469,6 +472,7 @@ export class DndHost extends EventEmitter {
       out.reason = (e as Error).message;
       await this.send({ cmd: Cmd.DND_DEST_CANCEL, sessionId }).catch(() => {});
     } finally {
+      this.endWaits(sessionId);
       this.current = undefined;
       this.log = undefined;
       out.backdoorCalls = calls() - c0;
@@ -571,7 +575,7 @@ export class DndHost extends EventEmitter {
     what: string,
     timeoutMs = this.timeoutMs,
   ): Promise<DndCpReceivedMessage> {
-    return new Promise((resolve, reject) => {
+    const p = new Promise<DndCpReceivedMessage>((resolve, reject) => {
       const w: Waiter = {
         sessionId,
         cmds,
@@ -590,6 +594,16 @@ export class DndHost extends EventEmitter {
       }, timeoutMs);
       this.waiters.push(w);
     });
+    // Awaited by the drag's steps, which may end before they get to it: never an unhandled rejection.
+    p.catch(() => {});
+    return p;
+  }
+
+  /** A drag has ended: whatever it still waited for is given up (timers cancelled). */
+  private endWaits(sessionId: number): void {
+    const mine = this.waiters.filter((w) => w.sessionId === sessionId);
+    this.waiters = this.waiters.filter((w) => w.sessionId !== sessionId);
+    for (const w of mine) w.reject(new DndAbort(`drag ${sessionId} ended`));
   }
 
   private failWaiters(e: Error): void {

@@ -36,7 +36,6 @@ const DESKTOP_APP = 'toolbox-dnd';
 
 const OK = Buffer.from('OK ');
 const WRITE_REQUEST_BODY = 25;
-const READ_REPLY_BODY = 12;
 
 /** One request sent to the guest's server, and what came back. */
 export interface HgfsRequestRecord {
@@ -270,6 +269,9 @@ function noteReply(record: HgfsRequestRecord, reply: Uint8Array): void {
   }
   record.status = h.status;
   record.statusName = statusName(h.status);
-  if (record.op === HgfsOp.READ_V3 && h.status === 0)
-    record.dataBytes = Math.max(0, reply.length - HGFS_HEADER_SIZE - READ_REPLY_BODY);
+  // READ_V3's reply body begins with actualSize (docs/protocol/hgfs.md §5.3).
+  if (record.op === HgfsOp.READ_V3 && h.status === 0 && reply.length >= HGFS_HEADER_SIZE + 4)
+    record.dataBytes = Buffer.from(reply.buffer, reply.byteOffset, reply.length).readUInt32LE(
+      HGFS_HEADER_SIZE,
+    );
 }

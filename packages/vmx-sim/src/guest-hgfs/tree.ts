@@ -8,15 +8,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import {
-  componentProblem,
-  HGFS_HEADER_SIZE,
-  HGFS_LEGACY_HEADER_SIZE,
-  HgfsFileType,
-  HgfsOp,
-  HgfsOpenFlags,
-  HgfsOpenMode,
-} from '@vmw9/hgfs';
+import { componentProblem, HgfsFileType, HgfsOp, HgfsOpenFlags, HgfsOpenMode } from '@vmw9/hgfs';
 import type { GuestHgfsSession } from './transport.js';
 
 /** One item of a local tree, relative to the tree's parent (`rel[0]` is the top-level name). */
@@ -197,16 +189,6 @@ async function writeFile(
 /** READ_V3 requests one file read keeps queued (TCLO delivers them one at a time). */
 const READ_WINDOW = 8;
 
-/**
- * The most data one READ_V3 asks for: the packet less the header and the reply's body as the C
- * server counts it, `HgfsReplyReadV3` with its one-byte `payload[1]` (13 bytes). One byte more
- * and open-vm-tools' server refuses the read (docs/protocol/hgfs.md, "The host as client of the guest's server").
- */
-export function readChunk(s: GuestHgfsSession): number {
-  const header = s.client.framing === 'legacy' ? HGFS_LEGACY_HEADER_SIZE : HGFS_HEADER_SIZE;
-  return s.client.maxPacketSize - header - 13;
-}
-
 export interface GetOptions {
   onProgress?(p: TreeProgress): void;
 }
@@ -272,7 +254,9 @@ async function getItem(
   try {
     const fd = openSync(local, 'wx', 0o644);
     try {
-      const chunk = readChunk(s);
+      // At most packet − header − 13 (HgfsClient.readChunk): one byte more and open-vm-tools'
+      // server refuses the read (docs/protocol/hgfs.md, "The host as client of the guest's server").
+      const chunk = s.client.readChunk;
       for (let at = 0; ; ) {
         // READ_WINDOW requests queued at once; the file ends at the first short one.
         const starts = Array.from({ length: READ_WINDOW }, (_, i) => at + i * chunk);
