@@ -5,10 +5,10 @@
  * dnd/status: "files the host has closed after writing, bytes written of the announced total").
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CpFormat, cpNameOfPath, type DndSetTimer, encodeFileList } from '@vmw9/dndcp';
-import { NinepClient } from 'ninep';
+import { NinepClient, NONUNAME } from 'ninep';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
 import { dndService, parseConfig } from '../src/index.js';
@@ -65,21 +65,91 @@ describe('a host reading back a drop in progress', () => {
 });
 
 describe('who may offer what', () => {
-  // Open (not fixed in review): it.fails until the offer is checked against the 9P user.
-  it.fails('a 9P user offers only files that user may read (the agent may read more than its clients)', async () => {
-    const s = await dnd();
-    const secret = join(tempDir(), 'secret');
-    writeFileSync(secret, 'only the agent user may read this\n');
-    chmodSync(secret, 0o600);
-    // Another local user, attached as such (what the kernel mount's shared attach looks like too).
-    const other = await NinepClient.connect(`unix!${s.fsPath}`, {
+  /** Another local user, attached as such (what the kernel mount's shared attach looks like too). */
+  const otherUid = (process.geteuid?.() ?? 0) + 4242;
+  async function asOther(fsPath: string, nUname = otherUid) {
+    const other = await NinepClient.connect(`unix!${fsPath}`, {
       version: '9P2000.u',
       uname: 'nobody',
-      nUname: (process.getuid?.() ?? 0) + 4242,
+      nUname,
     });
     opened.push(other);
-    const err = await other.writeFile('dnd/offer', Buffer.from(`${secret}\n`)).catch((e: Error) => e);
+    return other;
+  }
+  /** A directory every user may search (tempDir makes them 0700). */
+  function openDir(): string {
+    const d = tempDir();
+    chmodSync(d, 0o755);
+    return d;
+  }
+  const offerAs = (c: NinepClient, path: string) =>
+    c.writeFile('dnd/offer', Buffer.from(`${path}\n`)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+
+  it('a 9P user offers only files that user may read (the agent may read more than its clients)', async () => {
+    const s = await dnd();
+    const secret = join(openDir(), 'secret');
+    writeFileSync(secret, 'only the agent user may read this\n');
+    chmodSync(secret, 0o600);
+    const err = await offerAs(await asOther(s.fsPath), secret);
     expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toMatch(/EACCES|permission|not readable/i);
+    expect(err!.message).toContain(secret);
+    expect(await text(s.c, 'dnd/offer')).toBe('');
+    // A user whose uid the attach did not say: only the other bits count, and they say no.
+    expect(await offerAs(await asOther(s.fsPath, NONUNAME), secret)).toBeInstanceOf(Error);
+    expect(await text(s.c, 'dnd/offer')).toBe('');
+    // The agent's own user may offer it (its access is the check).
+    expect(await offerAs(s.c, secret)).toBeUndefined();
+    expect(await text(s.c, 'dnd/offer')).toMatch(/^offer \d+ 1 34\n/);
+  });
+
+  it('a file every user may read, on a way every user may search, the other user offers', async () => {
+    const s = await dnd();
+    const dir = join(openDir(), 'shared');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'a.txt'), 'for all\n');
+    chmodSync(join(dir, 'a.txt'), 0o644);
+    expect(await offerAs(await asOther(s.fsPath), dir)).toBeUndefined();
+    const [head, path] = (await text(s.c, 'dnd/offer')).split('\n');
+    expect(head).toMatch(/^offer \d+ 1 8$/);
+    expect(path).toBe(dir);
+    // One file below it the other user may not read: the whole directory is refused, naming it.
+    writeFileSync(join(dir, 'mine'), 'private\n');
+    chmodSync(join(dir, 'mine'), 0o600);
+    const err = await offerAs(await asOther(s.fsPath), dir);
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toContain(join(dir, 'mine'));
+  });
+
+  it.runIf(process.geteuid?.() === 0)(
+    'a file owned by the writer, readable by its owner alone, is offered',
+    async () => {
+      const s = await dnd();
+      const mine = join(openDir(), 'mine');
+      writeFileSync(mine, 'the writer owns this\n');
+      chmodSync(mine, 0o600);
+      chownSync(mine, otherUid, 0);
+      expect(await offerAs(await asOther(s.fsPath), mine)).toBeUndefined();
+      expect(await text(s.c, 'dnd/offer')).toMatch(/^offer \d+ 1 21\n/);
+    },
+  );
+
+  it('a directory on the way the writer may not search refuses the file below it', async () => {
+    const s = await dnd();
+    const base = openDir();
+    const closed = join(base, 'closed');
+    mkdirSync(closed, { mode: 0o700 });
+    chmodSync(closed, 0o700);
+    const inside = join(closed, 'open.txt');
+    writeFileSync(inside, 'readable, behind a closed door\n');
+    chmodSync(inside, 0o644);
+    const err = await offerAs(await asOther(s.fsPath), inside);
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toContain(closed);
     expect(await text(s.c, 'dnd/offer')).toBe('');
   });
 });

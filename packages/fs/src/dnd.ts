@@ -17,6 +17,7 @@ import {
   type OpenMode,
   p9err,
   readBuf,
+  type User,
 } from 'ninep';
 import { hostError } from './errors.js';
 import { TextFile } from './text.js';
@@ -75,10 +76,13 @@ export interface DndTreeSource {
   settings(): DndTreeSettings;
   /** The current offer, if any. */
   offered(): DndTreeOffer | undefined;
-  /** Whether a path can be offered: resolves, or rejects saying why (a missing path). */
-  checkPath(path: string): Promise<void>;
-  /** Offers these absolute paths (replacing any offer); the new offer. */
-  offer(paths: readonly string[]): Promise<DndTreeOffer>;
+  /**
+   * Whether `user` (the 9P user who wrote dnd/offer) may offer a path: resolves, or rejects saying
+   * why (a missing path; EACCES, a path that user may not read).
+   */
+  checkPath(path: string, user: User): Promise<void>;
+  /** Offers these absolute paths for `user` (replacing any offer), checked again; the new offer. */
+  offer(paths: readonly string[], user: User): Promise<DndTreeOffer>;
   withdraw(): void;
   /** Cancels the transfer in progress, whichever way it goes. */
   cancel(): void;
@@ -250,7 +254,7 @@ export class DndOfferFile extends File {
     a.partial = lines.pop()!;
     for (const line of lines) {
       try {
-        const p = await this.check(line);
+        const p = await this.check(line, fid.user);
         if (p !== null) a.paths.push(p);
       } catch (e) {
         throw fail(e as Error);
@@ -259,22 +263,14 @@ export class DndOfferFile extends File {
     return data.length;
   }
 
-  /** One line: blank (skipped), or an absolute path that exists. */
-  private async check(line: string): Promise<string | null> {
+  /** One line: blank (skipped), or an absolute path that exists and `user` may offer. */
+  private async check(line: string, user: User): Promise<string | null> {
     if (line.trim() === '') return null;
     if (!isAbsolute(line)) throw p9err(Errno.EINVAL, `dnd/offer: not an absolute path: ${line}`);
     try {
-      await this.dnd.checkPath(line);
+      await this.dnd.checkPath(line, user);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw p9err(
-        code === 'ENOENT' || code === 'ENOTDIR'
-          ? Errno.ENOENT
-          : code === 'EACCES'
-            ? Errno.EACCES
-            : Errno.EINVAL,
-        `dnd/offer: ${line}: ${(e as Error).message}`,
-      );
+      throw pathError(e as Error, line) ?? p9err(Errno.EINVAL, `dnd/offer: ${line}: ${(e as Error).message}`);
     }
     return line;
   }
@@ -284,18 +280,32 @@ export class DndOfferFile extends File {
     if (!a?.paths) return;
     const paths = a.paths;
     a.paths = undefined;
-    const last = await this.check(a.partial ?? '');
+    const last = await this.check(a.partial ?? '', fid.user);
     if (last !== null) paths.push(last);
     if (paths.length === 0) {
       this.dnd.withdraw();
       return;
     }
     try {
-      await this.dnd.offer(paths);
+      await this.dnd.offer(paths, fid.user);
     } catch (e) {
-      throw hostError(e);
+      // A path gone or refused since its write: said as the write would have said it.
+      throw pathError(e as Error) ?? hostError(e);
     }
   }
+}
+
+/**
+ * A path's error as dnd/offer says it: ENOENT for a missing one, EACCES for one the writer may not
+ * read (the message names the path refused); undefined for any other error.
+ */
+function pathError(e: Error, line?: string): Error | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  const errno =
+    code === 'ENOENT' || code === 'ENOTDIR' ? Errno.ENOENT : code === 'EACCES' ? Errno.EACCES : undefined;
+  if (errno === undefined) return undefined;
+  const named = line === undefined || e.message.startsWith(line) ? e.message : `${line}: ${e.message}`;
+  return p9err(errno, `dnd/offer: ${named}`);
 }
 
 /** dnd/ctl: `cancel`, `on`, `off`, `withdraw`; a read shows the switch, the state and the staging root. */

@@ -44,6 +44,7 @@ import {
   type RefusalKind,
 } from '@vmw9/hgfs';
 import { binaryTclo } from '@vmw9/rpc';
+import type { User } from 'ninep';
 import { isUnder, measure } from '../dnd-files.js';
 import type { AgentService, OptionHandler, ServiceContext } from '../service.js';
 import { defaultStagingRoot, prepareStagingRoot, StagingArea, StagingError } from '../staging.js';
@@ -318,15 +319,16 @@ export function dndService(ctx: ServiceContext): DndService {
     }),
     offered: () =>
       offer ? { id: offer.id, files: offer.files, bytes: offer.bytes, paths: offer.paths } : undefined,
-    async checkPath(path) {
-      await measure([path]);
+    async checkPath(path, user) {
+      await measure([path], readerOf(user));
     },
-    async offer(named) {
+    async offer(named, user) {
       if (!enabled) throw new Error('drag and drop is off (write on to dnd/ctl)');
       // What the host is told and reads: the real paths (the HGFS server serves only where a name
       // really leads, so a path through a symlink would be refused).
       const paths = await Promise.all(named.map((p) => realpath(p)));
-      const m = await measure(paths);
+      // Checked again at the commit: what the writer may read then is what the host is given.
+      const m = await measure(paths, readerOf(user));
       const grants = paths.map((p) => shares.grantRead(p));
       let id: number;
       try {
@@ -444,6 +446,17 @@ function unavailable(ctx: ServiceContext): DndService {
     tree: null,
     options: { [CpOption.enableDnd]: accept },
   };
+}
+
+/**
+ * Whose access an offer is checked against (docs/protocol/tree.md §18): the agent's own when the
+ * 9P user who wrote dnd/offer is the agent's effective uid (undefined), else that user's uid by
+ * the mode bits. dnd/offer is writable by any local user, and the agent may read more than they.
+ */
+function readerOf(user: User | undefined): number | undefined {
+  const euid = process.geteuid?.();
+  if (!user || (euid !== undefined && user.nUname === euid)) return undefined;
+  return user.nUname;
 }
 
 /** Refusals that mean the name leads outside what is granted (not a missing directory inside). */
