@@ -278,8 +278,7 @@ describe('vmw9 agent --dnd-dir', () => {
 });
 
 describe('vmw9 dnd offer, another client offering at the same time (review)', () => {
-  // Open (not fixed in review): it.fails until the id comes from the commit itself.
-  it.fails("prints its own offer's id, not the other client's committed while it wrote", async () => {
+  it("prints its own offer's id, not the other client's committed while it wrote", async () => {
     const { sock, dnd, dir } = await served();
     writeFileSync(join(dir, 'mine.txt'), 'mine');
     // Another client's offer is made while this one's paths are checked (its commit came first).

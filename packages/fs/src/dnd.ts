@@ -207,13 +207,17 @@ interface OfferFid {
   size: number;
   /** A write failed: the fid's offer is abandoned. */
   failed?: boolean;
+  /** A read committed the fid's paths: reads give that offer, the clunk commits nothing. */
+  committed?: boolean;
 }
 
 /**
  * dnd/offer: writes are absolute guest paths, one per line, each checked as its line completes
  * (a missing path fails that write, and the fid's offer is abandoned); the offer is made at the
- * clunk, whose error is the commit's. An empty commit withdraws the current offer. A read at
- * offset 0 takes the current offer: `offer ID FILES BYTES`, then its paths, one per line.
+ * clunk, whose error is the commit's; or, open ORDWR, at the first read after writes, whose error
+ * is the commit's and whose data is that offer (the clunk then commits nothing). An empty commit
+ * withdraws the current offer. A read at offset 0 otherwise takes the current offer: `offer ID
+ * FILES BYTES`, then its paths, one per line.
  */
 export class DndOfferFile extends File {
   constructor(private readonly dnd: DndTreeSource) {
@@ -224,15 +228,24 @@ export class DndOfferFile extends File {
     fid.aux = { size: 0, ...(canWrite(mode) ? { paths: [], partial: '' } : {}) } satisfies OfferFid;
   }
 
-  override read(fid: FidContext, offset: number, count: number): Uint8Array {
+  override async read(fid: FidContext, offset: number, count: number): Promise<Uint8Array> {
     const a = fid.aux as OfferFid;
-    if (offset === 0 || !a.snapshot) {
+    // Open ORDWR and written to: this read is the commit, and gives that offer (its own id, whatever
+    // other clients commit meanwhile); the clunk then commits nothing more.
+    if (a.paths && a.size > 0) {
+      const o = await this.commit(fid).catch((e: Error) => {
+        a.failed = true;
+        throw e;
+      });
+      a.committed = true;
+      a.snapshot = Buffer.from(o ? offerText(o) : '');
+    } else if (a.failed && a.size > 0)
+      throw p9err(Errno.EBADF, 'an earlier write failed; reopen to offer again');
+    if (!a.committed && (offset === 0 || !a.snapshot)) {
       const o = this.dnd.offered();
-      a.snapshot = Buffer.from(
-        o ? `offer ${o.id} ${o.files} ${o.bytes}\n${o.paths.map((p) => `${p}\n`).join('')}` : '',
-      );
+      a.snapshot = Buffer.from(o ? offerText(o) : '');
     }
-    return readBuf(a.snapshot, offset, count);
+    return readBuf(a.snapshot ?? Buffer.alloc(0), offset, count);
   }
 
   override async write(fid: FidContext, _offset: number, data: Uint8Array): Promise<number> {
@@ -278,21 +291,32 @@ export class DndOfferFile extends File {
   override async clunk(fid: FidContext): Promise<void> {
     const a = fid.aux as OfferFid | undefined;
     if (!a?.paths) return;
-    const paths = a.paths;
+    await this.commit(fid);
+  }
+
+  /** The fid's paths offered (or, none, the offer withdrawn): the offer made, if any. */
+  private async commit(fid: FidContext): Promise<DndTreeOffer | undefined> {
+    const a = fid.aux as OfferFid;
+    const paths = a.paths!;
     a.paths = undefined;
     const last = await this.check(a.partial ?? '', fid.user);
     if (last !== null) paths.push(last);
     if (paths.length === 0) {
       this.dnd.withdraw();
-      return;
+      return undefined;
     }
     try {
-      await this.dnd.offer(paths, fid.user);
+      return await this.dnd.offer(paths, fid.user);
     } catch (e) {
       // A path gone or refused since its write: said as the write would have said it.
       throw pathError(e as Error) ?? hostError(e);
     }
   }
+}
+
+/** What a read of dnd/offer gives for an offer: `offer ID FILES BYTES`, then its paths. */
+function offerText(o: DndTreeOffer): string {
+  return `offer ${o.id} ${o.files} ${o.bytes}\n${o.paths.map((p) => `${p}\n`).join('')}`;
 }
 
 /**

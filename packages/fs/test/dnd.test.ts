@@ -243,6 +243,22 @@ describe('dnd/offer', () => {
     expect(await text(c, '/dnd/offer')).toBe(`offer 1 2 10\n${a}\n${d}\n`);
   });
 
+  it('open ORDWR, a read after the writes commits them and gives that offer; the close commits nothing more', async () => {
+    const { c, dnd, dir } = await setup();
+    const { a, d } = files(dir);
+    const fid = await c.walk('/dnd/offer');
+    await c.open(fid, 'rw');
+    await c.write(fid, 0, Buffer.from(`${a}\n${d}`));
+    expect(dnd.calls).toEqual([]);
+    // Another client's offer, committed in between, is not this read's.
+    await c.writeFile('/dnd/offer', Buffer.from(`${d}\n`));
+    const got = Buffer.from(await c.read(fid, 0, 8192)).toString();
+    expect(got).toBe(`offer 2 2 10\n${a}\n${d}\n`);
+    expect(Buffer.from(await c.read(fid, 0, 8192)).toString()).toBe(got);
+    await c.clunk(fid);
+    expect(dnd.calls).toEqual([`offer ${d}`, `offer ${a}|${d}`]);
+  });
+
   it('lines split across writes are joined before they are checked', async () => {
     const { c, dnd, dir } = await setup();
     const { a } = files(dir);

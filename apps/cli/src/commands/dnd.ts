@@ -172,8 +172,8 @@ export interface DndOfferOptions {
 }
 
 /**
- * `vmw9 dnd offer PATH…`: the paths, made absolute, written to dnd/offer (the commit's error is
- * the command's); prints the offer's id. With --wait, waits for the host to take it: exit 0 when
+ * `vmw9 dnd offer PATH…`: the paths, made absolute, written to dnd/offer and committed by a read
+ * of the same fid (the commit's error is the command's); prints the id that read gives. With --wait, waits for the host to take it: exit 0 when
  * taken, 1 when it is withdrawn or ends untaken, or the wait is interrupted (the offer then stays).
  */
 export async function dndOfferCommand(
@@ -192,17 +192,13 @@ export async function dndOfferCommand(
     );
   const c = await connectAgentTree(opts.socket);
   try {
-    // Opened before the commit: the offer's own record, and what follows it, are this reader's.
+    // Opened before the commit: the records that follow the offer (its taken, withdrawn…) are this reader's.
     const events = await openEvents(c);
+    let offer: Extract<DndTreeEvent, { type: 'offer' }>;
     try {
-      await c.writeFile('/dnd/offer', Buffer.from(`${absolute.join('\n')}\n`));
+      offer = await commitOffer(c, absolute);
     } catch (e) {
       throw agentError(e, 'dnd offer');
-    }
-    let offer: Extract<DndTreeEvent, { type: 'offer' }> | undefined;
-    while (!offer) {
-      const r = await events.next();
-      if (typeof r !== 'string' && r.type === 'offer') offer = r;
     }
     if (!opts.wait) {
       o.out(
@@ -249,6 +245,33 @@ export async function dndOfferCommand(
     throw agentError(e);
   } finally {
     c.close();
+  }
+}
+
+/**
+ * Offers `paths` through one dnd/offer fid opened ORDWR: the writes, then a read that commits them
+ * and gives that offer, `offer ID FILES BYTES` (docs/protocol/tree.md §18), so the id is this
+ * client's own whatever other clients commit meanwhile.
+ */
+async function commitOffer(
+  c: NinepClient,
+  paths: readonly string[],
+): Promise<Extract<DndTreeEvent, { type: 'offer' }>> {
+  const fs = await import('@vmw9/fs');
+  const fid = await c.walk('/dnd/offer');
+  try {
+    const { iounit } = await c.open(fid, 'rw');
+    const data = Buffer.from(`${paths.join('\n')}\n`);
+    const chunk = iounit > 0 ? iounit : 8192;
+    for (let off = 0; off < data.length; ) off += await c.write(fid, off, data.subarray(off, off + chunk));
+    const head = Buffer.from(await c.read(fid, 0, 8192))
+      .toString('utf8')
+      .split('\n')[0]!;
+    const e = fs.parseDndEventLine(head);
+    if (e?.type !== 'offer') throw new Error(`dnd/offer: not an offer: ${JSON.stringify(head)}`);
+    return e;
+  } finally {
+    await c.clunk(fid).catch(() => undefined);
   }
 }
 
