@@ -200,8 +200,8 @@ const DIFFERENCES: Record<string, [string[][], string[]]> = {
     ['OPEN_V3 ACCESS_DENIED'],
   ],
   // vmtoolsd follows a symlink anywhere on the way (a share with an empty path skips the check);
-  // vmw9 refuses a link that leads out of its grant (absolute, or with `..`), so the name written
-  // through it does not exist. Whether vmtoolsd makes the link at all is chance: its `root` share's
+  // vmw9 refuses a link that leads out of its grant (absolute, or with `..`); the agent then ends
+  // the drop (`failed outside`) and revokes its grant, so the name written next is refused too. Whether vmtoolsd makes the link at all is chance: its `root` share's
   // configOptions are never initialised (hgfsServerPolicyGuest.c HgfsServerPolicy_Init mallocs the
   // share), and when the garbage has HGFS_SHARE_FOLLOW_SYMLINKS set, CREATE_SYMLINK_V3 is ACCESS_DENIED.
   'outside:symlink': [
@@ -209,7 +209,7 @@ const DIFFERENCES: Record<string, [string[][], string[]]> = {
       ['CREATE_SYMLINK_V3 SUCCESS', 'OPEN_V3 SUCCESS', 'WRITE_V3 SUCCESS', 'CLOSE_V3 SUCCESS'],
       ['CREATE_SYMLINK_V3 ACCESS_DENIED', 'OPEN_V3 NO_SUCH_FILE_OR_DIR'],
     ],
-    ['CREATE_SYMLINK_V3 ACCESS_DENIED', 'OPEN_V3 NO_SUCH_FILE_OR_DIR'],
+    ['CREATE_SYMLINK_V3 ACCESS_DENIED', 'OPEN_V3 ACCESS_DENIED'],
   ],
   // A packet the server drops: vmtoolsd answers with its whole stale reply buffer, vmw9 with `OK ` alone.
   'malformed:empty': [[['MALFORMED GARBLED']], ['MALFORMED NO_REPLY']],
