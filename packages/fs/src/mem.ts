@@ -111,6 +111,8 @@ export const defaultSetTimer: SetTimer = (fn, ms) => {
 export class MemWatch {
   private cancel: (() => void) | undefined;
   private running = false;
+  /** Bumped by every start and stop: a poll still in flight from an earlier run schedules nothing. */
+  private run = 0;
   private last: { target?: number; session?: bigint } = {};
   /** Polls made (for tests and `stats`-like diagnostics). */
   polls = 0;
@@ -125,21 +127,24 @@ export class MemWatch {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.run++;
     this.last = {};
-    void this.tick(true);
+    void this.tick(true, this.run);
   }
 
   stop(): void {
     this.running = false;
+    this.run++;
     this.cancel?.();
     this.cancel = undefined;
   }
 
-  private async tick(baseline: boolean): Promise<void> {
+  private async tick(baseline: boolean, run: number): Promise<void> {
     this.cancel = undefined;
     this.polls++;
     const [b, g] = await Promise.allSettled([this.src.balloon(), this.src.guestlib.info()]);
-    if (!this.running) return;
+    // Stopped, or stopped and started again (events closed and reopened) while this poll ran.
+    if (run !== this.run) return;
     // A source that fails this time (the Guest API off, debugfs unreadable) changes nothing.
     const target = b.status === 'fulfilled' && b.value.state === 'loaded' ? b.value.stats.target : undefined;
     const session = g.status === 'fulfilled' ? g.value.sessionId : undefined;
@@ -154,7 +159,7 @@ export class MemWatch {
       this.post(`mem session 0x${session.toString(16)}\n`);
     if (target !== undefined) this.last.target = target;
     if (session !== undefined) this.last.session = session;
-    this.cancel = this.setTimer(() => void this.tick(false), this.intervalMs);
+    this.cancel = this.setTimer(() => void this.tick(false, run), this.intervalMs);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type ServedTree,
   serveVmwareTree,
 } from '../src/index.js';
+import { MemWatch } from '../src/mem.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/vmmemctl', import.meta.url));
 
@@ -231,6 +232,26 @@ describe('events: the balloon target and session watch', () => {
     );
     ac.abort();
     expect(await read).toBe('nothing');
+  });
+});
+
+describe('the watch itself', () => {
+  it('stopped and started again while a poll is in flight: one chain of polls, not two', async () => {
+    const timers = manualTimers();
+    const gates: Array<() => void> = [];
+    const src = {
+      guestlib: { info: async () => info(1n, {}) },
+      balloon: () => new Promise<BalloonReading>((r) => gates.push(() => r(loaded(1)))),
+    };
+    const w = new MemWatch(src, () => {}, 1000, timers.setTimer);
+    w.start();
+    w.stop();
+    w.start();
+    expect(gates).toHaveLength(2);
+    for (const g of gates) g();
+    // Both polls settle on promises alone (no I/O): a few turns of the event loop see them through.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(timers.pending).toHaveLength(1);
   });
 });
 
