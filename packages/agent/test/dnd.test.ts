@@ -409,11 +409,46 @@ describe('an offer the host takes', () => {
     expect(tree(join(into, 'folder'))).toEqual(tree(src));
     expect(readFileSync(join(into, 'single.txt'), 'utf8')).toBe('one file\n');
     expect(await text(s.c, 'dnd/offer')).toBe('');
-    // Taken: the paths are no longer served.
+    expect(await text(s.c, 'dnd/status')).toBe('idle\n');
+    // Taken, and used up; but a host that reads after its DEST_DROP still can, while it keeps
+    // reading: each request puts off the end by the idle timeout.
+    const late = await s.host.ftGet([single], tempDir());
+    expect(late.result).toBe('done');
+    expect(s.agent.service(dndService).server!.shares.grants()).toHaveLength(2);
+    // Then a quiet idle timeout: the paths are no longer served.
+    expect(s.timers.fire(IDLE_MS)).toBe(true);
     expect(s.agent.service(dndService).server!.shares.grants()).toEqual([]);
     const again = await s.host.ftGet([src], tempDir()).catch((e: Error) => e);
     expect(again instanceof Error ? again.message : again.result).not.toBe('done');
     await ev.close();
+  });
+
+  it('a taken offer still served is given up for a new offer, a withdraw, or drag and drop off', async () => {
+    const s = await dnd();
+    const f = join(tempDir(), 'a.txt');
+    writeFileSync(f, 'a');
+    const g = join(tempDir(), 'b.txt');
+    writeFileSync(g, 'b');
+    const grants = () =>
+      s.agent
+        .service(dndService)
+        .server!.shares.grants()
+        .map((x) => x.path);
+    for (const end of ['offer', 'withdraw', 'off'] as const) {
+      await s.c.writeFile('dnd/offer', Buffer.from(`${f}\n`));
+      expect((await s.host.dnd.take(tempDir())).result).toBe('taken');
+      expect(grants()).toEqual([f]);
+      if (end === 'offer') {
+        await s.c.writeFile('dnd/offer', Buffer.from(`${g}\n`));
+        expect(grants()).toEqual([g]);
+        await s.c.writeFile('dnd/ctl', Buffer.from('withdraw\n'));
+      } else if (end === 'withdraw') await s.c.writeFile('dnd/ctl', Buffer.from('withdraw\n'));
+      else {
+        await s.c.writeFile('dnd/ctl', Buffer.from('off\n'));
+        await s.c.writeFile('dnd/ctl', Buffer.from('on\n'));
+      }
+      expect(grants()).toEqual([]);
+    }
   });
 
   it('a path offered through a symlink is offered as the real path, and the host reads it', async () => {

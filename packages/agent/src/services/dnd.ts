@@ -32,6 +32,7 @@ import {
   DndCpDecodeError,
   type DndEndCode,
   DndGuest,
+  type DndSetTimer,
   type DndStatus,
 } from '@vmw9/dndcp';
 import type { DndTreeEvent, DndTreeOffer, DndTreeSource, DndTreeStatus } from '@vmw9/fs';
@@ -82,6 +83,11 @@ interface Drop {
 
 interface OfferRecord extends DndTreeOffer {
   grants: Grant[];
+  /**
+   * Taken (DEST_DROP): the offer is used up, but its paths stay readable while the host goes on
+   * reading them, until `[dnd] idle-timeout` passes with no request under them; this cancels that.
+   */
+  lingering?: () => void;
 }
 
 export interface DndService extends AgentService {
@@ -233,16 +239,39 @@ export function dndService(ctx: ServiceContext): DndService {
     publish({ type: 'failed', id: f.dropId, reason: `${code} ${f.reason}` });
     log.info({ dropId: f.dropId, code: f.code, reason: f.reason }, 'drag and drop: a drop failed');
   });
-  const endOffer = (offerId: number) => {
-    if (offer?.id !== offerId) return;
+  const setTimer: DndSetTimer =
+    ctx.startOptions.dndSetTimer ??
+    ((fire, ms) => {
+      const t = setTimeout(fire, ms);
+      t.unref();
+      return () => clearTimeout(t);
+    });
+  /** The offer's grants revoked: nothing of it is served any more. */
+  const dropOffer = () => {
+    if (!offer) return;
+    offer.lingering?.();
     for (const g of offer.grants) g.revoke();
     offer = undefined;
+  };
+  const endOffer = (offerId: number) => {
+    if (offer?.id === offerId) dropOffer();
+  };
+  /**
+   * Whether a VMware host reads an offer's files before or after its DEST_DROP is not known
+   * (docs/protocol/tree.md §18): after it, the paths stay served while the host keeps reading.
+   */
+  const linger = (o: OfferRecord) => {
+    o.lingering?.();
+    o.lingering = setTimer(() => {
+      o.lingering = undefined;
+      if (offer === o) dropOffer();
+    }, c.idleTimeoutMs);
   };
   guest.on('offer-entered', (o) =>
     log.info({ offerId: o.offerId }, 'drag and drop: the host is dragging the offer'),
   );
   guest.on('offer-taken', (o) => {
-    endOffer(o.offerId);
+    if (offer?.id === o.offerId) linger(offer);
     publish({ type: 'taken', id: o.offerId });
     log.info({ offerId: o.offerId }, 'drag and drop: the host took the offer');
   });
@@ -281,8 +310,10 @@ export function dndService(ctx: ServiceContext): DndService {
       failDrop(fault.code, fault.reason);
       return;
     }
-    if (offer && rec.realPath !== undefined && offer.paths.some((p) => isUnder(rec.realPath!, p)))
-      guest.transferActivity(rec.bytes ?? 0);
+    if (offer && rec.realPath !== undefined && offer.paths.some((p) => isUnder(rec.realPath!, p))) {
+      if (offer.lingering) linger(offer);
+      else guest.transferActivity(rec.bytes ?? 0);
+    }
   };
   const server = new HgfsServer({ shares, observe });
 
@@ -311,14 +342,16 @@ export function dndService(ctx: ServiceContext): DndService {
       listeners.add(l);
       return () => void listeners.delete(l);
     },
-    status: () => treeStatus(guest.status(), offer),
+    status: () => treeStatus(guest.status(), offer?.lingering ? undefined : offer),
     settings: () => ({
       enabled,
       state: !enabled ? 'off' : guest.active ? guest.state : 'not-negotiated',
       staging: staging.root,
     }),
     offered: () =>
-      offer ? { id: offer.id, files: offer.files, bytes: offer.bytes, paths: offer.paths } : undefined,
+      offer && !offer.lingering
+        ? { id: offer.id, files: offer.files, bytes: offer.bytes, paths: offer.paths }
+        : undefined,
     async checkPath(path, user) {
       await measure([path], readerOf(user));
     },
@@ -340,17 +373,23 @@ export function dndService(ctx: ServiceContext): DndService {
         for (const g of grants) g.revoke();
         throw e;
       }
+      // A taken offer still being read is replaced by the new one (the engine's offer is already gone).
+      if (offer?.lingering) dropOffer();
       offer = { id, files: m.files, bytes: m.bytes, paths: [...paths], grants };
       publish({ type: 'offer', id, files: m.files, bytes: m.bytes });
       log.info({ offerId: id, files: m.files, bytes: m.bytes }, 'drag and drop: files offered to the host');
       return { id, files: m.files, bytes: m.bytes, paths: [...paths] };
     },
-    withdraw: () => guest.withdraw(),
+    withdraw: () => {
+      if (offer?.lingering) dropOffer();
+      guest.withdraw();
+    },
     cancel: () => guest.cancel('cancelled in the guest (dnd/ctl)'),
     async setEnabled(on) {
       if (on === enabled) return;
       enabled = on;
       if (!on) {
+        if (offer?.lingering) dropOffer();
         guest.withdraw();
         guest.disable();
         log.info('drag and drop switched off in the guest');
@@ -412,6 +451,7 @@ export function dndService(ctx: ServiceContext): DndService {
       server.reset();
     },
     stop() {
+      dropOffer();
       guest.withdraw();
       guest.disable();
       staging.stop();
