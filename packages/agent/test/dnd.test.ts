@@ -24,7 +24,7 @@ import { parseDndEventLine } from '@vmw9/fs';
 import type { TraceRecord } from '@vmw9/rpc';
 import { type DropFault, serveHost, VmxHost } from '@vmw9/vmx-sim';
 import { NinepClient, RemoteError } from 'ninep';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dndService } from '../src/index.js';
 import { cleanup, handshake, startOnSim, tempDir, waitFor } from './helpers.js';
 
@@ -421,6 +421,29 @@ describe('an offer the host takes', () => {
     const again = await s.host.ftGet([src], tempDir()).catch((e: Error) => e);
     expect(again instanceof Error ? again.message : again.result).not.toBe('done');
     await ev.close();
+  });
+
+  it('a path that cannot be granted (gone since it was measured) fails the offer and revokes the others', async () => {
+    const s = await dnd();
+    const f = join(tempDir(), 'a.txt');
+    writeFileSync(f, 'a');
+    const g = join(tempDir(), 'b.txt');
+    writeFileSync(g, 'b');
+    const shares = s.agent.service(dndService).server!.shares;
+    const real = shares.grantRead.bind(shares);
+    let n = 0;
+    const spy = vi.spyOn(shares, 'grantRead').mockImplementation((p) => {
+      if (++n === 2) throw new Error(`${p}: ENOENT`);
+      return real(p);
+    });
+    try {
+      const err = await s.c.writeFile('dnd/offer', Buffer.from(`${f}\n${g}\n`)).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(shares.grants()).toEqual([]);
+    expect(await text(s.c, 'dnd/offer')).toBe('');
   });
 
   it('a taken offer still served is given up for a new offer, a withdraw, or drag and drop off', async () => {

@@ -362,9 +362,11 @@ export function dndService(ctx: ServiceContext): DndService {
       const paths = await Promise.all(named.map((p) => realpath(p)));
       // Checked again at the commit: what the writer may read then is what the host is given.
       const m = await measure(paths, readerOf(user));
-      const grants = paths.map((p) => shares.grantRead(p));
+      const grants: Grant[] = [];
       let id: number;
       try {
+        // One path gone since it was measured fails the grant: those made before it go too.
+        for (const p of paths) grants.push(shares.grantRead(p));
         id = guest.offer(
           paths.map((path) => ({ path })),
           { totalBytes: m.bytes },
