@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -60,7 +61,14 @@ async function discardAsUser(root: string, drop: string): Promise<string> {
       return (e as Error).message;
     }
   }
-  const mod = pathToFileURL(resolve(__dirname, '../dist/staging.js')).href;
+  // The other user may not be able to reach the checkout (a CI clone in a 0700 temporary directory):
+  // the module (which imports only Node's) is copied where it can.
+  const copy = mkdtempSync(join(tmpdir(), 'staging-review-mod-'));
+  made.push(copy);
+  chmodSync(copy, 0o755);
+  copyFileSync(resolve(__dirname, '../dist/staging.js'), join(copy, 'staging.mjs'));
+  chmodSync(join(copy, 'staging.mjs'), 0o644);
+  const mod = pathToFileURL(join(copy, 'staging.mjs')).href;
   const script = `const { StagingArea } = await import(${JSON.stringify(mod)});
 try { await new StagingArea({ root: ${JSON.stringify(root)}, keepMs: 0, pid: 2 }).discard(${JSON.stringify(drop)}); }
 catch (e) { process.stdout.write(e.message); }`;
